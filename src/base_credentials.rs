@@ -1,0 +1,83 @@
+//! Where the base credentials (the ones that sign the STS call) come from when none are given.
+
+#[cfg(feature = "default-chain")]
+pub(crate) use default_chain::LazyDefaultChain;
+
+#[cfg(feature = "default-chain")]
+mod default_chain {
+    use aws_config::default_provider::credentials::DefaultCredentialsChain;
+    use aws_config::provider_config::ProviderConfig;
+    use aws_credential_types::provider::{ProvideCredentials, future};
+    use aws_smithy_async::rt::sleep::SharedAsyncSleep;
+    use aws_smithy_async::time::SharedTimeSource;
+    use aws_smithy_runtime_api::client::http::SharedHttpClient;
+    use aws_types::region::Region;
+    use std::fmt;
+    use tokio::sync::OnceCell;
+
+    /// aws-config's default credentials chain (environment, profile, web identity, ECS, IMDS),
+    /// created on the first refresh rather than in the synchronous `build()`: creating it reads
+    /// files and may need a runtime.
+    pub(crate) struct LazyDefaultChain {
+        chain: OnceCell<DefaultCredentialsChain>,
+        region: Region,
+        http_client: Option<SharedHttpClient>,
+        time_source: SharedTimeSource,
+        sleep: SharedAsyncSleep,
+    }
+
+    impl LazyDefaultChain {
+        pub(crate) fn new(
+            region: Region,
+            http_client: Option<SharedHttpClient>,
+            time_source: SharedTimeSource,
+            sleep: SharedAsyncSleep,
+        ) -> Self {
+            LazyDefaultChain {
+                chain: OnceCell::new(),
+                region,
+                http_client,
+                time_source,
+                sleep,
+            }
+        }
+
+        async fn chain(&self) -> &DefaultCredentialsChain {
+            self.chain
+                .get_or_init(|| async {
+                    let mut config = ProviderConfig::default()
+                        .with_region(Some(self.region.clone()))
+                        .with_time_source(self.time_source.clone())
+                        .with_sleep_impl(self.sleep.clone());
+                    if let Some(client) = &self.http_client {
+                        config = config.with_http_client(client.clone());
+                    }
+                    DefaultCredentialsChain::builder()
+                        .configure(config)
+                        .build()
+                        .await
+                })
+                .await
+        }
+    }
+
+    impl fmt::Debug for LazyDefaultChain {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("LazyDefaultChain")
+                .field("created", &self.chain.initialized())
+                .field("region", &self.region)
+                .finish()
+        }
+    }
+
+    impl ProvideCredentials for LazyDefaultChain {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            future::ProvideCredentials::new(async move {
+                self.chain().await.provide_credentials().await
+            })
+        }
+    }
+}

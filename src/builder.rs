@@ -1,0 +1,532 @@
+//! [`Builder`] for [`ChainableTemporaryCredentials`].
+
+use crate::error::BuildError;
+use crate::provider::ChainableTemporaryCredentials;
+use crate::refresh::backoff::Backoff;
+use crate::refresh::engine::{EngineConfig, RefreshEngine};
+use crate::sts_call::{SessionRequest, StsSessionFetcher};
+use crate::validation;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_sts::config::{BehaviorVersion, IdentityCache};
+use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep, default_async_sleep};
+use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource, TimeSource};
+use aws_smithy_runtime_api::client::http::{HttpClient, SharedHttpClient};
+use aws_smithy_runtime_api::shared::IntoShared;
+use aws_types::SdkConfig;
+use aws_types::os_shim_internal::Env;
+use aws_types::region::Region;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// How long one refresh (base credentials plus the STS call, retries included) may take
+/// before it fails with `CredentialsError::ProviderTimedOut`: 5 seconds, the same as the SDK's
+/// own identity cache, so that the SDK never gives up before this provider does.
+pub const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Prefix of the session name used when none is set; the build time in Unix milliseconds
+/// follows it, e.g. `chainable-credentials-1700000000000`.
+pub const DEFAULT_SESSION_NAME_PREFIX: &str = "chainable-credentials";
+
+/// Builds a [`ChainableTemporaryCredentials`]. Create one with
+/// [`ChainableTemporaryCredentials::builder`].
+///
+/// Every setter takes and returns `Self`; the `set_*` twins take `&mut self` and an `Option`
+/// for code that configures conditionally. Values set explicitly win over those taken from
+/// [`configure`](Self::configure), whichever is called first.
+#[derive(Default)]
+pub struct Builder {
+    base_credentials: Option<SharedCredentialsProvider>,
+    role_arn: Option<String>,
+    role_session_name: Option<String>,
+    duration: Option<Duration>,
+    external_id: Option<String>,
+    region: Option<Region>,
+    endpoint_url: Option<String>,
+    sdk_config: Option<SdkConfig>,
+    time_source: Option<SharedTimeSource>,
+    sleep_impl: Option<SharedAsyncSleep>,
+    http_client: Option<SharedHttpClient>,
+    load_timeout: Option<Duration>,
+    keep_warm: bool,
+    /// Where `AWS_REGION` is looked up; a fake in unit tests.
+    env: Option<Env>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The base provider is only said to be there: a custom provider's Debug may not redact.
+        f.debug_struct("Builder")
+            .field("base_credentials", &self.base_credentials.is_some())
+            .field("role_arn", &self.role_arn)
+            .field("role_session_name", &self.role_session_name)
+            .field("duration", &self.duration)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "** set **"),
+            )
+            .field("region", &self.region)
+            .field("endpoint_url", &self.endpoint_url)
+            .field("configured", &self.sdk_config.is_some())
+            .field("load_timeout", &self.load_timeout)
+            .field("keep_warm", &self.keep_warm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// A builder with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The credentials that sign the STS call: any provider, including another
+    /// [`ChainableTemporaryCredentials`] (a role chain) or static keys
+    /// ([`aws_credential_types::Credentials`]).
+    ///
+    /// Default: the credentials provider of the [`SdkConfig`] given to
+    /// [`configure`](Self::configure); without one, aws-config's default chain (environment,
+    /// profile, web identity, ECS, IMDS), created on the first refresh (cargo feature
+    /// `default-chain`, on by default).
+    pub fn base_credentials(mut self, provider: impl ProvideCredentials + 'static) -> Self {
+        self.base_credentials = Some(SharedCredentialsProvider::new(provider));
+        self
+    }
+
+    /// Sets or clears the base credentials; see [`base_credentials`](Self::base_credentials).
+    pub fn set_base_credentials(&mut self, provider: Option<SharedCredentialsProvider>) {
+        self.base_credentials = provider;
+    }
+
+    /// The role to assume, `arn:PARTITION:iam::ACCOUNT_ID:role/[PATH/]NAME` (STS: 20 to 2,048
+    /// characters; the role name 1 to 64 characters of `[\w+=,.@-]`).
+    ///
+    /// Default: none, and then the provider calls `GetSessionToken` instead of `AssumeRole`:
+    /// temporary credentials for the base principal itself.
+    pub fn role_arn(mut self, arn: impl Into<String>) -> Self {
+        self.role_arn = Some(arn.into());
+        self
+    }
+
+    /// Sets or clears the role ARN; see [`role_arn`](Self::role_arn).
+    pub fn set_role_arn(&mut self, arn: Option<String>) {
+        self.role_arn = arn;
+    }
+
+    /// The role session name: it appears in the assumed-role ARN and in CloudTrail (STS: 2 to
+    /// 64 characters of `[\w+=,.@-]`). Only with [`role_arn`](Self::role_arn).
+    ///
+    /// Default: `chainable-credentials-<Unix milliseconds at build>`, fixed for the provider's
+    /// life so every refresh uses the same name.
+    pub fn role_session_name(mut self, name: impl Into<String>) -> Self {
+        self.role_session_name = Some(name.into());
+        self
+    }
+
+    /// Sets or clears the session name; see [`role_session_name`](Self::role_session_name).
+    pub fn set_role_session_name(&mut self, name: Option<String>) {
+        self.role_session_name = name;
+    }
+
+    /// How long each session lasts (`DurationSeconds`, whole seconds). STS accepts 900 s to
+    /// 43,200 s for `AssumeRole` (no more than the role's maximum session duration) and 900 s
+    /// to 129,600 s for `GetSessionToken`.
+    ///
+    /// Default: not sent, so STS decides (1 hour for `AssumeRole`, 12 hours for
+    /// `GetSessionToken`).
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.duration = Some(duration);
+        self
+    }
+
+    /// Sets or clears the duration; see [`duration`](Self::duration).
+    pub fn set_duration(&mut self, duration: Option<Duration>) {
+        self.duration = duration;
+    }
+
+    /// The external id the role's trust policy requires, as given by the role's owner (STS: 2
+    /// to 1,224 characters of `[\w+=,.@:/-]`). Only with [`role_arn`](Self::role_arn). Never
+    /// printed by `Debug` or in errors.
+    ///
+    /// Default: none.
+    pub fn external_id(mut self, id: impl Into<String>) -> Self {
+        self.external_id = Some(id.into());
+        self
+    }
+
+    /// Sets or clears the external id; see [`external_id`](Self::external_id).
+    pub fn set_external_id(&mut self, id: Option<String>) {
+        self.external_id = id;
+    }
+
+    /// The region whose STS endpoint is called and signed for (regional endpoints, as AWS
+    /// recommends). For the global endpoint, use `us-east-1` together with
+    /// `endpoint_url("https://sts.amazonaws.com")`.
+    ///
+    /// Default: the region of the [`SdkConfig`] given to [`configure`](Self::configure), else
+    /// the `AWS_REGION` (or `AWS_DEFAULT_REGION`) environment variable; with none of them,
+    /// `build()` fails with [`BuildError::MissingRegion`].
+    pub fn region(mut self, region: Region) -> Self {
+        self.region = Some(region);
+        self
+    }
+
+    /// Sets or clears the region; see [`region`](Self::region).
+    pub fn set_region(&mut self, region: Option<Region>) {
+        self.region = region;
+    }
+
+    /// A custom STS endpoint, e.g. a VPC endpoint or a local test server
+    /// (`http://` or `https://`, with a host).
+    ///
+    /// Default: the endpoint of the [`SdkConfig`] given to [`configure`](Self::configure) (which
+    /// includes `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_STS` when it was loaded by aws-config),
+    /// else the region's STS endpoint.
+    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// Sets or clears the endpoint; see [`endpoint_url`](Self::endpoint_url).
+    pub fn set_endpoint_url(&mut self, url: Option<String>) {
+        self.endpoint_url = url;
+    }
+
+    /// Takes the region, endpoint, HTTP client, sleep, time source, retry and timeout
+    /// settings, and base credentials from an [`SdkConfig`], e.g. one from
+    /// `aws_config::load_defaults`. Explicit setters win over it. Its identity cache is not
+    /// used: this provider caches itself.
+    ///
+    /// Default: none of these are taken from anywhere but the setters.
+    pub fn configure(mut self, sdk_config: &SdkConfig) -> Self {
+        self.sdk_config = Some(sdk_config.clone());
+        self
+    }
+
+    /// The clock every expiry decision is made with. Tests inject a manual clock here.
+    ///
+    /// Default: the [`SdkConfig`]'s, else the system clock.
+    pub fn time_source(mut self, time_source: impl TimeSource + 'static) -> Self {
+        self.time_source = Some(time_source.into_shared());
+        self
+    }
+
+    /// Sets or clears the time source; see [`time_source`](Self::time_source).
+    pub fn set_time_source(&mut self, time_source: Option<SharedTimeSource>) {
+        self.time_source = time_source;
+    }
+
+    /// How to sleep (load timeout, SDK retries, the keep-warm schedule).
+    ///
+    /// Default: the [`SdkConfig`]'s, else Tokio's.
+    pub fn sleep_impl(mut self, sleep: impl AsyncSleep + 'static) -> Self {
+        self.sleep_impl = Some(sleep.into_shared());
+        self
+    }
+
+    /// Sets or clears the sleep implementation; see [`sleep_impl`](Self::sleep_impl).
+    pub fn set_sleep_impl(&mut self, sleep: Option<SharedAsyncSleep>) {
+        self.sleep_impl = sleep;
+    }
+
+    /// The HTTP client for STS calls.
+    ///
+    /// Default: the [`SdkConfig`]'s, else the SDK's default HTTPS client (cargo feature
+    /// `default-https-client`, on by default; without it `build()` fails with
+    /// [`BuildError::MissingHttpClient`]).
+    pub fn http_client(mut self, client: impl HttpClient + 'static) -> Self {
+        self.http_client = Some(client.into_shared());
+        self
+    }
+
+    /// Sets or clears the HTTP client; see [`http_client`](Self::http_client).
+    pub fn set_http_client(&mut self, client: Option<SharedHttpClient>) {
+        self.http_client = client;
+    }
+
+    /// How long one refresh may take in all (base credentials and STS, SDK retries
+    /// included) before it fails with `CredentialsError::ProviderTimedOut`. Must be more than
+    /// zero.
+    ///
+    /// Default: [`DEFAULT_LOAD_TIMEOUT`] (5 seconds).
+    pub fn load_timeout(mut self, timeout: Duration) -> Self {
+        self.load_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets or clears the load timeout; see [`load_timeout`](Self::load_timeout).
+    pub fn set_load_timeout(&mut self, timeout: Option<Duration>) {
+        self.load_timeout = timeout;
+    }
+
+    /// Keep a session ready even when nobody asks: a background task fetches one at once
+    /// and refreshes it at each refresh point, so no caller ever waits, not even the first.
+    /// The task ends when the last clone of the provider is dropped. Needs a Tokio runtime
+    /// (taken at `build()` if there is one, else at the first call).
+    ///
+    /// Default: `false` (refresh only when callers come).
+    pub fn keep_warm(mut self, keep_warm: bool) -> Self {
+        self.keep_warm = keep_warm;
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn env(mut self, env: Env) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// Validates every parameter and builds the provider. Synchronous: no network, no file
+    /// access; the first STS call happens on the first `provide_credentials` (or at once in
+    /// the background with [`keep_warm`](Self::keep_warm)).
+    ///
+    /// # Errors
+    /// A [`BuildError`] naming the field and the rule it broke, for any parameter STS would
+    /// refuse, and when no region, base credentials or HTTP client can be found.
+    pub fn build(self) -> Result<ChainableTemporaryCredentials, BuildError> {
+        let assume_role = self.role_arn.is_some();
+        if let Some(arn) = &self.role_arn {
+            validation::role_arn(arn)?;
+        }
+        if let Some(name) = &self.role_session_name {
+            if !assume_role {
+                return Err(BuildError::Conflict {
+                    field: "role_session_name",
+                    requires: "no `role_arn` is set (GetSessionToken takes no session name)",
+                });
+            }
+            validation::role_session_name(name)?;
+        }
+        if let Some(id) = &self.external_id {
+            if !assume_role {
+                return Err(BuildError::Conflict {
+                    field: "external_id",
+                    requires: "no `role_arn` is set (GetSessionToken takes no external id)",
+                });
+            }
+            validation::external_id(id)?;
+        }
+        if let Some(duration) = self.duration {
+            validation::duration(duration, assume_role)?;
+        }
+        if let Some(url) = &self.endpoint_url {
+            validation::endpoint_url(url)?;
+        }
+        let load_timeout = self.load_timeout.unwrap_or(DEFAULT_LOAD_TIMEOUT);
+        validation::load_timeout(load_timeout)?;
+
+        let sdk = self.sdk_config.as_ref();
+        let env = self.env.clone().unwrap_or_else(Env::real);
+        let region = self
+            .region
+            .clone()
+            .or_else(|| sdk.and_then(|c| c.region().cloned()))
+            .or_else(|| {
+                ["AWS_REGION", "AWS_DEFAULT_REGION"]
+                    .into_iter()
+                    .filter_map(|var| env.get(var).ok())
+                    .find(|r| !r.trim().is_empty())
+                    .map(Region::new)
+            })
+            .ok_or(BuildError::MissingRegion)?;
+        let endpoint_url = self
+            .endpoint_url
+            .clone()
+            .or_else(|| sdk.and_then(|c| c.endpoint_url().map(str::to_owned)));
+        let http_client = self
+            .http_client
+            .clone()
+            .or_else(|| sdk.and_then(SdkConfig::http_client));
+        if http_client.is_none() && !cfg!(feature = "default-https-client") {
+            return Err(BuildError::MissingHttpClient);
+        }
+        let time_source = self
+            .time_source
+            .clone()
+            .or_else(|| sdk.and_then(SdkConfig::time_source))
+            .unwrap_or_else(|| SystemTimeSource::new().into_shared());
+        let sleep = self
+            .sleep_impl
+            .clone()
+            .or_else(|| sdk.and_then(SdkConfig::sleep_impl))
+            .or_else(default_async_sleep)
+            .ok_or_else(|| {
+                BuildError::invalid("sleep_impl", "must be set when Tokio is not available")
+            })?;
+        let base = match self
+            .base_credentials
+            .clone()
+            .or_else(|| sdk.and_then(SdkConfig::credentials_provider))
+        {
+            Some(base) => base,
+            None => default_base_credentials(
+                region.clone(),
+                http_client.clone(),
+                time_source.clone(),
+                sleep.clone(),
+            )?,
+        };
+
+        let request = match &self.role_arn {
+            Some(role_arn) => SessionRequest::AssumeRole {
+                role_arn: role_arn.clone(),
+                session_name: self.role_session_name.clone().unwrap_or_else(|| {
+                    let millis = time_source
+                        .now()
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_millis();
+                    format!("{DEFAULT_SESSION_NAME_PREFIX}-{millis}")
+                }),
+                duration: self.duration,
+                external_id: self.external_id.clone(),
+            },
+            None => SessionRequest::GetSessionToken {
+                duration: self.duration,
+            },
+        };
+
+        let mut sts_sdk_config = self
+            .sdk_config
+            .clone()
+            .map(SdkConfig::into_builder)
+            .unwrap_or_default();
+        sts_sdk_config
+            .set_region(Some(region.clone()))
+            .set_endpoint_url(endpoint_url)
+            .set_http_client(http_client)
+            .set_time_source(Some(time_source.clone()))
+            .set_sleep_impl(Some(sleep.clone()))
+            // Every STS call is signed with the base credentials resolved just before it.
+            .set_identity_cache(Some(IdentityCache::no_cache()))
+            .set_credentials_provider(Some(base.clone()));
+        if self
+            .sdk_config
+            .as_ref()
+            .and_then(SdkConfig::behavior_version)
+            .is_none()
+        {
+            sts_sdk_config.set_behavior_version(Some(BehaviorVersion::latest()));
+        }
+        let sts_config = aws_sdk_sts::config::Builder::from(&sts_sdk_config.build()).build();
+        let client = aws_sdk_sts::Client::from_conf(sts_config);
+
+        let fetcher = StsSessionFetcher {
+            client,
+            base,
+            request: request.clone(),
+            time: time_source.clone(),
+        };
+        let engine = RefreshEngine::new(
+            Arc::new(fetcher),
+            time_source,
+            sleep,
+            EngineConfig {
+                load_timeout,
+                backoff: Backoff::default(),
+                jitter: true,
+            },
+        );
+        Ok(ChainableTemporaryCredentials::new(
+            engine,
+            request,
+            region,
+            self.keep_warm,
+        ))
+    }
+}
+
+#[cfg(feature = "default-chain")]
+fn default_base_credentials(
+    region: Region,
+    http_client: Option<SharedHttpClient>,
+    time_source: SharedTimeSource,
+    sleep: SharedAsyncSleep,
+) -> Result<SharedCredentialsProvider, BuildError> {
+    Ok(SharedCredentialsProvider::new(
+        crate::base_credentials::LazyDefaultChain::new(region, http_client, time_source, sleep),
+    ))
+}
+
+#[cfg(not(feature = "default-chain"))]
+fn default_base_credentials(
+    _region: Region,
+    _http_client: Option<SharedHttpClient>,
+    _time_source: SharedTimeSource,
+    _sleep: SharedAsyncSleep,
+) -> Result<SharedCredentialsProvider, BuildError> {
+    Err(BuildError::MissingBaseCredentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::Credentials;
+
+    fn base() -> Builder {
+        ChainableTemporaryCredentials::builder()
+            .base_credentials(Credentials::for_tests())
+            .env(Env::from_slice(&[]))
+    }
+
+    #[test]
+    fn no_region_anywhere_is_a_build_error() {
+        let err = base()
+            .role_arn("arn:aws:iam::123456789012:role/r")
+            .build()
+            .unwrap_err();
+        assert_eq!(err, BuildError::MissingRegion);
+        assert_eq!(err.field(), Some("region"));
+    }
+
+    #[test]
+    fn region_comes_from_the_environment_last() {
+        let provider = base()
+            .env(Env::from_slice(&[("AWS_DEFAULT_REGION", "eu-west-3")]))
+            .build()
+            .unwrap();
+        assert!(format!("{provider:?}").contains("eu-west-3"));
+        let provider = base()
+            .env(Env::from_slice(&[("AWS_REGION", "eu-west-3")]))
+            .region(Region::new("ap-south-1"))
+            .build()
+            .unwrap();
+        assert!(format!("{provider:?}").contains("ap-south-1"));
+    }
+
+    #[test]
+    fn explicit_setters_win_over_configure_in_either_order() {
+        let sdk = SdkConfig::builder()
+            .region(Region::new("us-west-2"))
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let before = base()
+            .region(Region::new("eu-central-1"))
+            .configure(&sdk)
+            .build()
+            .unwrap();
+        let after = base()
+            .configure(&sdk)
+            .region(Region::new("eu-central-1"))
+            .build()
+            .unwrap();
+        for p in [before, after] {
+            assert!(format!("{p:?}").contains("eu-central-1"), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn session_name_is_generated_once_at_build() {
+        let time = aws_smithy_async::time::StaticTimeSource::from_secs(1_700_000_000);
+        let provider = base()
+            .region(Region::new("us-east-1"))
+            .time_source(time)
+            .role_arn("arn:aws:iam::123456789012:role/r")
+            .build()
+            .unwrap();
+        assert_eq!(
+            provider.role_session_name(),
+            Some("chainable-credentials-1700000000000")
+        );
+    }
+}

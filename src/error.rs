@@ -1,0 +1,236 @@
+//! Errors: [`BuildError`] for bad configuration caught by [`Builder::build`](crate::Builder::build),
+//! and [`FetchError`], the typed cause carried inside every
+//! [`CredentialsError`](aws_credential_types::provider::error::CredentialsError) this crate returns.
+//!
+//! Neither type ever holds a secret access key or a session token: they are built from
+//! parameter names, STS error codes and messages, never from credentials or raw response bodies.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+/// A configuration that [`Builder::build`](crate::Builder::build) refused.
+///
+/// Each variant names the builder field at fault and the rule it broke, so the message alone
+/// tells the user what to change.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A parameter value broke one of STS's rules for it.
+    #[error("invalid `{field}`: {rule}")]
+    InvalidParameter {
+        /// The builder setter whose value was rejected, e.g. `role_arn`.
+        field: &'static str,
+        /// The rule that the value broke, in words.
+        rule: String,
+    },
+    /// A parameter was set that only means something together with another one.
+    #[error("`{field}` is set but {requires}")]
+    Conflict {
+        /// The builder setter whose value cannot be used.
+        field: &'static str,
+        /// What is missing for it to make sense.
+        requires: &'static str,
+    },
+    /// No region was given anywhere, so STS could not be addressed or signed for.
+    #[error(
+        "no region: call `region(..)`, pass an `SdkConfig` with a region to `configure(..)`, \
+         or set AWS_REGION"
+    )]
+    MissingRegion,
+    /// No base credentials were given and the `default-chain` feature is off.
+    #[error(
+        "no base credentials: call `base_credentials(..)` or pass an `SdkConfig` with a \
+         credentials provider to `configure(..)` (or enable the `default-chain` feature)"
+    )]
+    MissingBaseCredentials,
+    /// No HTTP client was given and the `default-https-client` feature is off.
+    #[error(
+        "no HTTP client: call `http_client(..)` or pass an `SdkConfig` with an HTTP client to \
+         `configure(..)` (or enable the `default-https-client` feature)"
+    )]
+    MissingHttpClient,
+}
+
+impl BuildError {
+    pub(crate) fn invalid(field: &'static str, rule: impl Into<String>) -> Self {
+        BuildError::InvalidParameter {
+            field,
+            rule: rule.into(),
+        }
+    }
+
+    /// The builder field this error is about, when it is about one field.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            BuildError::InvalidParameter { field, .. } | BuildError::Conflict { field, .. } => {
+                Some(field)
+            }
+            BuildError::MissingRegion => Some("region"),
+            BuildError::MissingBaseCredentials => Some("base_credentials"),
+            BuildError::MissingHttpClient => Some("http_client"),
+        }
+    }
+}
+
+/// Why a session could not be fetched: the source of the
+/// [`CredentialsError`](aws_credential_types::provider::error::CredentialsError) returned by
+/// [`ChainableTemporaryCredentials`](crate::ChainableTemporaryCredentials).
+///
+/// Reach it with `std::error::Error::source` and `downcast_ref::<FetchError>()`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The base credentials provider failed; its error is the source.
+    #[error("base credentials could not be loaded")]
+    BaseCredentials(#[source] Box<dyn StdError + Send + Sync + 'static>),
+    /// STS answered with an error.
+    #[error(
+        "STS {operation} was refused: {}{}",
+        code.as_deref().unwrap_or("unknown error"),
+        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+    )]
+    Service {
+        /// `AssumeRole` or `GetSessionToken`.
+        operation: &'static str,
+        /// The STS error code, e.g. `AccessDenied` or `SignatureDoesNotMatch`.
+        code: Option<String>,
+        /// STS's message for it.
+        message: Option<String>,
+        /// The request id STS gave, for AWS support.
+        request_id: Option<String>,
+    },
+    /// The request did not reach STS or no complete answer came back.
+    #[error("STS {operation} could not be reached: {detail}")]
+    Transport {
+        /// `AssumeRole` or `GetSessionToken`.
+        operation: &'static str,
+        /// What went wrong, e.g. a connection refused or an SDK timeout.
+        detail: String,
+    },
+    /// STS answered, but the answer is not a usable session.
+    #[error("STS {operation} returned an unusable session: {problem}")]
+    InvalidResponse {
+        /// `AssumeRole` or `GetSessionToken`.
+        operation: &'static str,
+        /// What is wrong with it, e.g. `missing <Credentials>` or `the session has already expired`.
+        problem: String,
+    },
+    /// The whole load (base credentials and STS) took longer than the load timeout.
+    #[error("loading a session took longer than the load timeout of {0:?}")]
+    TimedOut(Duration),
+}
+
+impl FetchError {
+    /// The STS error code, when STS answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            FetchError::Service { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// A failure that many waiting callers receive: [`CredentialsError`] is not `Clone`, so the
+/// engine keeps the first one behind an `Arc` and hands each caller an equivalent error of the
+/// same kind whose source chain reads the same.
+///
+/// [`CredentialsError`]: aws_credential_types::provider::error::CredentialsError
+#[derive(Clone)]
+pub(crate) struct SharedFailure(
+    std::sync::Arc<aws_credential_types::provider::error::CredentialsError>,
+);
+
+impl SharedFailure {
+    pub(crate) fn new(error: aws_credential_types::provider::error::CredentialsError) -> Self {
+        SharedFailure(std::sync::Arc::new(error))
+    }
+
+    /// A fresh `CredentialsError` of the same kind as the shared one.
+    pub(crate) fn to_error(&self) -> aws_credential_types::provider::error::CredentialsError {
+        use aws_credential_types::provider::error::CredentialsError as E;
+        let source = SharedSource(self.0.clone());
+        match &*self.0 {
+            E::ProviderTimedOut(t) => E::provider_timed_out(t.timeout_duration()),
+            E::CredentialsNotLoaded(_) => E::not_loaded(source),
+            E::InvalidConfiguration(_) => E::invalid_configuration(source),
+            E::Unhandled(_) => E::unhandled(source),
+            _ => E::provider_error(source),
+        }
+    }
+}
+
+impl fmt::Debug for SharedFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for SharedFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(
+            &aws_smithy_types::error::display::DisplayErrorContext(&*self.0),
+            f,
+        )
+    }
+}
+
+/// Stands in for the source of a shared `CredentialsError`: it displays as that source and
+/// continues the chain with that source's own source, so `DisplayErrorContext` and downcasting
+/// see what the first caller saw (downcasting reaches through [`SharedSource::inner`]).
+struct SharedSource(std::sync::Arc<aws_credential_types::provider::error::CredentialsError>);
+
+impl SharedSource {
+    fn inner(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
+impl fmt::Debug for SharedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.inner() {
+            Some(inner) => fmt::Debug::fmt(inner, f),
+            None => fmt::Debug::fmt(&*self.0, f),
+        }
+    }
+}
+
+impl fmt::Display for SharedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.inner() {
+            Some(inner) => fmt::Display::fmt(inner, f),
+            None => fmt::Display::fmt(&*self.0, f),
+        }
+    }
+}
+
+impl StdError for SharedSource {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        // The shared error's own source is what we display; hand on *its* source so the chain
+        // is not printed twice.
+        self.inner().and_then(|inner| inner.source())
+    }
+}
+
+/// Finds the [`FetchError`] in an error's source chain, where this crate puts it.
+///
+/// Works both for the caller that triggered a refresh and for callers that waited on it.
+pub fn fetch_error(
+    error: &aws_credential_types::provider::error::CredentialsError,
+) -> Option<&FetchError> {
+    let mut next: Option<&(dyn StdError + 'static)> = error.source();
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<FetchError>() {
+            return Some(found);
+        }
+        if let Some(found) = e
+            .downcast_ref::<SharedSource>()
+            .and_then(SharedSource::inner)
+            .and_then(|i| i.downcast_ref::<FetchError>())
+        {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
+}

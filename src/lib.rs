@@ -1,0 +1,69 @@
+//! Cached, self-refreshing, chainable temporary credentials from AWS STS for aws-sdk-rust.
+//!
+//! [`ChainableTemporaryCredentials`] wraps base credentials (static keys, the environment's
+//! default chain, or another `ChainableTemporaryCredentials` — hence "chainable") and the
+//! parameters of an STS `AssumeRole` call (or none: then `GetSessionToken`). It calls STS once,
+//! caches the session, and refreshes it before its expiration:
+//!
+//! - **one STS call per session lifetime**, however many callers and however many SDK clients
+//!   share clones of the provider;
+//! - **no waiting while a valid session exists**: inside the advisory window the first caller
+//!   starts a background refresh and everybody keeps getting the cached session; only in the
+//!   last minute (the mandatory window) or after expiry do callers wait for the refresh;
+//! - **outages are absorbed**: a failed refresh keeps the still-valid session in use and
+//!   retries with jittered exponential backoff; expired credentials are never handed out;
+//! - **skew-proof**: STS's `Expiration` is translated into the local clock's frame with the
+//!   response's `Date` header;
+//! - **typed errors**: every failure is a [`CredentialsError`] whose source is a
+//!   [`FetchError`], and bad parameters are a [`BuildError`] at `build()`, never a panic;
+//! - **no secrets in output**: no `Debug`, `Display`, error or trace line holds a secret key or a
+//!   session token.
+//!
+//! ```no_run
+//! use aws_config::BehaviorVersion;
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! // Region, endpoint and base credentials from the environment, as every SDK client does.
+//! let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+//! let provider = ChainableTemporaryCredentials::builder()
+//!     .configure(&sdk_config)
+//!     .role_arn("arn:aws:iam::123456789012:role/s3-reader")
+//!     .role_session_name("nightly-report")
+//!     .build()?;
+//!
+//! let s3_config = aws_sdk_s3::config::Builder::from(&sdk_config)
+//!     .credentials_provider(provider.clone())
+//!     .build();
+//! let s3 = aws_sdk_s3::Client::from_conf(s3_config);
+//! for bucket in s3.list_buckets().send().await?.buckets() {
+//!     println!("{}", bucket.name().unwrap_or_default());
+//! }
+//! println!("session valid until {:?}", provider.expiry());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Cargo features
+//! - `default-chain` (default): with no base credentials given, use aws-config's default
+//!   credentials chain, created on the first refresh.
+//! - `default-https-client` (default): the SDK's default HTTPS client for STS when none is given.
+//!
+//! [`CredentialsError`]: aws_credential_types::provider::error::CredentialsError
+
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+mod base_credentials;
+mod builder;
+mod error;
+mod provider;
+pub mod refresh;
+mod server_date;
+mod session;
+mod sts_call;
+pub mod validation;
+
+pub use builder::{Builder, DEFAULT_LOAD_TIMEOUT, DEFAULT_SESSION_NAME_PREFIX};
+pub use error::{BuildError, FetchError, fetch_error};
+pub use provider::ChainableTemporaryCredentials;
+pub use refresh::backoff::{DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX};

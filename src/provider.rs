@@ -1,0 +1,186 @@
+//! [`ChainableTemporaryCredentials`]: the provider users hand to SDK clients.
+
+use crate::builder::Builder;
+use crate::refresh::engine::RefreshEngine;
+use crate::sts_call::SessionRequest;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{self, ProvideCredentials, future};
+use aws_types::region::Region;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
+use tokio::sync::watch;
+
+/// Temporary credentials from STS `AssumeRole` (or `GetSessionToken`), cached and refreshed
+/// before they expire — in the background, with one STS call however many callers.
+///
+/// Hand it to any aws-sdk-rust client as its credentials provider. Clones share one cache,
+/// so any number of clients built with clones of one provider make one STS call per session
+/// lifetime. It keeps serving a still-valid session while STS is failing and never hands out
+/// one at or past its expiry.
+///
+/// ```no_run
+/// use chainable_credentials::ChainableTemporaryCredentials;
+/// use aws_credential_types::Credentials;
+/// use aws_types::region::Region;
+///
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let provider = ChainableTemporaryCredentials::builder()
+///     .base_credentials(Credentials::new("AKIDEXAMPLE", "secret", None, None, "static"))
+///     .role_arn("arn:aws:iam::123456789012:role/reader")
+///     .region(Region::new("eu-west-1"))
+///     .build()?;
+/// let s3 = aws_sdk_s3::Client::from_conf(
+///     aws_sdk_s3::Config::builder()
+///         .behavior_version_latest()
+///         .region(Region::new("eu-west-1"))
+///         .credentials_provider(provider.clone())
+///         .build(),
+/// );
+/// let buckets = s3.list_buckets().send().await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ChainableTemporaryCredentials {
+    engine: RefreshEngine,
+    about: Arc<About>,
+}
+
+/// What the provider is for (for `Debug`) and its keep-warm task's lifeline.
+struct About {
+    request: SessionRequest,
+    region: Region,
+    keep_warm: Option<KeepWarm>,
+}
+
+/// The keep-warm task ends when `shutdown` is dropped with the last clone.
+struct KeepWarm {
+    started: AtomicBool,
+    shutdown: watch::Sender<()>,
+}
+
+impl ChainableTemporaryCredentials {
+    /// A builder; see [`Builder`] for every setting and its default.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn new(
+        engine: RefreshEngine,
+        request: SessionRequest,
+        region: Region,
+        keep_warm: bool,
+    ) -> Self {
+        let provider = ChainableTemporaryCredentials {
+            engine,
+            about: Arc::new(About {
+                request,
+                region,
+                keep_warm: keep_warm.then(|| KeepWarm {
+                    started: AtomicBool::new(false),
+                    shutdown: watch::channel(()).0,
+                }),
+            }),
+        };
+        provider.start_keep_warm();
+        provider
+    }
+
+    /// Starts the keep-warm task once, if asked for and a Tokio runtime is at hand.
+    fn start_keep_warm(&self) {
+        let Some(keep_warm) = &self.about.keep_warm else {
+            return;
+        };
+        if keep_warm.started.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if !keep_warm.started.swap(true, Ordering::AcqRel) {
+            self.engine
+                .spawn_keep_warm(&runtime, keep_warm.shutdown.subscribe());
+        }
+    }
+
+    /// The expiry of the cached session in the local clock's frame; `None` before the first
+    /// load and after [`invalidate`](Self::invalidate).
+    pub fn expiry(&self) -> Option<SystemTime> {
+        self.engine.expiry()
+    }
+
+    /// Forgets the cached session (and any backoff after failures): the next call fetches a
+    /// new session and waits for it. Use it when a request was refused in a way that says the
+    /// session was revoked.
+    pub fn invalidate(&self) {
+        self.engine.invalidate();
+    }
+
+    /// How many refreshes (STS calls, each with the SDK's retries) this provider and its
+    /// clones have started.
+    pub fn refresh_count(&self) -> u64 {
+        self.engine.attempts()
+    }
+
+    /// The assumed role's ARN, or `None` in `GetSessionToken` mode.
+    pub fn role_arn(&self) -> Option<&str> {
+        match &self.about.request {
+            SessionRequest::AssumeRole { role_arn, .. } => Some(role_arn),
+            SessionRequest::GetSessionToken { .. } => None,
+        }
+    }
+
+    /// The role session name (set or generated at build), or `None` in `GetSessionToken`
+    /// mode.
+    pub fn role_session_name(&self) -> Option<&str> {
+        match &self.about.request {
+            SessionRequest::AssumeRole { session_name, .. } => Some(session_name),
+            SessionRequest::GetSessionToken { .. } => None,
+        }
+    }
+
+    /// Credentials for one request: the cached session when it is fresh enough, else the
+    /// result of the (single) refresh. The same as
+    /// [`provide_credentials`](ProvideCredentials::provide_credentials), as an inherent method.
+    pub async fn credentials(&self) -> provider::Result {
+        self.provide_credentials().await
+    }
+}
+
+impl fmt::Debug for ChainableTemporaryCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (operation, duration) = match &self.about.request {
+            SessionRequest::AssumeRole { duration, .. } => ("AssumeRole", duration),
+            SessionRequest::GetSessionToken { duration } => ("GetSessionToken", duration),
+        };
+        f.debug_struct("ChainableTemporaryCredentials")
+            .field("operation", &operation)
+            .field("role_arn", &self.role_arn())
+            .field("role_session_name", &self.role_session_name())
+            .field("duration", duration)
+            .field("region", &self.about.region)
+            .field("expiry", &self.expiry())
+            .field("keep_warm", &self.about.keep_warm.is_some())
+            .finish()
+    }
+}
+
+impl ProvideCredentials for ChainableTemporaryCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        if self.about.keep_warm.is_some() {
+            self.start_keep_warm();
+        }
+        self.engine.provide()
+    }
+
+    /// The cached session while it is still valid: the SDK calls this when loading timed out
+    /// or was cancelled, so a slow STS does not fail requests that a valid session can sign.
+    fn fallback_on_interrupt(&self) -> Option<Credentials> {
+        self.engine.fallback()
+    }
+}

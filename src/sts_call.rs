@@ -1,0 +1,275 @@
+//! Fetching one session from STS: `AssumeRole`, or `GetSessionToken` when no role is given.
+//!
+//! The base credentials are resolved here, before the call, rather than by the STS client, so a
+//! failure of theirs is reported as such and not as an STS signing error.
+
+use crate::error::FetchError;
+use crate::refresh::engine::{BoxFuture, FetchSession};
+use crate::server_date::{ServerDateCapture, local_expiry};
+use crate::session::Session;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::RequestId;
+use aws_smithy_async::time::SharedTimeSource;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use std::time::{Duration, SystemTime};
+
+/// The name credentials from this crate carry as `provider_name`.
+pub(crate) const PROVIDER_NAME: &str = "ChainableTemporaryCredentials";
+
+/// STS error codes that retrying the same request cannot fix: reported as
+/// `CredentialsError::InvalidConfiguration`.
+const CONFIGURATION_ERROR_CODES: &[&str] = &[
+    "MalformedPolicyDocument",
+    "PackedPolicyTooLarge",
+    "RegionDisabledException",
+    "ValidationError",
+];
+
+/// What to ask STS for.
+#[derive(Debug, Clone)]
+pub(crate) enum SessionRequest {
+    /// `AssumeRole` with these parameters.
+    AssumeRole {
+        role_arn: String,
+        session_name: String,
+        duration: Option<Duration>,
+        external_id: Option<String>,
+    },
+    /// `GetSessionToken`: a session for the base principal itself.
+    GetSessionToken { duration: Option<Duration> },
+}
+
+impl SessionRequest {
+    fn operation(&self) -> &'static str {
+        match self {
+            SessionRequest::AssumeRole { .. } => "AssumeRole",
+            SessionRequest::GetSessionToken { .. } => "GetSessionToken",
+        }
+    }
+}
+
+/// Fetches sessions from STS with the base credentials.
+#[derive(Debug)]
+pub(crate) struct StsSessionFetcher {
+    pub(crate) client: aws_sdk_sts::Client,
+    pub(crate) base: SharedCredentialsProvider,
+    pub(crate) request: SessionRequest,
+    pub(crate) time: SharedTimeSource,
+}
+
+impl FetchSession for StsSessionFetcher {
+    fn fetch(&self) -> BoxFuture<'_, Result<Session, CredentialsError>> {
+        Box::pin(self.fetch_session())
+    }
+
+    fn refresh_span(&self) -> tracing::Span {
+        let (role_arn, session_name) = match &self.request {
+            SessionRequest::AssumeRole {
+                role_arn,
+                session_name,
+                ..
+            } => (Some(role_arn.as_str()), Some(session_name.as_str())),
+            SessionRequest::GetSessionToken { .. } => (None, None),
+        };
+        tracing::info_span!(
+            "refresh_session",
+            operation = self.request.operation(),
+            role_arn,
+            session_name,
+            expiry = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        )
+    }
+}
+
+impl StsSessionFetcher {
+    async fn fetch_session(&self) -> Result<Session, CredentialsError> {
+        let base = self
+            .base
+            .provide_credentials()
+            .await
+            .map_err(base_credentials_error)?;
+        let operation = self.request.operation();
+        let date = ServerDateCapture::default();
+        // Sign this call with exactly the base credentials just resolved.
+        let signing = aws_sdk_sts::config::Builder::default().credentials_provider(base);
+        let (sts_credentials, assumed_role_arn) = match &self.request {
+            SessionRequest::AssumeRole {
+                role_arn,
+                session_name,
+                duration,
+                external_id,
+            } => {
+                let output = self
+                    .client
+                    .assume_role()
+                    .role_arn(role_arn)
+                    .role_session_name(session_name)
+                    .set_duration_seconds(duration.map(duration_seconds))
+                    .set_external_id(external_id.clone())
+                    .customize()
+                    .config_override(signing)
+                    .interceptor(date.clone())
+                    .send()
+                    .await
+                    .map_err(|e| sts_error(operation, e))?;
+                (
+                    output.credentials,
+                    output.assumed_role_user.map(|user| user.arn),
+                )
+            }
+            SessionRequest::GetSessionToken { duration } => {
+                let output = self
+                    .client
+                    .get_session_token()
+                    .set_duration_seconds(duration.map(duration_seconds))
+                    .customize()
+                    .config_override(signing)
+                    .interceptor(date.clone())
+                    .send()
+                    .await
+                    .map_err(|e| sts_error(operation, e))?;
+                (output.credentials, None)
+            }
+        };
+        let received_at = self.time.now();
+        into_session(
+            operation,
+            sts_credentials,
+            assumed_role_arn,
+            received_at,
+            date.server_date(),
+        )
+    }
+}
+
+fn duration_seconds(duration: Duration) -> i32 {
+    // Validated in `build()` to lie within 900..=129_600 seconds.
+    i32::try_from(duration.as_secs()).unwrap_or(i32::MAX)
+}
+
+/// Checks STS's answer and turns it into a [`Session`] with its expiry in the local frame.
+pub(crate) fn into_session(
+    operation: &'static str,
+    sts_credentials: Option<aws_sdk_sts::types::Credentials>,
+    assumed_role_arn: Option<String>,
+    received_at: SystemTime,
+    server_date: Option<SystemTime>,
+) -> Result<Session, CredentialsError> {
+    let invalid = |problem: &str| {
+        CredentialsError::provider_error(FetchError::InvalidResponse {
+            operation,
+            problem: problem.to_owned(),
+        })
+    };
+    let credentials = sts_credentials.ok_or_else(|| invalid("missing <Credentials>"))?;
+    if credentials.access_key_id.is_empty() {
+        return Err(invalid("empty <AccessKeyId>"));
+    }
+    if credentials.secret_access_key.is_empty() {
+        return Err(invalid("empty <SecretAccessKey>"));
+    }
+    if credentials.session_token.is_empty() {
+        return Err(invalid("empty <SessionToken>"));
+    }
+    let expiration = SystemTime::try_from(credentials.expiration)
+        .map_err(|_| invalid("<Expiration> is out of range"))?;
+    let expires_at = local_expiry(received_at, server_date, expiration).ok_or_else(|| {
+        invalid(&format!(
+            "the session has already expired (Expiration {}, server Date {})",
+            credentials.expiration,
+            server_date
+                .map(|d| aws_smithy_types::DateTime::from(d).to_string())
+                .unwrap_or_else(|| "absent".into()),
+        ))
+    })?;
+    let mut builder = Credentials::builder()
+        .access_key_id(credentials.access_key_id)
+        .secret_access_key(credentials.secret_access_key)
+        .session_token(credentials.session_token)
+        .expiry(expires_at)
+        .provider_name(PROVIDER_NAME);
+    if let Some(account) = assumed_role_arn
+        .as_deref()
+        .and_then(|arn| arn.split(':').nth(4))
+        .filter(|a| !a.is_empty())
+    {
+        builder = builder.account_id(account);
+    }
+    Ok(Session {
+        credentials: builder.build(),
+        received_at,
+        expires_at,
+    })
+}
+
+/// Wraps a base provider's error, keeping its kind (a timeout stays a timeout).
+fn base_credentials_error(error: CredentialsError) -> CredentialsError {
+    match error {
+        CredentialsError::ProviderTimedOut(t) => {
+            CredentialsError::provider_timed_out(t.timeout_duration())
+        }
+        CredentialsError::InvalidConfiguration(_) => {
+            CredentialsError::invalid_configuration(FetchError::BaseCredentials(error.into()))
+        }
+        CredentialsError::CredentialsNotLoaded(_) => {
+            CredentialsError::not_loaded(FetchError::BaseCredentials(error.into()))
+        }
+        other => CredentialsError::provider_error(FetchError::BaseCredentials(other.into())),
+    }
+}
+
+/// Turns an SDK error into a typed `CredentialsError` without keeping the raw response (whose
+/// body, for an unparseable success, would hold the secret key).
+fn sts_error<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> CredentialsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match &error {
+        SdkError::ServiceError(context) => {
+            let err = context.err();
+            let code = err.code().map(str::to_owned);
+            let fetch_error = FetchError::Service {
+                operation,
+                code: code.clone(),
+                message: err.message().map(str::to_owned),
+                request_id: err.meta().request_id().map(str::to_owned),
+            };
+            if code
+                .as_deref()
+                .is_some_and(|c| CONFIGURATION_ERROR_CODES.contains(&c))
+            {
+                CredentialsError::invalid_configuration(fetch_error)
+            } else {
+                CredentialsError::provider_error(fetch_error)
+            }
+        }
+        SdkError::ResponseError(context) => {
+            CredentialsError::provider_error(FetchError::InvalidResponse {
+                operation,
+                problem: format!(
+                    "the response (HTTP {}) could not be read as an STS answer",
+                    context.raw().status().as_u16()
+                ),
+            })
+        }
+        SdkError::TimeoutError(_) => CredentialsError::provider_error(FetchError::Transport {
+            operation,
+            detail: "the SDK's operation timeout elapsed".into(),
+        }),
+        SdkError::ConstructionFailure(_) => {
+            CredentialsError::invalid_configuration(FetchError::Transport {
+                operation,
+                detail: DisplayErrorContext(&error).to_string(),
+            })
+        }
+        _ => CredentialsError::provider_error(FetchError::Transport {
+            operation,
+            detail: DisplayErrorContext(&error).to_string(),
+        }),
+    }
+}

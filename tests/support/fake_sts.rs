@@ -1,0 +1,215 @@
+//! An in-process STS: answers AssumeRole and GetSessionToken like STS does (XML body, `Date`
+//! header), issues a new access key per call, counts calls, and can be scripted to fail, to
+//! hang, to be slow, or to hold every answer until the test releases it.
+
+use aws_smithy_async::time::{SharedTimeSource, TimeSource};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::date_time::{DateTime, Format};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// What the fake answers to one call.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A session lasting this long on the server's clock.
+    Session(Duration),
+    /// A session whose `Expiration` is `offset` from the server's now (may be in the past)
+    /// and, optionally, no `Date` header.
+    SessionExpiringIn { offset_secs: i64, with_date: bool },
+    /// An STS error document with this status and code.
+    Error { status: u16, code: &'static str },
+    /// Never answers.
+    Hang,
+}
+
+#[derive(Debug)]
+struct State {
+    calls: AtomicUsize,
+    script: Mutex<VecDeque<Reply>>,
+    default: Mutex<Reply>,
+    /// The server's clock (`Date`, `Expiration`); may differ from the provider's.
+    clock: SharedTimeSource,
+    /// When set, every answer waits for a permit: tests hold the refresh in flight.
+    gate: Mutex<Option<Arc<Semaphore>>>,
+    bodies: Mutex<Vec<String>>,
+}
+
+/// The fake STS. Clones share state.
+#[derive(Debug, Clone)]
+pub struct FakeSts(Arc<State>);
+
+impl FakeSts {
+    /// Answers every call with a one-hour session stamped by `clock`.
+    pub fn new(clock: impl TimeSource + 'static) -> Self {
+        FakeSts(Arc::new(State {
+            calls: AtomicUsize::new(0),
+            script: Mutex::new(VecDeque::new()),
+            default: Mutex::new(Reply::Session(Duration::from_secs(3600))),
+            clock: SharedTimeSource::new(clock),
+            gate: Mutex::new(None),
+            bodies: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// The answer for every call not scripted with `then`.
+    pub fn always(&self, reply: Reply) -> &Self {
+        *self.0.default.lock().unwrap() = reply;
+        self
+    }
+
+    /// Queues the answer to the next unscripted call.
+    pub fn then(&self, reply: Reply) -> &Self {
+        self.0.script.lock().unwrap().push_back(reply);
+        self
+    }
+
+    /// STS calls received so far (SDK retries count as calls).
+    pub fn calls(&self) -> usize {
+        self.0.calls.load(Ordering::SeqCst)
+    }
+
+    /// Request bodies received so far.
+    pub fn bodies(&self) -> Vec<String> {
+        self.0.bodies.lock().unwrap().clone()
+    }
+
+    /// Holds every answer until `release` is called.
+    pub fn hold(&self) -> Arc<Semaphore> {
+        let gate = Arc::new(Semaphore::new(0));
+        *self.0.gate.lock().unwrap() = Some(gate.clone());
+        gate
+    }
+
+    /// Lets held answers go, now and from now on.
+    pub fn release(&self) {
+        if let Some(gate) = self.0.gate.lock().unwrap().take() {
+            gate.add_permits(Semaphore::MAX_PERMITS / 2);
+        }
+    }
+
+    fn answer(&self, request: &HttpRequest) -> Option<HttpResponse> {
+        let n = self.0.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let body = request
+            .body()
+            .bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        self.0.bodies.lock().unwrap().push(body.clone());
+        let operation = if body.contains("Action=GetSessionToken") {
+            "GetSessionToken"
+        } else {
+            "AssumeRole"
+        };
+        let reply = self
+            .0
+            .script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| self.0.default.lock().unwrap().clone());
+        let now = self.0.clock.now();
+        let (status, xml, with_date) = match reply {
+            Reply::Hang => return None,
+            Reply::Session(lifetime) => (200, session_xml(operation, n, now + lifetime), true),
+            Reply::SessionExpiringIn {
+                offset_secs,
+                with_date,
+            } => {
+                let expiration = if offset_secs >= 0 {
+                    now + Duration::from_secs(offset_secs as u64)
+                } else {
+                    now - Duration::from_secs(offset_secs.unsigned_abs())
+                };
+                (200, session_xml(operation, n, expiration), with_date)
+            }
+            Reply::Error { status, code } => (
+                status,
+                format!(
+                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                     <Error><Type>Sender</Type><Code>{code}</Code>\
+                     <Message>fake {code}</Message></Error>\
+                     <RequestId>fake-request-{n}</RequestId></ErrorResponse>"
+                ),
+                true,
+            ),
+        };
+        let mut response =
+            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(xml));
+        response
+            .headers_mut()
+            .insert("content-type", "text/xml".to_owned());
+        if with_date {
+            let date = DateTime::from(now).fmt(Format::HttpDate).unwrap();
+            response.headers_mut().insert("date", date);
+        }
+        Some(response)
+    }
+}
+
+/// The secret key the fake issues with access key number `n`.
+pub fn fake_secret(n: usize) -> String {
+    format!("fake-secret-key-{n:04}-do-not-print")
+}
+
+/// The session token the fake issues with access key number `n`.
+pub fn fake_token(n: usize) -> String {
+    format!("fake-session-token-{n:04}-do-not-print")
+}
+
+fn session_xml(operation: &str, n: usize, expiration: std::time::SystemTime) -> String {
+    let expiration = DateTime::from(expiration).fmt(Format::DateTime).unwrap();
+    let user = if operation == "AssumeRole" {
+        "<AssumedRoleUser><AssumedRoleId>AROAFAKE:test-session</AssumedRoleId>\
+         <Arn>arn:aws:sts::123456789012:assumed-role/test-role/test-session</Arn></AssumedRoleUser>"
+    } else {
+        ""
+    };
+    format!(
+        "<{operation}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+         <{operation}Result>{user}<Credentials>\
+         <AccessKeyId>ASIAFAKE{n:04}</AccessKeyId>\
+         <SecretAccessKey>{secret}</SecretAccessKey>\
+         <SessionToken>{token}</SessionToken>\
+         <Expiration>{expiration}</Expiration>\
+         </Credentials></{operation}Result>\
+         <ResponseMetadata><RequestId>fake-request-{n}</RequestId></ResponseMetadata>\
+         </{operation}Response>",
+        secret = fake_secret(n),
+        token = fake_token(n),
+    )
+}
+
+impl HttpConnector for FakeSts {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let this = self.clone();
+        HttpConnectorFuture::new(async move {
+            let gate = this.0.gate.lock().unwrap().clone();
+            if let Some(gate) = gate {
+                let _permit = gate.acquire().await;
+            }
+            match this.answer(&request) {
+                Some(response) => Ok(response),
+                None => std::future::pending().await,
+            }
+        })
+    }
+}
+
+impl HttpClient for FakeSts {
+    fn http_connector(
+        &self,
+        _settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}

@@ -1,0 +1,74 @@
+//! Shared test support: a scriptable in-process STS (`FakeSts`), the local moto server's
+//! fixtures (`Moto`), and small helpers. Each test file uses part of it.
+#![allow(dead_code, unreachable_pub, unused_imports)]
+
+pub mod fake_sts;
+pub mod moto;
+
+use aws_smithy_async::rt::sleep::TokioSleep;
+use aws_smithy_async::test_util::ManualTimeSource;
+use aws_smithy_async::time::{SystemTimeSource, TimeSource};
+use chainable_credentials::{Builder, ChainableTemporaryCredentials};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use fake_sts::{FakeSts, Reply};
+
+/// A fixed start for manual clocks in tests that do not talk to moto.
+pub const T0_SECS: u64 = 1_700_000_000;
+
+pub fn t0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(T0_SECS)
+}
+
+/// A manual clock starting at the real time: moto stamps `Date` and `Expiration` with the real
+/// clock, so tests against it start their injected clock there and move it from there.
+pub fn manual_clock_at_real_time() -> ManualTimeSource {
+    ManualTimeSource::new(SystemTimeSource::new().now())
+}
+
+pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/test-role";
+
+/// A builder wired to a fake STS and a manual clock (shared by the provider and the fake).
+pub fn fake_builder(sts: &FakeSts, clock: &ManualTimeSource) -> Builder {
+    ChainableTemporaryCredentials::builder()
+        .base_credentials(aws_credential_types::Credentials::new(
+            "AKIDBASE",
+            "base-secret-value",
+            None,
+            None,
+            "test-base",
+        ))
+        .role_arn(ROLE_ARN)
+        .role_session_name("test-session")
+        .region(aws_types::region::Region::new("us-east-1"))
+        .http_client(sts.clone())
+        .time_source(clock.clone())
+        .sleep_impl(TokioSleep::new())
+        // One HTTP attempt per refresh, so call counts are refresh counts.
+        .configure(
+            &aws_types::SdkConfig::builder()
+                .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+                .build(),
+        )
+}
+
+/// Lets spawned tasks (a background refresh) run to completion on the current runtime.
+pub async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Waits (bounded) until `f` holds, yielding to the runtime between checks.
+pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..2_000 {
+        if f() {
+            return;
+        }
+        tokio::task::yield_now().await;
+        TokioSleep::new().sleep(Duration::from_millis(1)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+use aws_smithy_async::rt::sleep::AsyncSleep;

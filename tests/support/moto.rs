@@ -1,0 +1,107 @@
+//! The local moto server started by `scripts/test.sh`, and the fixtures
+//! `scripts/moto_setup.py` created in it (passed as `CC_*` environment variables).
+
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_types::region::Region;
+
+/// Fixtures of an enforcing moto server (signatures and IAM policies checked).
+#[derive(Debug, Clone)]
+pub struct Moto {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub role_arn: String,
+    pub base_access_key_id: String,
+    pub base_secret_access_key: String,
+    pub admin_access_key_id: String,
+    pub admin_secret_access_key: String,
+    pub chain_hop_arns: [String; 3],
+}
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: tests against the local STS run from `scripts/test.sh`, which \
+             installs and starts moto (or run `eval \"$(scripts/test.sh --env)\"` first)"
+        )
+    })
+}
+
+impl Moto {
+    /// The enforcing server.
+    pub fn enforcing() -> Self {
+        Self::with_prefix("CC_")
+    }
+
+    /// The non-enforcing server (for GetSessionToken, whose fixed example key enforcement
+    /// rejects).
+    pub fn open() -> Self {
+        Self::with_prefix("CC_OPEN_")
+    }
+
+    fn with_prefix(p: &str) -> Self {
+        Moto {
+            endpoint: var(&format!("{p}ENDPOINT")),
+            region: var(&format!("{p}REGION")),
+            bucket: var(&format!("{p}BUCKET")),
+            role_arn: var(&format!("{p}ROLE_ARN")),
+            base_access_key_id: var(&format!("{p}BASE_ACCESS_KEY_ID")),
+            base_secret_access_key: var(&format!("{p}BASE_SECRET_ACCESS_KEY")),
+            admin_access_key_id: var(&format!("{p}ADMIN_ACCESS_KEY_ID")),
+            admin_secret_access_key: var(&format!("{p}ADMIN_SECRET_ACCESS_KEY")),
+            chain_hop_arns: [1, 2, 3].map(|n| var(&format!("{p}CHAIN_HOP{n}_ARN"))),
+        }
+    }
+
+    pub fn region(&self) -> Region {
+        Region::new(self.region.clone())
+    }
+
+    /// The base user's long-lived keys: allowed sts:AssumeRole, denied S3.
+    pub fn base_credentials(&self) -> Credentials {
+        Credentials::new(
+            &self.base_access_key_id,
+            &self.base_secret_access_key,
+            None,
+            None,
+            "moto-base-user",
+        )
+    }
+
+    pub fn admin_credentials(&self) -> Credentials {
+        Credentials::new(
+            &self.admin_access_key_id,
+            &self.admin_secret_access_key,
+            None,
+            None,
+            "moto-admin",
+        )
+    }
+
+    /// An S3 client on the local server signing with `provider` (path-style addressing, as
+    /// moto on an IP address needs).
+    pub fn s3(&self, provider: impl ProvideCredentials + 'static) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version_latest()
+                .region(self.region())
+                .endpoint_url(&self.endpoint)
+                .force_path_style(true)
+                .credentials_provider(provider)
+                .build(),
+        )
+    }
+
+    /// An STS client on the local server signing with `provider`.
+    pub fn sts(&self, provider: impl ProvideCredentials + 'static) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::Config::builder()
+                .behavior_version_latest()
+                .region(self.region())
+                .endpoint_url(&self.endpoint)
+                .credentials_provider(provider)
+                .build(),
+        )
+    }
+}
