@@ -86,13 +86,15 @@ pub enum FetchError {
     BaseCredentials(#[source] Box<dyn StdError + Send + Sync + 'static>),
     /// STS answered with an error.
     #[error(
-        "STS {operation} was refused: {}{}",
+        "STS {operation} was refused (HTTP {status}): {}{}",
         code.as_deref().unwrap_or("unknown error"),
         message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
     )]
     Service {
         /// `AssumeRole` or `GetSessionToken`.
         operation: &'static str,
+        /// The HTTP status of the answer.
+        status: u16,
         /// The STS error code, e.g. `AccessDenied` or `SignatureDoesNotMatch`.
         code: Option<String>,
         /// STS's message for it.

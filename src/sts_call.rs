@@ -207,6 +207,14 @@ pub(crate) fn into_session(
     })
 }
 
+/// The text of the first `<tag>…</tag>` in `xml`, if any and short (a code or a message).
+fn xml_element(xml: &str, tag: &str) -> Option<String> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = start + xml[start..].find(&format!("</{tag}>"))?;
+    let text = xml[start..end].trim();
+    (!text.is_empty() && text.len() <= 1024).then(|| text.to_owned())
+}
+
 /// Wraps a base provider's error, keeping its kind (a timeout stays a timeout).
 fn base_credentials_error(error: CredentialsError) -> CredentialsError {
     match error {
@@ -232,11 +240,21 @@ where
     match &error {
         SdkError::ServiceError(context) => {
             let err = context.err();
-            let code = err.code().map(str::to_owned);
+            let raw = context.raw();
+            // Some STS-compatible servers (moto among them) wrap errors as
+            // `<ErrorResponse><Errors><Error>`, which the SDK's parser does not read: fall back to
+            // the first `<Code>`/`<Message>` of the body. Error bodies hold no credentials.
+            let body = raw.body().bytes().map(String::from_utf8_lossy);
+            let from_body = |tag: &str| body.as_deref().and_then(|b| xml_element(b, tag));
+            let code = err.code().map(str::to_owned).or_else(|| from_body("Code"));
             let fetch_error = FetchError::Service {
                 operation,
+                status: raw.status().as_u16(),
                 code: code.clone(),
-                message: err.message().map(str::to_owned),
+                message: err
+                    .message()
+                    .map(str::to_owned)
+                    .or_else(|| from_body("Message")),
                 request_id: err.meta().request_id().map(str::to_owned),
             };
             if code
@@ -271,5 +289,25 @@ where
             operation,
             detail: DisplayErrorContext(&error).to_string(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xml_element;
+
+    #[test]
+    fn reads_codes_from_either_error_layout() {
+        let sts = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>";
+        let moto = "<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code></Error></Errors></ErrorResponse>";
+        assert_eq!(xml_element(sts, "Code").as_deref(), Some("AccessDenied"));
+        assert_eq!(xml_element(sts, "Message").as_deref(), Some("no"));
+        assert_eq!(
+            xml_element(moto, "Code").as_deref(),
+            Some("SignatureDoesNotMatch")
+        );
+        assert_eq!(xml_element(moto, "Message"), None);
+        assert_eq!(xml_element("<Code></Code>", "Code"), None);
+        assert_eq!(xml_element("<Code>unterminated", "Code"), None);
     }
 }

@@ -142,8 +142,10 @@ impl FakeSts {
                 true,
             ),
         };
-        let mut response =
-            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(xml));
+        // A streaming body, as a real HTTP client returns: the SDK traces the response at TRACE
+        // before reading it, and an in-memory body would appear there in full.
+        let body = SdkBody::from_body_1_x(http_body_util::Full::new(bytes::Bytes::from(xml)));
+        let mut response = HttpResponse::new(StatusCode::try_from(status).unwrap(), body);
         response
             .headers_mut()
             .insert("content-type", "text/xml".to_owned());
