@@ -23,7 +23,7 @@ fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
             "{name} is not set: tests against the local STS run from `scripts/test.sh`, which \
-             installs and starts moto (or run `eval \"$(scripts/test.sh --env)\"` first)"
+             installs and starts moto (pass a test name filter as its argument)"
         )
     })
 }

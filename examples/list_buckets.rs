@@ -1,0 +1,63 @@
+//! The first experiment with temporary credentials: the base user's own keys are refused by
+//! S3, and the same keys wrapped in `ChainableTemporaryCredentials` (assuming a role allowed to
+//! use S3) list the buckets.
+//!
+//! Everything comes from the environment, as with any SDK program: the base user's keys
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` or a profile), `AWS_REGION`, and optionally
+//! `AWS_ENDPOINT_URL` (the local test server). The role ARN is the first argument.
+//!
+//! ```text
+//! cargo run --example list_buckets -- arn:aws:iam::123456789012:role/s3-reader
+//! ```
+//! `scripts/demo.sh` runs it against a local moto server it sets up.
+
+use aws_config::BehaviorVersion;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use chainable_credentials::ChainableTemporaryCredentials;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let role_arn = std::env::args()
+        .nth(1)
+        .ok_or("usage: list_buckets ROLE_ARN")?;
+    let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let s3_with = |config: aws_sdk_s3::config::Builder| {
+        aws_sdk_s3::Client::from_conf(config.force_path_style(true).build())
+    };
+
+    // 1. The base user's own long-lived keys.
+    let base = s3_with(aws_sdk_s3::config::Builder::from(&sdk_config));
+    match base.list_buckets().send().await {
+        Ok(_) => println!("base user: ListBuckets allowed (expected AccessDenied)"),
+        Err(err) => println!(
+            "base user: ListBuckets refused: {}",
+            err.code().unwrap_or("unknown error")
+        ),
+    }
+
+    // 2. The same keys, as base credentials of an assumed-role session.
+    let provider = ChainableTemporaryCredentials::builder()
+        .configure(&sdk_config)
+        .role_arn(role_arn)
+        .build()?;
+    let assumed = s3_with(
+        aws_sdk_s3::config::Builder::from(&sdk_config).credentials_provider(provider.clone()),
+    );
+    let output = assumed.list_buckets().send().await?;
+    println!(
+        "assumed role ({}): ListBuckets allowed, {} bucket(s):",
+        provider.role_session_name().unwrap_or_default(),
+        output.buckets().len()
+    );
+    for bucket in output.buckets() {
+        println!("  {}", bucket.name().unwrap_or_default());
+    }
+    if let Some(expiry) = provider.expiry() {
+        println!(
+            "session expires at {}",
+            aws_smithy_types::DateTime::from(expiry)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)?
+        );
+    }
+    Ok(())
+}
