@@ -48,12 +48,7 @@ async fn a_thousand_callers_dropped_at_random_points_never_wedge_the_cache() {
         } else {
             provider.invalidate();
         }
-        let callers: Vec<_> = (0..3)
-            .map(|_| {
-                let p = provider.clone();
-                tokio::spawn(async move { p.provide_credentials().await })
-            })
-            .collect();
+        let callers = support::spawn_callers(&provider, 3);
         // Drop some of them at a random point of their progress.
         for _ in 0..rng.usize(0..4) {
             tokio::task::yield_now().await;

@@ -14,13 +14,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::moto::Moto;
 
-fn provider_on(moto: &Moto) -> chainable_credentials::Builder {
+/// A provider assuming the S3 role on the local server with `base` credentials.
+fn assuming_with(moto: &Moto, base: Credentials) -> chainable_credentials::Builder {
     ChainableTemporaryCredentials::builder()
-        .base_credentials(moto.base_credentials())
+        .base_credentials(base)
         .role_arn(&moto.role_arn)
-        .role_session_name("moto-test")
         .region(moto.region())
         .endpoint_url(&moto.endpoint)
+}
+
+fn provider_on(moto: &Moto) -> chainable_credentials::Builder {
+    assuming_with(moto, moto.base_credentials()).role_session_name("moto-test")
 }
 
 #[tokio::test]
@@ -206,13 +210,7 @@ async fn a_wrong_base_secret_is_a_typed_error_without_a_hang() {
         None,
         "wrong",
     );
-    let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(wrong)
-        .role_arn(&moto.role_arn)
-        .region(moto.region())
-        .endpoint_url(&moto.endpoint)
-        .build()
-        .unwrap();
+    let provider = assuming_with(&moto, wrong).build().unwrap();
     let result = tokio::time::timeout(Duration::from_secs(30), provider.provide_credentials())
         .await
         .expect("no hang: the load timeout bounds the call");
@@ -223,13 +221,7 @@ async fn a_wrong_base_secret_is_a_typed_error_without_a_hang() {
     assert!(!format!("{err:?}{cause}").contains("not-the-secret"));
 
     let unknown_key = Credentials::new("AKIANOTAREALKEY00000", "whatever", None, None, "unknown");
-    let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(unknown_key)
-        .role_arn(&moto.role_arn)
-        .region(moto.region())
-        .endpoint_url(&moto.endpoint)
-        .build()
-        .unwrap();
+    let provider = assuming_with(&moto, unknown_key).build().unwrap();
     let err = provider.provide_credentials().await.unwrap_err();
     assert_eq!(
         fetch_error(&err).and_then(FetchError::code),

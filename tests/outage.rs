@@ -14,6 +14,10 @@ use std::time::{Duration, SystemTime};
 use support::{FakeSts, Reply, fake_builder, t0};
 
 const MIN: Duration = Duration::from_secs(60);
+const ACCESS_DENIED: Reply = Reply::Error {
+    status: 403,
+    code: "AccessDenied",
+};
 const UNAVAILABLE: Reply = Reply::Error {
     status: 503,
     code: "ServiceUnavailable",
@@ -154,10 +158,8 @@ async fn errors_retrying_cannot_fix_are_invalid_configuration() {
         "PackedPolicyTooLarge",
         "ValidationError",
     ] {
-        let clock = ManualTimeSource::new(t0());
-        let sts = FakeSts::new(clock.clone());
-        sts.always(Reply::Error { status: 400, code });
-        let provider = fake_builder(&sts, &clock).build().unwrap();
+        let (_clock, _sts, provider) =
+            support::provider_answered_by(Reply::Error { status: 400, code });
         let err = provider.provide_credentials().await.unwrap_err();
         assert!(
             matches!(err, CredentialsError::InvalidConfiguration(_)),
@@ -165,13 +167,7 @@ async fn errors_retrying_cannot_fix_are_invalid_configuration() {
         );
         assert_eq!(fetch_error(&err).and_then(FetchError::code), Some(code));
     }
-    let clock = ManualTimeSource::new(t0());
-    let sts = FakeSts::new(clock.clone());
-    sts.always(Reply::Error {
-        status: 403,
-        code: "AccessDenied",
-    });
-    let provider = fake_builder(&sts, &clock).build().unwrap();
+    let (_clock, _sts, provider) = support::provider_answered_by(ACCESS_DENIED);
     let err = provider.provide_credentials().await.unwrap_err();
     assert!(matches!(err, CredentialsError::ProviderError(_)), "{err:?}");
     let text = format!(
@@ -186,20 +182,9 @@ async fn errors_retrying_cannot_fix_are_invalid_configuration() {
 
 #[tokio::test]
 async fn waiting_callers_all_get_the_typed_error() {
-    let clock = ManualTimeSource::new(t0());
-    let sts = FakeSts::new(clock.clone());
-    sts.always(Reply::Error {
-        status: 403,
-        code: "AccessDenied",
-    });
-    let provider = fake_builder(&sts, &clock).build().unwrap();
+    let (_clock, sts, provider) = support::provider_answered_by(ACCESS_DENIED);
     let gate = sts.hold();
-    let callers: Vec<_> = (0..50)
-        .map(|_| {
-            let p = provider.clone();
-            tokio::spawn(async move { p.provide_credentials().await })
-        })
-        .collect();
+    let callers = support::spawn_callers(&provider, 50);
     support::eventually("the refresh reached STS", || provider.refresh_count() == 1).await;
     support::settle().await;
     drop(gate);

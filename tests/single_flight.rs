@@ -15,12 +15,7 @@ async fn a_thousand_concurrent_first_callers_make_one_sts_call() {
     let provider = fake_builder(&sts, &clock).build().unwrap();
     // Hold STS's answer until every caller is waiting, so they really overlap.
     let gate = sts.hold();
-    let callers: Vec<_> = (0..1_000)
-        .map(|_| {
-            let provider = provider.clone();
-            tokio::spawn(async move { provider.provide_credentials().await })
-        })
-        .collect();
+    let callers = support::spawn_callers(&provider, 1_000);
     support::eventually("the refresh reached STS", || {
         gate.available_permits() == 0 && provider.refresh_count() == 1
     })

@@ -52,6 +52,31 @@ pub fn fake_builder(sts: &FakeSts, clock: &ManualTimeSource) -> Builder {
         )
 }
 
+/// Spawns `n` callers of `provide_credentials` on clones of `provider`.
+pub fn spawn_callers(
+    provider: &ChainableTemporaryCredentials,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<aws_credential_types::provider::Result>> {
+    use aws_credential_types::provider::ProvideCredentials;
+    (0..n)
+        .map(|_| {
+            let provider = provider.clone();
+            tokio::spawn(async move { provider.provide_credentials().await })
+        })
+        .collect()
+}
+
+/// A fake STS on a manual clock at [`t0`] that always answers `reply`, and a provider on it.
+pub fn provider_answered_by(
+    reply: Reply,
+) -> (ManualTimeSource, FakeSts, ChainableTemporaryCredentials) {
+    let clock = ManualTimeSource::new(t0());
+    let sts = FakeSts::new(clock.clone());
+    sts.always(reply);
+    let provider = fake_builder(&sts, &clock).build().unwrap();
+    (clock, sts, provider)
+}
+
 /// Lets spawned tasks (a background refresh) run to completion on the current runtime.
 pub async fn settle() {
     for _ in 0..50 {
