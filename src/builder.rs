@@ -1,10 +1,11 @@
 //! [`Builder`] for [`ChainableTemporaryCredentials`].
 
 use crate::error::BuildError;
+use crate::mfa::{Mfa, ProvideMfaToken};
 use crate::provider::ChainableTemporaryCredentials;
 use crate::refresh::backoff::Backoff;
 use crate::refresh::engine::{EngineConfig, RefreshEngine};
-use crate::sts_call::{SessionRequest, StsSessionFetcher};
+use crate::sts_call::{AssumeRoleParams, SessionRequest, StsSessionFetcher};
 use crate::validation;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sts::config::{BehaviorVersion, IdentityCache};
@@ -41,6 +42,12 @@ pub struct Builder {
     role_session_name: Option<String>,
     duration: Option<Duration>,
     external_id: Option<String>,
+    policy: Option<String>,
+    policy_arns: Vec<String>,
+    tags: Vec<(String, String)>,
+    transitive_tag_keys: Vec<String>,
+    source_identity: Option<String>,
+    mfa: Option<Mfa>,
     region: Option<Region>,
     endpoint_url: Option<String>,
     sdk_config: Option<SdkConfig>,
@@ -157,6 +164,119 @@ impl Builder {
     /// Sets or clears the external id; see [`external_id`](Self::external_id).
     pub fn set_external_id(&mut self, id: Option<String>) {
         self.external_id = id;
+    }
+
+    /// An inline session policy (JSON): the session may do only what both the role's policies
+    /// and this allow. STS: at most 2,048 characters once packed (it is sent without
+    /// whitespace), characters U+0020 to U+00FF plus tab and line breaks. Only with
+    /// [`role_arn`](Self::role_arn).
+    ///
+    /// Default: none (the role's own permissions).
+    pub fn policy(mut self, json: impl Into<String>) -> Self {
+        self.policy = Some(json.into());
+        self
+    }
+
+    /// Sets or clears the inline session policy; see [`policy`](Self::policy).
+    pub fn set_policy(&mut self, json: Option<String>) {
+        self.policy = json;
+    }
+
+    /// Adds a managed session policy by ARN (`arn:aws:iam::ACCOUNT_ID|aws:policy/NAME`); STS
+    /// takes at most 10. Only with [`role_arn`](Self::role_arn).
+    ///
+    /// Default: none.
+    pub fn policy_arn(mut self, arn: impl Into<String>) -> Self {
+        self.policy_arns.push(arn.into());
+        self
+    }
+
+    /// Adds managed session policies by ARN; see [`policy_arn`](Self::policy_arn).
+    pub fn policy_arns(mut self, arns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.policy_arns.extend(arns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Replaces the managed session policies; see [`policy_arn`](Self::policy_arn).
+    pub fn set_policy_arns(&mut self, arns: Option<Vec<String>>) {
+        self.policy_arns = arns.unwrap_or_default();
+    }
+
+    /// Adds a session tag. STS: at most 50 tags; keys 1 to 128 and values 0 to 256 characters
+    /// of `[\p{L}\p{Z}\p{N}_.:/=+\-@]`; keys unique regardless of case and not starting with
+    /// `aws:`. The role's trust policy must allow `sts:TagSession`. Only with
+    /// [`role_arn`](Self::role_arn).
+    ///
+    /// Default: none.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds session tags; see [`tag`](Self::tag).
+    pub fn tags<K: Into<String>, V: Into<String>>(
+        mut self,
+        tags: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.tags
+            .extend(tags.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Replaces the session tags; see [`tag`](Self::tag).
+    pub fn set_tags(&mut self, tags: Option<Vec<(String, String)>>) {
+        self.tags = tags.unwrap_or_default();
+    }
+
+    /// Marks a session tag as transitive: it passes on to sessions assumed from this one (role
+    /// chaining). STS: the key must be one of the session tags.
+    ///
+    /// Default: none.
+    pub fn transitive_tag_key(mut self, key: impl Into<String>) -> Self {
+        self.transitive_tag_keys.push(key.into());
+        self
+    }
+
+    /// Replaces the transitive tag keys; see [`transitive_tag_key`](Self::transitive_tag_key).
+    pub fn set_transitive_tag_keys(&mut self, keys: Option<Vec<String>>) {
+        self.transitive_tag_keys = keys.unwrap_or_default();
+    }
+
+    /// The source identity: who is behind the session, recorded in CloudTrail and kept through
+    /// role chains. STS: 2 to 64 characters of `[\w+=,.@-]`, not starting with `aws:`; once
+    /// set in a chain it cannot change. The trust policy must allow `sts:SetSourceIdentity`.
+    /// Only with [`role_arn`](Self::role_arn).
+    ///
+    /// Default: none.
+    pub fn source_identity(mut self, id: impl Into<String>) -> Self {
+        self.source_identity = Some(id.into());
+        self
+    }
+
+    /// Sets or clears the source identity; see [`source_identity`](Self::source_identity).
+    pub fn set_source_identity(&mut self, id: Option<String>) {
+        self.source_identity = id;
+    }
+
+    /// Multi-factor authentication: `serial_number` is the MFA device's ARN
+    /// (`arn:aws:iam::ACCOUNT_ID:mfa/NAME`) or a hardware device's serial (STS: 9 to 256
+    /// characters of `[\w+=/:,.@-]`), and `tokens` is asked for the current 6-digit code at every
+    /// refresh (never on cache hits). Works with `AssumeRole` and with `GetSessionToken`; for
+    /// "MFA once, then roles", build a `GetSessionToken` provider with MFA and
+    /// [`chain`](crate::ChainableTemporaryCredentials::chain) roles on it.
+    ///
+    /// Default: none.
+    pub fn mfa(mut self, serial_number: impl Into<String>, tokens: impl ProvideMfaToken) -> Self {
+        self.mfa = Some(Mfa {
+            serial_number: serial_number.into(),
+            tokens: Arc::new(tokens),
+        });
+        self
+    }
+
+    /// Removes MFA; see [`mfa`](Self::mfa).
+    pub fn clear_mfa(&mut self) {
+        self.mfa = None;
     }
 
     /// The region whose STS endpoint is called and signed for (regional endpoints, as AWS
@@ -306,6 +426,42 @@ impl Builder {
             }
             validation::external_id(id)?;
         }
+        let needs_role = |field: &'static str, set: bool| {
+            if set && !assume_role {
+                Err(BuildError::Conflict {
+                    field,
+                    requires: "no `role_arn` is set (only AssumeRole takes it)",
+                })
+            } else {
+                Ok(())
+            }
+        };
+        needs_role("policy", self.policy.is_some())?;
+        needs_role("policy_arns", !self.policy_arns.is_empty())?;
+        needs_role("tags", !self.tags.is_empty())?;
+        needs_role("transitive_tag_keys", !self.transitive_tag_keys.is_empty())?;
+        needs_role("source_identity", self.source_identity.is_some())?;
+        let policy = self.policy.as_deref().map(validation::policy).transpose()?;
+        validation::policy_arns(&self.policy_arns)?;
+        validation::tags(&self.tags)?;
+        validation::transitive_tag_keys(&self.transitive_tag_keys, &self.tags)?;
+        if let Some(id) = &self.source_identity {
+            validation::source_identity(id)?;
+        }
+        if let Some(mfa) = &self.mfa {
+            validation::mfa_serial(&mfa.serial_number)?;
+        }
+        let tags = self
+            .tags
+            .iter()
+            .map(|(k, v)| {
+                aws_sdk_sts::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .map_err(|e| BuildError::invalid("tags", e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(duration) = self.duration {
             validation::duration(duration, assume_role)?;
         }
@@ -367,8 +523,8 @@ impl Builder {
             )?,
         };
 
-        let request = match &self.role_arn {
-            Some(role_arn) => SessionRequest::AssumeRole {
+        let request = SessionRequest {
+            role: self.role_arn.as_ref().map(|role_arn| AssumeRoleParams {
                 role_arn: role_arn.clone(),
                 session_name: self.role_session_name.clone().unwrap_or_else(|| {
                     let millis = time_source
@@ -378,12 +534,15 @@ impl Builder {
                         .as_millis();
                     format!("{DEFAULT_SESSION_NAME_PREFIX}-{millis}")
                 }),
-                duration: self.duration,
                 external_id: self.external_id.clone(),
-            },
-            None => SessionRequest::GetSessionToken {
-                duration: self.duration,
-            },
+                policy,
+                policy_arns: self.policy_arns.clone(),
+                tags,
+                transitive_tag_keys: self.transitive_tag_keys.clone(),
+                source_identity: self.source_identity.clone(),
+            }),
+            duration: self.duration,
+            mfa: self.mfa.clone(),
         };
 
         let mut sts_sdk_config = self
@@ -408,7 +567,8 @@ impl Builder {
         {
             sts_sdk_config.set_behavior_version(Some(BehaviorVersion::latest()));
         }
-        let sts_config = aws_sdk_sts::config::Builder::from(&sts_sdk_config.build()).build();
+        let sts_sdk_config = sts_sdk_config.build();
+        let sts_config = aws_sdk_sts::config::Builder::from(&sts_sdk_config).build();
         let client = aws_sdk_sts::Client::from_conf(sts_config);
 
         let fetcher = StsSessionFetcher {
@@ -416,6 +576,7 @@ impl Builder {
             base,
             request: request.clone(),
             time: time_source.clone(),
+            warned_chain_clamp: Default::default(),
         };
         let engine = RefreshEngine::new(
             Arc::new(fetcher),
@@ -430,7 +591,7 @@ impl Builder {
         Ok(ChainableTemporaryCredentials::new(
             engine,
             request,
-            region,
+            sts_sdk_config,
             self.keep_warm,
         ))
     }

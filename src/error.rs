@@ -118,6 +118,17 @@ pub enum FetchError {
         /// What is wrong with it, e.g. `missing <Credentials>` or `the session has already expired`.
         problem: String,
     },
+    /// No usable MFA token code: the token provider failed or gave a malformed code.
+    #[error("no MFA token code for STS {operation}: {problem}")]
+    MfaToken {
+        /// `AssumeRole` or `GetSessionToken`.
+        operation: &'static str,
+        /// What is wrong.
+        problem: String,
+        /// The token provider's error, if it failed.
+        #[source]
+        source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+    },
     /// The whole load (base credentials and STS) took longer than the load timeout.
     #[error("loading a session took longer than the load timeout of {0:?}")]
     TimedOut(Duration),

@@ -56,6 +56,7 @@
 mod base_credentials;
 mod builder;
 mod error;
+mod mfa;
 mod provider;
 pub mod refresh;
 mod server_date;
@@ -65,5 +66,6 @@ pub mod validation;
 
 pub use builder::{Builder, DEFAULT_LOAD_TIMEOUT, DEFAULT_SESSION_NAME_PREFIX};
 pub use error::{BuildError, FetchError, fetch_error};
+pub use mfa::{MfaTokenError, MfaTokenFuture, ProvideMfaToken};
 pub use provider::ChainableTemporaryCredentials;
 pub use refresh::backoff::{DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX};

@@ -5,7 +5,7 @@ use crate::refresh::engine::RefreshEngine;
 use crate::sts_call::SessionRequest;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, future};
-use aws_types::region::Region;
+use aws_types::SdkConfig;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,10 +48,12 @@ pub struct ChainableTemporaryCredentials {
     about: Arc<About>,
 }
 
-/// What the provider is for (for `Debug`) and its keep-warm task's lifeline.
+/// What the provider is for (for `Debug` and `chain`) and its keep-warm task's lifeline.
 struct About {
     request: SessionRequest,
-    region: Region,
+    /// The settings STS is called with (region, endpoint, HTTP client, sleep, time source,
+    /// retry and timeout configuration): what [`ChainableTemporaryCredentials::chain`] hands on.
+    sts_config: SdkConfig,
     keep_warm: Option<KeepWarm>,
 }
 
@@ -70,14 +72,14 @@ impl ChainableTemporaryCredentials {
     pub(crate) fn new(
         engine: RefreshEngine,
         request: SessionRequest,
-        region: Region,
+        sts_config: SdkConfig,
         keep_warm: bool,
     ) -> Self {
         let provider = ChainableTemporaryCredentials {
             engine,
             about: Arc::new(About {
                 request,
-                region,
+                sts_config,
                 keep_warm: keep_warm.then(|| KeepWarm {
                     started: AtomicBool::new(false),
                     shutdown: watch::channel(()).0,
@@ -126,19 +128,46 @@ impl ChainableTemporaryCredentials {
 
     /// The assumed role's ARN, or `None` in `GetSessionToken` mode.
     pub fn role_arn(&self) -> Option<&str> {
-        match &self.about.request {
-            SessionRequest::AssumeRole { role_arn, .. } => Some(role_arn),
-            SessionRequest::GetSessionToken { .. } => None,
-        }
+        self.about
+            .request
+            .role
+            .as_ref()
+            .map(|r| r.role_arn.as_str())
     }
 
     /// The role session name (set or generated at build), or `None` in `GetSessionToken`
     /// mode.
     pub fn role_session_name(&self) -> Option<&str> {
-        match &self.about.request {
-            SessionRequest::AssumeRole { session_name, .. } => Some(session_name),
-            SessionRequest::GetSessionToken { .. } => None,
-        }
+        self.about
+            .request
+            .role
+            .as_ref()
+            .map(|r| r.session_name.as_str())
+    }
+
+    /// A builder for the next hop of a role chain: its base credentials are this provider,
+    /// and it inherits this provider's region, endpoint, HTTP client, sleep, time source and
+    /// retry settings (each can still be overridden).
+    ///
+    /// Every hop caches its own session: when the next hop refreshes, it asks this one, which
+    /// answers from its cache while its session is valid. STS limits sessions assumed with
+    /// temporary credentials to one hour; a longer `duration` on a chained hop is clamped to
+    /// one hour (with a warning).
+    ///
+    /// ```no_run
+    /// # use chainable_credentials::ChainableTemporaryCredentials;
+    /// # fn example(first: ChainableTemporaryCredentials) -> Result<(), chainable_credentials::BuildError> {
+    /// let second = first
+    ///     .chain()
+    ///     .role_arn("arn:aws:iam::210987654321:role/cross-account-reader")
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn chain(&self) -> Builder {
+        Builder::new()
+            .configure(&self.about.sts_config)
+            .base_credentials(self.clone())
     }
 
     /// Credentials for one request: the cached session when it is fresh enough, else the
@@ -151,16 +180,15 @@ impl ChainableTemporaryCredentials {
 
 impl fmt::Debug for ChainableTemporaryCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (operation, duration) = match &self.about.request {
-            SessionRequest::AssumeRole { duration, .. } => ("AssumeRole", duration),
-            SessionRequest::GetSessionToken { duration } => ("GetSessionToken", duration),
-        };
+        let request = &self.about.request;
         f.debug_struct("ChainableTemporaryCredentials")
-            .field("operation", &operation)
+            .field("operation", &request.operation())
             .field("role_arn", &self.role_arn())
             .field("role_session_name", &self.role_session_name())
-            .field("duration", duration)
-            .field("region", &self.about.region)
+            .field("duration", &request.duration)
+            .field("mfa", &request.mfa)
+            .field("region", &self.about.sts_config.region())
+            .field("endpoint_url", &self.about.sts_config.endpoint_url())
             .field("expiry", &self.expiry())
             .field("keep_warm", &self.about.keep_warm.is_some())
             .finish()

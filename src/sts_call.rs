@@ -4,17 +4,22 @@
 //! failure of theirs is reported as such and not as an STS signing error.
 
 use crate::error::FetchError;
+use crate::mfa::Mfa;
 use crate::refresh::engine::{BoxFuture, FetchSession};
 use crate::server_date::{ServerDateCapture, local_expiry};
 use crate::session::Session;
+use crate::validation::MAX_CHAINED_SESSION_DURATION;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::RequestId;
+use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
 use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// The name credentials from this crate carry as `provider_name`.
@@ -31,23 +36,53 @@ const CONFIGURATION_ERROR_CODES: &[&str] = &[
 
 /// What to ask STS for.
 #[derive(Debug, Clone)]
-pub(crate) enum SessionRequest {
-    /// `AssumeRole` with these parameters.
-    AssumeRole {
-        role_arn: String,
-        session_name: String,
-        duration: Option<Duration>,
-        external_id: Option<String>,
-    },
-    /// `GetSessionToken`: a session for the base principal itself.
-    GetSessionToken { duration: Option<Duration> },
+pub(crate) struct SessionRequest {
+    /// `AssumeRole` with these parameters; `None` means `GetSessionToken`.
+    pub(crate) role: Option<AssumeRoleParams>,
+    /// `DurationSeconds`, if set.
+    pub(crate) duration: Option<Duration>,
+    /// `SerialNumber` and `TokenCode`, if set.
+    pub(crate) mfa: Option<Mfa>,
+}
+
+/// The parameters of `AssumeRole` besides duration and MFA, validated by the builder.
+#[derive(Clone)]
+pub(crate) struct AssumeRoleParams {
+    pub(crate) role_arn: String,
+    pub(crate) session_name: String,
+    pub(crate) external_id: Option<String>,
+    /// Packed (whitespace-free) JSON.
+    pub(crate) policy: Option<String>,
+    pub(crate) policy_arns: Vec<String>,
+    pub(crate) tags: Vec<Tag>,
+    pub(crate) transitive_tag_keys: Vec<String>,
+    pub(crate) source_identity: Option<String>,
+}
+
+impl fmt::Debug for AssumeRoleParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssumeRoleParams")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "** set **"),
+            )
+            .field("policy", &self.policy.as_ref().map(|p| p.len()))
+            .field("policy_arns", &self.policy_arns)
+            .field("tags", &self.tags.len())
+            .field("transitive_tag_keys", &self.transitive_tag_keys)
+            .field("source_identity", &self.source_identity)
+            .finish()
+    }
 }
 
 impl SessionRequest {
-    fn operation(&self) -> &'static str {
-        match self {
-            SessionRequest::AssumeRole { .. } => "AssumeRole",
-            SessionRequest::GetSessionToken { .. } => "GetSessionToken",
+    pub(crate) fn operation(&self) -> &'static str {
+        if self.role.is_some() {
+            "AssumeRole"
+        } else {
+            "GetSessionToken"
         }
     }
 }
@@ -59,6 +94,8 @@ pub(crate) struct StsSessionFetcher {
     pub(crate) base: SharedCredentialsProvider,
     pub(crate) request: SessionRequest,
     pub(crate) time: SharedTimeSource,
+    /// The role-chaining clamp is announced once per provider, not at every refresh.
+    pub(crate) warned_chain_clamp: AtomicBool,
 }
 
 impl FetchSession for StsSessionFetcher {
@@ -67,19 +104,12 @@ impl FetchSession for StsSessionFetcher {
     }
 
     fn refresh_span(&self) -> tracing::Span {
-        let (role_arn, session_name) = match &self.request {
-            SessionRequest::AssumeRole {
-                role_arn,
-                session_name,
-                ..
-            } => (Some(role_arn.as_str()), Some(session_name.as_str())),
-            SessionRequest::GetSessionToken { .. } => (None, None),
-        };
+        let role = self.request.role.as_ref();
         tracing::info_span!(
             "refresh_session",
             operation = self.request.operation(),
-            role_arn,
-            session_name,
+            role_arn = role.map(|r| r.role_arn.as_str()),
+            session_name = role.map(|r| r.session_name.as_str()),
             expiry = tracing::field::Empty,
             outcome = tracing::field::Empty,
         )
@@ -93,24 +123,83 @@ impl StsSessionFetcher {
             .provide_credentials()
             .await
             .map_err(base_credentials_error)?;
+        let duration = self.chain_limited_duration(&base);
+        match self.call(&base, duration).await {
+            // STS refuses more than an hour for a chained session. If it says so although the
+            // base credentials did not look temporary, try once more at the limit.
+            Err(error)
+                if duration.is_some_and(|d| d > MAX_CHAINED_SESSION_DURATION)
+                    && is_role_chaining_limit(&error) =>
+            {
+                tracing::warn!(
+                    requested = ?duration,
+                    "STS refused the duration for a chained role session; retrying once at 1 hour"
+                );
+                self.call(&base, Some(MAX_CHAINED_SESSION_DURATION)).await
+            }
+            other => other,
+        }
+    }
+
+    /// The duration to request: the configured one, clamped to one hour when the base
+    /// credentials are themselves temporary (role chaining), which STS would refuse otherwise.
+    fn chain_limited_duration(&self, base: &Credentials) -> Option<Duration> {
+        let requested = self.request.duration;
+        let chained = self.request.role.is_some() && base.session_token().is_some();
+        match requested {
+            Some(d) if chained && d > MAX_CHAINED_SESSION_DURATION => {
+                if !self.warned_chain_clamp.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        requested = ?d,
+                        "the base credentials are temporary (role chaining): STS allows at most \
+                         1 hour, so sessions are requested for 1 hour"
+                    );
+                }
+                Some(MAX_CHAINED_SESSION_DURATION)
+            }
+            other => other,
+        }
+    }
+
+    /// One STS call signed with `base`.
+    async fn call(
+        &self,
+        base: &Credentials,
+        duration: Option<Duration>,
+    ) -> Result<Session, CredentialsError> {
         let operation = self.request.operation();
+        let (serial_number, token_code) = match &self.request.mfa {
+            Some(mfa) => (
+                Some(mfa.serial_number.clone()),
+                Some(mfa_token_code(operation, mfa).await?),
+            ),
+            None => (None, None),
+        };
         let date = ServerDateCapture::default();
         // Sign this call with exactly the base credentials just resolved.
-        let signing = aws_sdk_sts::config::Builder::default().credentials_provider(base);
-        let (sts_credentials, assumed_role_arn) = match &self.request {
-            SessionRequest::AssumeRole {
-                role_arn,
-                session_name,
-                duration,
-                external_id,
-            } => {
+        let signing = aws_sdk_sts::config::Builder::default().credentials_provider(base.clone());
+        let duration_seconds = duration.map(duration_seconds);
+        let (sts_credentials, assumed_role_arn) = match &self.request.role {
+            Some(role) => {
                 let output = self
                     .client
                     .assume_role()
-                    .role_arn(role_arn)
-                    .role_session_name(session_name)
-                    .set_duration_seconds(duration.map(duration_seconds))
-                    .set_external_id(external_id.clone())
+                    .role_arn(&role.role_arn)
+                    .role_session_name(&role.session_name)
+                    .set_duration_seconds(duration_seconds)
+                    .set_external_id(role.external_id.clone())
+                    .set_policy(role.policy.clone())
+                    .set_policy_arns(non_empty(
+                        role.policy_arns
+                            .iter()
+                            .map(|arn| PolicyDescriptorType::builder().arn(arn).build())
+                            .collect(),
+                    ))
+                    .set_tags(non_empty(role.tags.clone()))
+                    .set_transitive_tag_keys(non_empty(role.transitive_tag_keys.clone()))
+                    .set_source_identity(role.source_identity.clone())
+                    .set_serial_number(serial_number)
+                    .set_token_code(token_code)
                     .customize()
                     .config_override(signing)
                     .interceptor(date.clone())
@@ -122,11 +211,13 @@ impl StsSessionFetcher {
                     output.assumed_role_user.map(|user| user.arn),
                 )
             }
-            SessionRequest::GetSessionToken { duration } => {
+            None => {
                 let output = self
                     .client
                     .get_session_token()
-                    .set_duration_seconds(duration.map(duration_seconds))
+                    .set_duration_seconds(duration_seconds)
+                    .set_serial_number(serial_number)
+                    .set_token_code(token_code)
                     .customize()
                     .config_override(signing)
                     .interceptor(date.clone())
@@ -145,6 +236,40 @@ impl StsSessionFetcher {
             date.server_date(),
         )
     }
+}
+
+/// Asks the token provider for the current code and checks its form.
+async fn mfa_token_code(operation: &'static str, mfa: &Mfa) -> Result<String, CredentialsError> {
+    let code = mfa.tokens.mfa_token().await.map_err(|source| {
+        CredentialsError::provider_error(FetchError::MfaToken {
+            operation,
+            problem: "the token provider failed".into(),
+            source: Some(source),
+        })
+    })?;
+    let code = code.trim().to_owned();
+    crate::validation::mfa_token_code(&code).map_err(|problem| {
+        CredentialsError::provider_error(FetchError::MfaToken {
+            operation,
+            problem,
+            source: None,
+        })
+    })?;
+    Ok(code)
+}
+
+fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
+}
+
+/// Whether STS refused the duration because the session is chained (`ValidationError`
+/// mentioning role chaining).
+fn is_role_chaining_limit(error: &CredentialsError) -> bool {
+    matches!(
+        crate::error::fetch_error(error),
+        Some(FetchError::Service { code: Some(code), message: Some(message), .. })
+            if code == "ValidationError" && message.contains("chaining")
+    )
 }
 
 fn duration_seconds(duration: Duration) -> i32 {

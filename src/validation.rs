@@ -249,6 +249,217 @@ pub(crate) fn load_timeout(d: Duration) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// Most managed session policies (`PolicyArns`) one call may carry.
+pub const MAX_POLICY_ARNS: usize = 10;
+/// Most session tags one call may carry.
+pub const MAX_SESSION_TAGS: usize = 50;
+/// Longest inline session policy, in characters of its packed (whitespace-free) JSON.
+pub const MAX_POLICY_CHARS: usize = 2048;
+/// Longest session STS grants to a role assumed with temporary credentials (role chaining).
+pub const MAX_CHAINED_SESSION_DURATION: Duration = Duration::from_secs(3600);
+
+/// `policy`: a JSON object of at most 2,048 characters once packed, of characters from U+0020
+/// to U+00FF (plus tab, line feed, carriage return). Returns the packed form, which is what is
+/// sent (it also keeps spaces out of the form-encoded request).
+pub(crate) fn policy(json: &str) -> Result<String, BuildError> {
+    const FIELD: &str = "policy";
+    if let Some((pos, _)) = json
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !matches!(c, '\u{20}'..='\u{ff}' | '\t' | '\n' | '\r'))
+    {
+        return Err(BuildError::invalid(
+            FIELD,
+            format!(
+                "may only contain characters U+0020 to U+00FF, tab, line feed and carriage \
+                 return, but character {} is not one of them",
+                pos + 1
+            ),
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| BuildError::invalid(FIELD, format!("must be a JSON policy document: {e}")))?;
+    if !value.is_object() {
+        return Err(BuildError::invalid(
+            FIELD,
+            "must be a JSON object (a policy document)",
+        ));
+    }
+    let packed = value.to_string();
+    let len = packed.chars().count();
+    if len > MAX_POLICY_CHARS {
+        return Err(BuildError::invalid(
+            FIELD,
+            format!("must be at most {MAX_POLICY_CHARS} characters packed, got {len}"),
+        ));
+    }
+    Ok(packed)
+}
+
+/// `policy_arns`: at most 10 ARNs of the form `arn:PARTITION:iam::ACCOUNT_ID|aws:policy/[PATH/]NAME`,
+/// 20 to 2,048 characters each.
+pub(crate) fn policy_arns(arns: &[String]) -> Result<(), BuildError> {
+    const FIELD: &str = "policy_arns";
+    if arns.len() > MAX_POLICY_ARNS {
+        return Err(BuildError::invalid(
+            FIELD,
+            format!(
+                "at most {MAX_POLICY_ARNS} managed policies, got {}",
+                arns.len()
+            ),
+        ));
+    }
+    for (i, arn) in arns.iter().enumerate() {
+        let form = format!(
+            "ARN {} must have the form arn:PARTITION:iam::ACCOUNT_ID:policy/[PATH/]NAME (or \
+             `aws` as the account for AWS managed policies), 20 to 2048 characters",
+            i + 1
+        );
+        let len = arn.chars().count();
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let ok = (20..=2048).contains(&len)
+            && matches!(parts[..], [prefix, partition, service, region, account, resource]
+            if prefix == "arn"
+                && !partition.is_empty()
+                && partition.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && service == "iam"
+                && region.is_empty()
+                && (account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
+                && resource.strip_prefix("policy/").is_some_and(|rest| {
+                    let name = rest.rsplit('/').next().unwrap_or_default();
+                    !name.is_empty() && name.chars().all(is_name_char)
+                        && rest.chars().all(|c| c.is_ascii_graphic())
+                }));
+        if !ok {
+            return Err(BuildError::invalid(FIELD, form));
+        }
+    }
+    Ok(())
+}
+
+/// The characters STS allows in session tag keys and values: `[\p{L}\p{Z}\p{N}_.:/=+\-@]`.
+fn is_tag_char(c: char) -> bool {
+    c.is_alphabetic()
+        || c.is_numeric()
+        || (c.is_whitespace() && !c.is_control())
+        || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
+}
+
+/// `tags`: at most 50; keys 1 to 128 and values 0 to 256 characters of
+/// `[\p{L}\p{Z}\p{N}_.:/=+\-@]`; keys unique regardless of case and not starting with `aws:`.
+pub(crate) fn tags(tags: &[(String, String)]) -> Result<(), BuildError> {
+    const FIELD: &str = "tags";
+    const CLASS: &str = "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]";
+    if tags.len() > MAX_SESSION_TAGS {
+        return Err(BuildError::invalid(
+            FIELD,
+            format!(
+                "at most {MAX_SESSION_TAGS} session tags, got {}",
+                tags.len()
+            ),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (key, value) in tags {
+        let key_len = key.chars().count();
+        if !(1..=128).contains(&key_len) || !key.chars().all(is_tag_char) {
+            return Err(BuildError::invalid(
+                FIELD,
+                format!("tag key {key:?} must be 1 to 128 characters of {CLASS}"),
+            ));
+        }
+        if key.to_lowercase().starts_with("aws:") {
+            return Err(BuildError::invalid(
+                FIELD,
+                format!("tag key {key:?} may not start with `aws:` (reserved)"),
+            ));
+        }
+        if value.chars().count() > 256 || !value.chars().all(is_tag_char) {
+            return Err(BuildError::invalid(
+                FIELD,
+                format!("the value of tag {key:?} must be 0 to 256 characters of {CLASS}"),
+            ));
+        }
+        if !seen.insert(key.to_lowercase()) {
+            return Err(BuildError::invalid(
+                FIELD,
+                format!("tag key {key:?} appears twice (keys are case-insensitive)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `transitive_tag_keys`: each must be the key of one of the session tags (case-insensitively).
+pub(crate) fn transitive_tag_keys(
+    keys: &[String],
+    tags: &[(String, String)],
+) -> Result<(), BuildError> {
+    for key in keys {
+        if !tags
+            .iter()
+            .any(|(k, _)| k.to_lowercase() == key.to_lowercase())
+        {
+            return Err(BuildError::invalid(
+                "transitive_tag_keys",
+                format!("{key:?} must be the key of one of the session tags set with `tag`/`tags`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `source_identity`: 2 to 64 characters of `[\w+=,.@-]`, not starting with `aws:`.
+pub(crate) fn source_identity(id: &str) -> Result<(), BuildError> {
+    if id.to_lowercase().starts_with("aws:") {
+        return Err(BuildError::invalid(
+            "source_identity",
+            "may not start with `aws:` (reserved)",
+        ));
+    }
+    check_chars(
+        "source_identity",
+        id,
+        2,
+        64,
+        "[\\w+=,.@-]",
+        is_name_char,
+        true,
+    )
+}
+
+/// The characters STS allows in an MFA serial number: `[\w+=/:,.@-]`.
+fn is_serial_char(c: char) -> bool {
+    is_name_char(c) || matches!(c, '/' | ':')
+}
+
+/// `mfa` serial number: an MFA device ARN or a hardware device's serial, 9 to 256 characters
+/// of `[\w+=/:,.@-]`.
+pub(crate) fn mfa_serial(serial: &str) -> Result<(), BuildError> {
+    check_chars(
+        "mfa_serial_number",
+        serial,
+        9,
+        256,
+        "[\\w+=/:,.@-]",
+        is_serial_char,
+        true,
+    )
+}
+
+/// An MFA token code as STS takes it: exactly 6 digits. Checked at each refresh, since codes
+/// come from the token provider then.
+pub(crate) fn mfa_token_code(code: &str) -> Result<(), String> {
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the MFA token code must be exactly 6 digits, got {} characters",
+            code.chars().count()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
