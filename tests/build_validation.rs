@@ -183,3 +183,175 @@ fn endpoints_and_timeouts() {
         "more than zero",
     );
 }
+
+#[test]
+fn policies() {
+    expect_err(
+        role().policy("not json"),
+        "policy",
+        "must be a JSON policy document",
+    );
+    expect_err(role().policy("[1,2]"), "policy", "must be a JSON object");
+    expect_err(
+        role().policy("{\"a\":\"\u{0100}\"}"),
+        "policy",
+        "U+0020 to U+00FF",
+    );
+    let big = format!("{{\"Statement\":\"{}\"}}", "x".repeat(2040));
+    expect_err(
+        role().policy(big),
+        "policy",
+        "at most 2048 characters packed",
+    );
+    // Whitespace does not count: 2,000 spaces around a small policy are fine.
+    let padded = format!(
+        "{}{{\"Version\":\"2012-10-17\"}}{}",
+        " ".repeat(1000),
+        "\n".repeat(1000)
+    );
+    assert!(role().policy(padded).build().is_ok());
+}
+
+#[test]
+fn policy_arns() {
+    let eleven: Vec<String> = (0..11)
+        .map(|i| format!("arn:aws:iam::123456789012:policy/p{i}"))
+        .collect();
+    expect_err(role().policy_arns(eleven), "policy_arns", "at most 10");
+    for bad in [
+        "arn:aws:iam::123456789012:role/not-a-policy",
+        "arn:aws:s3:::bucket-not-a-policy",
+        "arn:aws:iam::notanaccount:policy/p",
+        "policy/p",
+    ] {
+        expect_err(
+            role().policy_arn(bad),
+            "policy_arns",
+            "ARN 1 must have the form",
+        );
+    }
+    assert!(
+        role()
+            .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn tags() {
+    let fifty_one: Vec<(String, String)> = (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
+    expect_err(role().tags(fifty_one), "tags", "at most 50");
+    expect_err(role().tag("", "v"), "tags", "1 to 128 characters");
+    expect_err(
+        role().tag("k".repeat(129), "v"),
+        "tags",
+        "1 to 128 characters",
+    );
+    expect_err(role().tag("bad*key", "v"), "tags", "1 to 128 characters");
+    expect_err(
+        role().tag("k", "v".repeat(257)),
+        "tags",
+        "0 to 256 characters",
+    );
+    expect_err(role().tag("k", "semi;colon"), "tags", "0 to 256 characters");
+    expect_err(
+        role().tag("aws:reserved", "v"),
+        "tags",
+        "may not start with `aws:`",
+    );
+    expect_err(
+        role().tag("Team", "a").tag("team", "b"),
+        "tags",
+        "appears twice",
+    );
+    assert!(
+        role()
+            .tag("Équipe ünïcode 42", "välue @ home/x=y+z")
+            .tag("k", "")
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn transitive_tag_keys_must_be_tags() {
+    expect_err(
+        role().tag("a", "1").transitive_tag_key("b"),
+        "transitive_tag_keys",
+        "must be the key of one of the session tags",
+    );
+    assert!(
+        role()
+            .tag("Project", "1")
+            .transitive_tag_key("project")
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn source_identity() {
+    expect_err(role().source_identity("a"), "source_identity", "2 to 64");
+    expect_err(
+        role().source_identity("aws:me"),
+        "source_identity",
+        "may not start with `aws:`",
+    );
+    expect_err(
+        role().source_identity("AWS:me"),
+        "source_identity",
+        "may not start with `aws:`",
+    );
+    expect_err(
+        role().source_identity("with space"),
+        "source_identity",
+        "character 5 is ' '",
+    );
+    assert!(role().source_identity("alice@example.com").build().is_ok());
+}
+
+#[test]
+fn mfa_serial_numbers() {
+    let token = || async { Ok::<_, std::io::Error>("123456".to_owned()) };
+    expect_err(role().mfa("short", token), "mfa_serial_number", "9 to 256");
+    expect_err(
+        role().mfa("x".repeat(257), token),
+        "mfa_serial_number",
+        "9 to 256",
+    );
+    expect_err(
+        role().mfa("arn:aws:iam::123456789012:mfa/has space", token),
+        "mfa_serial_number",
+        "' '",
+    );
+    assert!(
+        role()
+            .mfa("arn:aws:iam::123456789012:mfa/alice", token)
+            .build()
+            .is_ok()
+    );
+    assert!(
+        base().mfa("GAHT12345678", token).build().is_ok(),
+        "MFA with GetSessionToken"
+    );
+}
+
+#[test]
+fn assume_role_only_parameters_need_a_role() {
+    for (builder, field) in [
+        (base().policy("{}"), "policy"),
+        (
+            base().policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+            "policy_arns",
+        ),
+        (base().tag("a", "b"), "tags"),
+        (base().source_identity("alice"), "source_identity"),
+    ] {
+        let err = builder.build().unwrap_err();
+        assert!(
+            matches!(err, BuildError::Conflict { field: f, .. } if f == field),
+            "{err}"
+        );
+    }
+}

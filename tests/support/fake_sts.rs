@@ -27,6 +27,12 @@ pub enum Reply {
     SessionExpiringIn { offset_secs: i64, with_date: bool },
     /// An STS error document with this status and code.
     Error { status: u16, code: &'static str },
+    /// An STS error document with this status, code and message.
+    ErrorMessage {
+        status: u16,
+        code: &'static str,
+        message: &'static str,
+    },
     /// Never answers.
     Hang,
 }
@@ -131,16 +137,14 @@ impl FakeSts {
                 };
                 (200, session_xml(operation, n, expiration), with_date)
             }
-            Reply::Error { status, code } => (
+            Reply::Error { status, code } => {
+                (status, error_xml(code, &format!("fake {code}"), n), true)
+            }
+            Reply::ErrorMessage {
                 status,
-                format!(
-                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
-                     <Error><Type>Sender</Type><Code>{code}</Code>\
-                     <Message>fake {code}</Message></Error>\
-                     <RequestId>fake-request-{n}</RequestId></ErrorResponse>"
-                ),
-                true,
-            ),
+                code,
+                message,
+            } => (status, error_xml(code, message, n), true),
         };
         // A streaming body, as a real HTTP client returns: the SDK traces the response at TRACE
         // before reading it, and an in-memory body would appear there in full.
@@ -165,6 +169,14 @@ pub fn fake_secret(n: usize) -> String {
 /// The session token the fake issues with access key number `n`.
 pub fn fake_token(n: usize) -> String {
     format!("fake-session-token-{n:04}-do-not-print")
+}
+
+fn error_xml(code: &str, message: &str, n: usize) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+         <Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+         <RequestId>fake-request-{n}</RequestId></ErrorResponse>"
+    )
 }
 
 fn session_xml(operation: &str, n: usize, expiration: std::time::SystemTime) -> String {

@@ -2,6 +2,7 @@
 //! fixtures (`Moto`), and small helpers. Each test file uses part of it.
 #![allow(dead_code, unreachable_pub, unused_imports)]
 
+pub mod counting;
 pub mod fake_sts;
 pub mod moto;
 
