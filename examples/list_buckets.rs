@@ -11,23 +11,25 @@
 //! ```
 //! `scripts/demo.sh` runs it against a local moto server it sets up.
 
-use aws_config::BehaviorVersion;
+mod common;
+
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use chainable_credentials::ChainableTemporaryCredentials;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let role_arn = std::env::args()
-        .nth(1)
-        .ok_or("usage: list_buckets ROLE_ARN")?;
-    let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-    let s3_with = |config: aws_sdk_s3::config::Builder| {
-        aws_sdk_s3::Client::from_conf(config.force_path_style(true).build())
-    };
+    let role_arn = common::arg(1, "list_buckets ROLE_ARN")?;
+    let sdk_config = common::sdk_config().await;
 
     // 1. The base user's own long-lived keys.
-    let base = s3_with(aws_sdk_s3::config::Builder::from(&sdk_config));
-    match base.list_buckets().send().await {
+    let base_provider = sdk_config
+        .credentials_provider()
+        .ok_or("no base credentials in the environment")?;
+    match common::s3(&sdk_config, base_provider)
+        .list_buckets()
+        .send()
+        .await
+    {
         Ok(_) => println!("base user: ListBuckets allowed (expected AccessDenied)"),
         Err(err) => println!(
             "base user: ListBuckets refused: {}",
@@ -40,10 +42,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .configure(&sdk_config)
         .role_arn(role_arn)
         .build()?;
-    let assumed = s3_with(
-        aws_sdk_s3::config::Builder::from(&sdk_config).credentials_provider(provider.clone()),
-    );
-    let output = assumed.list_buckets().send().await?;
+    let output = common::s3(&sdk_config, provider.clone())
+        .list_buckets()
+        .send()
+        .await?;
     println!(
         "assumed role ({}): ListBuckets allowed, {} bucket(s):",
         provider.role_session_name().unwrap_or_default(),
@@ -53,11 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {}", bucket.name().unwrap_or_default());
     }
     if let Some(expiry) = provider.expiry() {
-        println!(
-            "session expires at {}",
-            aws_smithy_types::DateTime::from(expiry)
-                .fmt(aws_smithy_types::date_time::Format::DateTime)?
-        );
+        println!("session expires at {}", common::rfc3339(expiry));
     }
     Ok(())
 }

@@ -35,3 +35,7 @@ else
 fi
 echo "== doc tests"
 cargo test --doc
+if [[ $# -eq 0 ]]; then
+    echo "== examples against the local server (scripts/demo.sh)"
+    scripts/demo.sh
+fi

@@ -1,0 +1,41 @@
+//! What the examples share: the SDK configuration from the environment, an S3 client for a
+//! provider, and a plain HTTP client for presigned URLs.
+#![allow(dead_code)]
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_types::SdkConfig;
+
+/// Region, endpoint (`AWS_ENDPOINT_URL`, e.g. the local test server) and base credentials from
+/// the environment, as every SDK program loads them.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// An S3 client with the environment's settings, signing with `provider`. Path-style
+/// addressing works with both AWS and a local server on an IP address.
+pub fn s3(
+    sdk_config: &SdkConfig,
+    provider: impl ProvideCredentials + 'static,
+) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk_config)
+            .force_path_style(true)
+            .credentials_provider(provider)
+            .build(),
+    )
+}
+
+/// The `n`th command-line argument, or a usage error.
+pub fn arg(n: usize, usage: &str) -> Result<String, String> {
+    std::env::args()
+        .nth(n)
+        .ok_or_else(|| format!("usage: {usage}"))
+}
+
+/// An RFC 3339 rendering of a session expiry.
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    aws_smithy_types::DateTime::from(time)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| format!("{time:?}"))
+}
