@@ -44,6 +44,9 @@
 //! # }
 //! ```
 //!
+//! The [`guide`] shows the common scenarios: an S3 client on a role, role chains, MFA,
+//! presigned URLs, scoped-down sessions, regional and global endpoints.
+//!
 //! # Cargo features
 //! - `default-chain` (default): with no base credentials given, use aws-config's default
 //!   credentials chain, created on the first refresh.
@@ -56,6 +59,7 @@
 mod base_credentials;
 mod builder;
 mod error;
+pub mod guide;
 mod mfa;
 mod provider;
 pub mod refresh;

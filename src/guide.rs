@@ -1,0 +1,163 @@
+//! A guide: what people do with temporary credentials, in Rust.
+//!
+//! Each scenario is a complete function; they are compiled as doc tests (not run: they need
+//! an STS endpoint). The `examples/` directory has runnable programs for each, and
+//! `scripts/demo.sh` runs them against a local server.
+//!
+//! # An S3 client on an assumed role
+//!
+//! Base credentials, region and endpoint come from the environment, as for any SDK client;
+//! the provider goes where the credentials provider goes. Every clone shares one cached
+//! session, so any number of clients make one STS call per session lifetime.
+//!
+//! ```no_run
+//! use aws_config::BehaviorVersion;
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//!
+//! async fn s3_on_a_role() -> Result<(), Box<dyn std::error::Error>> {
+//!     let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+//!     let provider = ChainableTemporaryCredentials::builder()
+//!         .configure(&sdk_config)
+//!         .role_arn("arn:aws:iam::123456789012:role/s3-reader")
+//!         .role_session_name("report-job")
+//!         .build()?;
+//!     let s3 = aws_sdk_s3::Client::from_conf(
+//!         aws_sdk_s3::config::Builder::from(&sdk_config)
+//!             .credentials_provider(provider)
+//!             .build(),
+//!     );
+//!     let mut pages = s3.list_objects_v2().bucket("reports").into_paginator().send();
+//!     while let Some(page) = pages.next().await {
+//!         for object in page?.contents() {
+//!             println!("{}", object.key().unwrap_or_default());
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # A role chain
+//!
+//! [`chain`](crate::ChainableTemporaryCredentials::chain) makes the next hop: its base
+//! credentials are the previous provider, and it inherits region, endpoint, HTTP client and
+//! clock. Each hop caches its own session, so refreshing the last hop asks the previous one,
+//! which answers from its cache. STS limits chained sessions to one hour: a longer duration on a
+//! chained hop is clamped (with a warning).
+//!
+//! ```no_run
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//!
+//! async fn cross_account(sdk_config: &aws_types::SdkConfig) -> Result<(), Box<dyn std::error::Error>> {
+//!     let jump = ChainableTemporaryCredentials::builder()
+//!         .configure(sdk_config)
+//!         .role_arn("arn:aws:iam::111111111111:role/jump")
+//!         .build()?;
+//!     let target = jump
+//!         .chain()
+//!         .role_arn("arn:aws:iam::222222222222:role/reader")
+//!         .external_id("agreed-with-account-2222")
+//!         .build()?;
+//!     let sts = aws_sdk_sts::Client::from_conf(
+//!         aws_sdk_sts::config::Builder::from(sdk_config)
+//!             .credentials_provider(target)
+//!             .build(),
+//!     );
+//!     println!("{:?}", sts.get_caller_identity().send().await?.arn());
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # MFA once, then roles
+//!
+//! The JavaScript SDK v2 pattern: `GetSessionToken` with MFA (no role: sessions up to 36
+//! hours), and roles assumed on top of that session. The token provider is asked for a code
+//! only when the MFA session itself is refreshed; the roles on top refresh without a prompt.
+//! Any `Fn() -> impl Future<Output = Result<String, E>>` is a token provider.
+//!
+//! ```no_run
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//! use std::time::Duration;
+//!
+//! async fn mfa_then_roles(sdk_config: &aws_types::SdkConfig) -> Result<(), Box<dyn std::error::Error>> {
+//!     let mfa_session = ChainableTemporaryCredentials::builder()
+//!         .configure(sdk_config)
+//!         .duration(Duration::from_secs(12 * 3600))
+//!         .mfa("arn:aws:iam::123456789012:mfa/alice", || async {
+//!             // Ask the user, a hardware key, a TOTP library, ...
+//!             Ok::<_, std::io::Error>("123456".to_owned())
+//!         })
+//!         .build()?;
+//!     let admin = mfa_session
+//!         .chain()
+//!         .role_arn("arn:aws:iam::123456789012:role/admin-requires-mfa")
+//!         .build()?;
+//!     let _ = admin;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Presigned URLs for a client without credentials
+//!
+//! A backend hands out presigned URLs made with the provider; the browser or device uses them
+//! with plain HTTP. A presigned URL carries the session token and stops working when the
+//! session expires, so keep its lifetime within [`expiry`](crate::ChainableTemporaryCredentials::expiry).
+//!
+//! ```no_run
+//! use aws_sdk_s3::presigning::PresigningConfig;
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//! use std::time::Duration;
+//!
+//! async fn upload_url(s3: &aws_sdk_s3::Client, key: &str) -> Result<String, Box<dyn std::error::Error>> {
+//!     let request = s3
+//!         .put_object()
+//!         .bucket("uploads")
+//!         .key(key)
+//!         .presigned(PresigningConfig::expires_in(Duration::from_secs(300))?)
+//!         .await?;
+//!     Ok(request.uri().to_owned())
+//! }
+//! ```
+//!
+//! # Scoping a session down
+//!
+//! A session policy, managed policy ARNs and session tags narrow or label what a session may
+//! do; every value is checked against STS's rules in `build()`.
+//!
+//! ```no_run
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//!
+//! fn read_only_for_one_prefix(sdk_config: &aws_types::SdkConfig)
+//!     -> Result<ChainableTemporaryCredentials, chainable_credentials::BuildError>
+//! {
+//!     ChainableTemporaryCredentials::builder()
+//!         .configure(sdk_config)
+//!         .role_arn("arn:aws:iam::123456789012:role/data")
+//!         .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+//!             "Action":"s3:GetObject","Resource":"arn:aws:s3:::data/tenant-42/*"}]}"#)
+//!         .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+//!         .tag("tenant", "42")
+//!         .transitive_tag_key("tenant")
+//!         .source_identity("alice@example.com")
+//!         .build()
+//! }
+//! ```
+//!
+//! # Regional and global STS endpoints
+//!
+//! The provider calls the STS endpoint of the region it is given (`sts.REGION.amazonaws.com`),
+//! as AWS recommends: lower latency, and independent of `us-east-1`. To use the global endpoint
+//! instead, give `us-east-1` and the global URL:
+//!
+//! ```no_run
+//! use aws_types::region::Region;
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//!
+//! fn global(sdk_config: &aws_types::SdkConfig) -> Result<ChainableTemporaryCredentials, chainable_credentials::BuildError> {
+//!     ChainableTemporaryCredentials::builder()
+//!         .configure(sdk_config)
+//!         .role_arn("arn:aws:iam::123456789012:role/reader")
+//!         .region(Region::new("us-east-1"))
+//!         .endpoint_url("https://sts.amazonaws.com")
+//!         .build()
+//! }
+//! ```
