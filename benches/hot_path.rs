@@ -82,6 +82,35 @@ fn hot_path(c: &mut Criterion) {
             black_box(creds)
         })
     });
+    let shared_time = aws_smithy_async::time::SharedTimeSource::new(SystemTimeSource::new());
+    group.bench_function("probe_shared_time_source_now", |b| {
+        b.iter(|| black_box(shared_time.now()))
+    });
+    group.bench_function("probe_clone_credentials", |b| {
+        b.iter(|| black_box(warm.clone()))
+    });
+    let coarse = aws_smithy_async::time::SharedTimeSource::new(
+        chainable_credentials::clock::CoarseSystemTimeSource::new(),
+    );
+    group.bench_function("probe_coarse_now", |b| b.iter(|| black_box(coarse.now())));
+    group.bench_function("probe_ready_future", |b| {
+        b.iter(|| {
+            black_box(futures_lite_block_on(
+                aws_credential_types::provider::future::ProvideCredentials::ready(Ok(floor
+                    .load()
+                    .as_ref()
+                    .clone())),
+            ))
+        })
+    });
+    eprintln!(
+        "size_of Result = {}",
+        std::mem::size_of::<aws_credential_types::provider::Result>()
+    );
+    eprintln!(
+        "size_of future = {}",
+        std::mem::size_of::<aws_credential_types::provider::future::ProvideCredentials<'static>>()
+    );
     group.finish();
 }
 

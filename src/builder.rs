@@ -10,7 +10,7 @@ use crate::validation;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sts::config::{BehaviorVersion, IdentityCache};
 use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep, default_async_sleep};
-use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource, TimeSource};
+use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 use aws_smithy_runtime_api::client::http::{HttpClient, SharedHttpClient};
 use aws_smithy_runtime_api::shared::IntoShared;
 use aws_types::SdkConfig;
@@ -325,7 +325,8 @@ impl Builder {
 
     /// The clock every expiry decision is made with. Tests inject a manual clock here.
     ///
-    /// Default: the [`SdkConfig`]'s, else the system clock.
+    /// Default: the [`SdkConfig`]'s, else [`CoarseSystemTimeSource`](crate::clock::CoarseSystemTimeSource),
+    /// the system clock read cheaply (it is read on every call, cache hits included).
     pub fn time_source(mut self, time_source: impl TimeSource + 'static) -> Self {
         self.time_source = Some(time_source.into_shared());
         self
@@ -496,11 +497,15 @@ impl Builder {
         if http_client.is_none() && !cfg!(feature = "default-https-client") {
             return Err(BuildError::MissingHttpClient);
         }
-        let time_source = self
+        let clock = match self
             .time_source
             .clone()
             .or_else(|| sdk.and_then(SdkConfig::time_source))
-            .unwrap_or_else(|| SystemTimeSource::new().into_shared());
+        {
+            Some(injected) => crate::clock::Clock::Injected(injected),
+            None => crate::clock::Clock::Coarse(crate::clock::CoarseSystemTimeSource::new()),
+        };
+        let time_source = clock.shared();
         let sleep = self
             .sleep_impl
             .clone()
@@ -580,7 +585,7 @@ impl Builder {
         };
         let engine = RefreshEngine::new(
             Arc::new(fetcher),
-            time_source,
+            clock,
             sleep,
             EngineConfig {
                 load_timeout,

@@ -58,6 +58,7 @@
 
 mod base_credentials;
 mod builder;
+pub mod clock;
 mod error;
 pub mod guide;
 mod mfa;

@@ -46,6 +46,9 @@ use tokio::sync::watch;
 pub struct ChainableTemporaryCredentials {
     engine: RefreshEngine,
     about: Arc<About>,
+    /// Whether a keep-warm task was asked for: kept here so the hot path does not look into
+    /// `about` when it was not.
+    keep_warm: bool,
 }
 
 /// What the provider is for (for `Debug` and `chain`) and its keep-warm task's lifeline.
@@ -77,6 +80,7 @@ impl ChainableTemporaryCredentials {
     ) -> Self {
         let provider = ChainableTemporaryCredentials {
             engine,
+            keep_warm,
             about: Arc::new(About {
                 request,
                 sts_config,
@@ -200,7 +204,7 @@ impl ProvideCredentials for ChainableTemporaryCredentials {
     where
         Self: 'a,
     {
-        if self.about.keep_warm.is_some() {
+        if self.keep_warm {
             self.start_keep_warm();
         }
         self.engine.provide()

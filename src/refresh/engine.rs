@@ -17,6 +17,7 @@
 //! no caller starts another STS call: callers get the still-valid session or, once it has
 //! expired, the last error at once.
 
+use crate::clock::{Clock, nanos_since_epoch};
 use crate::error::SharedFailure;
 use crate::refresh::backoff::Backoff;
 use crate::refresh::schedule::RefreshSchedule;
@@ -26,7 +27,6 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, error::CredentialsError, future};
 use aws_smithy_async::future::timeout::Timeout;
 use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
-use aws_smithy_async::time::SharedTimeSource;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -70,6 +70,21 @@ pub(crate) struct EngineConfig {
 struct CachedSession {
     credentials: Credentials,
     schedule: RefreshSchedule,
+    /// `schedule.refresh_at` and `schedule.mandatory_at` in nanoseconds since the epoch: what
+    /// the hot path compares the clock with.
+    refresh_at_nanos: u64,
+    mandatory_at_nanos: u64,
+}
+
+impl CachedSession {
+    fn new(credentials: Credentials, schedule: RefreshSchedule) -> Self {
+        CachedSession {
+            credentials,
+            refresh_at_nanos: nanos_since_epoch(schedule.refresh_at),
+            mandatory_at_nanos: nanos_since_epoch(schedule.mandatory_at),
+            schedule,
+        }
+    }
 }
 
 /// How a refresh ended, as told to the callers waiting for it.
@@ -105,7 +120,7 @@ struct EngineInner {
     /// Refresh attempts started since creation (observability and tests).
     attempts: AtomicU64,
     fetcher: Arc<dyn FetchSession>,
-    time: SharedTimeSource,
+    time: Clock,
     sleep: SharedAsyncSleep,
     config: EngineConfig,
 }
@@ -138,7 +153,7 @@ impl fmt::Debug for RefreshEngine {
 impl RefreshEngine {
     pub(crate) fn new(
         fetcher: Arc<dyn FetchSession>,
-        time: SharedTimeSource,
+        time: Clock,
         sleep: SharedAsyncSleep,
         config: EngineConfig,
     ) -> Self {
@@ -158,18 +173,19 @@ impl RefreshEngine {
 
     /// Credentials for one caller. Ready at once (no allocation, no lock) whenever a session
     /// outside the mandatory window is cached.
+    #[inline]
     pub(crate) fn provide(&self) -> future::ProvideCredentials<'_> {
-        let now = self.inner.time.now();
+        let now = self.inner.time.now_nanos();
         {
             let current = self.inner.current.load();
             if let Some(session) = current.as_deref() {
-                if now < session.schedule.refresh_at {
+                if now < session.refresh_at_nanos {
                     return future::ProvideCredentials::ready(Ok(session.credentials.clone()));
                 }
-                if now < session.schedule.mandatory_at {
+                if now < session.mandatory_at_nanos {
                     let credentials = session.credentials.clone();
                     drop(current);
-                    self.refresh_in_background(now);
+                    self.refresh_in_background(self.inner.time.now());
                     return future::ProvideCredentials::ready(Ok(credentials));
                 }
             }
@@ -477,10 +493,7 @@ async fn run_refresh(inner: Arc<EngineInner>, sender: watch::Sender<Option<Outco
             };
             let received_at = session.received_at.min(now);
             let schedule = RefreshSchedule::new(received_at, session.expires_at, jitter);
-            let cached = Arc::new(CachedSession {
-                credentials: session.credentials,
-                schedule,
-            });
+            let cached = Arc::new(CachedSession::new(session.credentials, schedule));
             inner.current.store(Some(cached.clone()));
             span.record("expiry", tracing::field::debug(schedule.expires_at));
             span.record("outcome", "refreshed");
