@@ -1,58 +1,56 @@
-//! The cost of a cache hit: `provide_credentials().await` on a warm provider, against the floor
-//! of handing out an owned `Credentials` at all (an `ArcSwap` load plus a clone).
+//! The cost of a cache hit, `provide_credentials().await` on a warm provider, against
+//! - the floor: an `ArcSwap` load plus a clone of the same `Credentials` (the least it can cost
+//!   to hand out an owned `Credentials`), and
+//! - the SDK's path: a hit in the SDK's `LazyCache` (`IdentityCache::lazy()`,
+//!   `resolve_cached_identity`), which is what every SDK request pays,
 //!
-//! `cargo bench --bench hot_path`. The ratio `ours / floor` is the figure that matters; the
-//! target is at most 2x.
+//! at 1 thread and at 2 threads (a second thread calling the same cache all along).
+//! Targets: ours at most 2x the floor and at least 5x faster than the SDK path, at both.
+//!
+//! `cargo bench --bench hot_path`
+
+mod support;
 
 use arc_swap::ArcSwap;
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::ProvideCredentials;
-use aws_smithy_async::rt::sleep::TokioSleep;
-use aws_smithy_async::time::SystemTimeSource;
-use aws_smithy_async::time::TimeSource;
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::date_time::{DateTime, Format};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
+use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
+use aws_smithy_runtime::client::identity::IdentityCache;
+use aws_smithy_runtime_api::client::identity::{ResolveCachedIdentity, SharedIdentityResolver};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+use aws_smithy_types::config_bag::ConfigBag;
 use chainable_credentials::ChainableTemporaryCredentials;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use support::BenchAws;
 
-/// Answers every AssumeRole with a 12-hour session: the bench only needs the first one.
-#[derive(Debug, Clone)]
-struct OneSessionSts;
-
-impl HttpConnector for OneSessionSts {
-    fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
-        let now = SystemTimeSource::new().now();
-        let expiration = DateTime::from(now + Duration::from_secs(43_200))
-            .fmt(Format::DateTime)
-            .unwrap();
-        let body = format!(
-            "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIABENCH</AccessKeyId>\
-             <SecretAccessKey>bench-secret</SecretAccessKey><SessionToken>bench-token</SessionToken>\
-             <Expiration>{expiration}</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>"
-        );
-        HttpConnectorFuture::ready(Ok(HttpResponse::new(
-            200.try_into().unwrap(),
-            SdkBody::from(body),
-        )))
+/// Runs `work` on another thread until the returned guard is dropped: the contention.
+fn contend(work: impl Fn() + Send + 'static) -> impl Drop {
+    // The SDK's cache starts a Tokio timer on every call, hits included: run inside the runtime.
+    let runtime = tokio::runtime::Handle::current();
+    struct Stop(Arc<AtomicBool>, Option<std::thread::JoinHandle<()>>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+            if let Some(t) = self.1.take() {
+                let _ = t.join();
+            }
+        }
     }
-}
-
-impl HttpClient for OneSessionSts {
-    fn http_connector(
-        &self,
-        _: &HttpConnectorSettings,
-        _: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(self.clone())
-    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let _runtime = runtime.enter();
+        while !flag.load(Ordering::Relaxed) {
+            for _ in 0..64 {
+                work();
+            }
+        }
+    });
+    Stop(stop, Some(thread))
 }
 
 fn hot_path(c: &mut Criterion) {
@@ -60,69 +58,119 @@ fn hot_path(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
+    // The SDK's cache starts a Tokio timer on every call, hits included: stay in the runtime.
+    let _runtime = runtime.enter();
+    let aws = BenchAws::new(
+        SystemTimeSource::new(),
+        Duration::from_secs(43_200),
+        Duration::ZERO,
+    );
     let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(Credentials::new("AKID", "secret", None, None, "bench"))
-        .role_arn("arn:aws:iam::123456789012:role/bench")
+        .base_credentials(support::base_credentials())
+        .role_arn(support::ROLE)
         .region(aws_types::region::Region::new("us-east-1"))
-        .http_client(OneSessionSts)
-        .sleep_impl(TokioSleep::new())
+        .http_client(aws.clone())
         .build()
         .unwrap();
     let warm = runtime.block_on(provider.provide_credentials()).unwrap();
     let floor = Arc::new(ArcSwap::from_pointee(warm.clone()));
 
-    let mut group = c.benchmark_group("hot_path");
-    group.bench_function("floor_arcswap_load_clone", |b| {
-        b.iter(|| black_box(floor.load().as_ref().clone()))
-    });
-    group.bench_function("chainable_provide_credentials", |b| {
-        b.iter(|| {
-            // A warm provider's future is ready at once: poll it without a runtime round trip.
-            let creds = futures_lite_block_on(provider.provide_credentials());
-            black_box(creds)
-        })
-    });
-    let shared_time = aws_smithy_async::time::SharedTimeSource::new(SystemTimeSource::new());
-    group.bench_function("probe_shared_time_source_now", |b| {
-        b.iter(|| black_box(shared_time.now()))
-    });
-    group.bench_function("probe_clone_credentials", |b| {
-        b.iter(|| black_box(warm.clone()))
-    });
-    let coarse = aws_smithy_async::time::SharedTimeSource::new(
-        chainable_credentials::clock::CoarseSystemTimeSource::new(),
+    // The SDK's identity cache, holding the same credentials.
+    let sdk_cache = IdentityCache::lazy().build();
+    let components = Arc::new(
+        RuntimeComponentsBuilder::for_tests()
+            .with_time_source(Some(SharedTimeSource::new(SystemTimeSource::new())))
+            .with_sleep_impl(Some(SharedAsyncSleep::new(TokioSleep::new())))
+            .build()
+            .unwrap(),
     );
-    group.bench_function("probe_coarse_now", |b| b.iter(|| black_box(coarse.now())));
-    group.bench_function("probe_ready_future", |b| {
-        b.iter(|| {
-            black_box(futures_lite_block_on(
-                aws_credential_types::provider::future::ProvideCredentials::ready(Ok(floor
-                    .load()
-                    .as_ref()
-                    .clone())),
-            ))
-        })
-    });
-    eprintln!(
-        "size_of Result = {}",
-        std::mem::size_of::<aws_credential_types::provider::Result>()
-    );
-    eprintln!(
-        "size_of future = {}",
-        std::mem::size_of::<aws_credential_types::provider::future::ProvideCredentials<'static>>()
-    );
-    group.finish();
+    let resolver = SharedIdentityResolver::new(SharedCredentialsProvider::new(warm.clone()));
+    let config_bag = Arc::new(ConfigBag::base());
+    let sdk_hit = {
+        let (cache, components, resolver, bag) = (
+            sdk_cache.clone(),
+            components.clone(),
+            resolver.clone(),
+            config_bag.clone(),
+        );
+        move || {
+            // The first resolution loads; every later one is a hit, ready without waiting.
+            futures_block(cache.resolve_cached_identity(resolver.clone(), &components, &bag))
+                .unwrap()
+        }
+    };
+    let _ = runtime.block_on(sdk_cache.resolve_cached_identity(
+        resolver.clone(),
+        &components,
+        &config_bag,
+    ));
+
+    let floor_hit = {
+        let floor = floor.clone();
+        move || floor.load().as_ref().clone()
+    };
+    let ours_hit = {
+        let provider = provider.clone();
+        move || support::ready(provider.provide_credentials()).unwrap()
+    };
+
+    for threads in [1, 2] {
+        let mut group = c.benchmark_group(format!(
+            "hot_path/{threads}_thread{}",
+            if threads > 1 { "s" } else { "" }
+        ));
+        {
+            let _other = (threads > 1).then(|| {
+                contend({
+                    let f = floor_hit.clone();
+                    move || {
+                        black_box(f());
+                    }
+                })
+            });
+            group.bench_function("floor_arcswap_load_clone", |b| {
+                b.iter(|| black_box(floor_hit()))
+            });
+        }
+        {
+            let _other = (threads > 1).then(|| {
+                contend({
+                    let f = ours_hit.clone();
+                    move || {
+                        black_box(f());
+                    }
+                })
+            });
+            group.bench_function("chainable_provide_credentials", |b| {
+                b.iter(|| black_box(ours_hit()))
+            });
+        }
+        {
+            let _other = (threads > 1).then(|| {
+                contend({
+                    let f = sdk_hit.clone();
+                    move || {
+                        black_box(f());
+                    }
+                })
+            });
+            group.bench_function("sdk_lazy_cache_hit", |b| b.iter(|| black_box(sdk_hit())));
+        }
+        group.finish();
+    }
+    assert_eq!(aws.sts_calls(), 1, "every call above was a cache hit");
 }
 
-/// Polls a future that is expected to be ready at once.
-fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
+/// Polls a future; a LazyCache hit may need more than one poll of its boxed future, so fall
+/// back to a small executor loop.
+fn futures_block<F: std::future::Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
-    {
-        std::task::Poll::Ready(v) => v,
-        std::task::Poll::Pending => panic!("a warm provider must answer at once"),
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
     }
 }
 

@@ -15,6 +15,8 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo clippy --lib --no-default-features -- -D warnings
+echo "== benches compile (run them with cargo bench; see BENCHMARKS.md)"
+cargo bench --no-run
 
 echo "== local AWS (moto)"
 scripts/moto.sh install
@@ -29,13 +31,15 @@ echo "enforcing server at $enforcing, open server at $open"
 
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --all-targets --no-fail-fast "$@"
+    cargo nextest run --lib --bins --tests --examples --no-fail-fast "$@"
 else
-    cargo test --all-targets --no-fail-fast -- "$@"
+    cargo test --lib --bins --tests --examples --no-fail-fast -- "$@"
 fi
 echo "== doc tests"
 cargo test --doc
 if [[ $# -eq 0 ]]; then
+    echo "== benches, once each with a small workload (their assertions hold; no timing)"
+    cargo test --benches --quiet
     echo "== examples against the local server (scripts/demo.sh)"
     scripts/demo.sh
 fi

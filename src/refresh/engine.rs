@@ -20,6 +20,7 @@
 use crate::clock::{Clock, nanos_since_epoch};
 use crate::error::SharedFailure;
 use crate::refresh::backoff::Backoff;
+use crate::refresh::replica;
 use crate::refresh::schedule::RefreshSchedule;
 use crate::session::Session;
 use arc_swap::ArcSwapOption;
@@ -111,6 +112,11 @@ struct Control {
 }
 
 struct EngineInner {
+    /// Tells this engine's per-thread replicas apart from other engines'.
+    id: u64,
+    /// Bumped after every change of `current`: per-thread replicas of an older generation are
+    /// stale.
+    generation: AtomicU64,
     /// The cached session; read without locks on every call.
     current: ArcSwapOption<CachedSession>,
     /// Mirrors `control.in_flight.is_some()` so that callers in the advisory window skip the
@@ -159,6 +165,8 @@ impl RefreshEngine {
     ) -> Self {
         RefreshEngine {
             inner: Arc::new(EngineInner {
+                id: replica::next_engine_id(),
+                generation: AtomicU64::new(0),
                 current: ArcSwapOption::empty(),
                 refreshing: AtomicBool::new(false),
                 control: Mutex::new(Control::default()),
@@ -175,11 +183,25 @@ impl RefreshEngine {
     /// outside the mandatory window is cached.
     #[inline]
     pub(crate) fn provide(&self) -> future::ProvideCredentials<'_> {
-        let now = self.inner.time.now_nanos();
+        let inner = &*self.inner;
+        let now = inner.time.now_nanos();
+        // This thread's own copy first: cloning it touches no shared cache line.
+        let generation = inner.generation.load(Ordering::Acquire);
+        if let Some(credentials) = replica::fresh(inner.id, generation, now) {
+            return future::ProvideCredentials::ready(Ok(credentials));
+        }
         {
-            let current = self.inner.current.load();
+            let current = inner.current.load();
             if let Some(session) = current.as_deref() {
                 if now < session.refresh_at_nanos {
+                    // `current` is at least as new as `generation` (it is stored before the
+                    // generation is bumped), so the copy is never older than its tag says.
+                    replica::keep(
+                        inner.id,
+                        generation,
+                        session.refresh_at_nanos,
+                        &session.credentials,
+                    );
                     return future::ProvideCredentials::ready(Ok(session.credentials.clone()));
                 }
                 if now < session.mandatory_at_nanos {
@@ -216,6 +238,7 @@ impl RefreshEngine {
     /// Drops the cached session and any backoff: the next call fetches a new session.
     pub(crate) fn invalidate(&self) {
         self.inner.current.store(None);
+        self.inner.generation.fetch_add(1, Ordering::Release);
         let mut control = self.lock();
         control.failures = 0;
         control.retry_not_before = None;
@@ -495,6 +518,7 @@ async fn run_refresh(inner: Arc<EngineInner>, sender: watch::Sender<Option<Outco
             let schedule = RefreshSchedule::new(received_at, session.expires_at, jitter);
             let cached = Arc::new(CachedSession::new(session.credentials, schedule));
             inner.current.store(Some(cached.clone()));
+            inner.generation.fetch_add(1, Ordering::Release);
             span.record("expiry", tracing::field::debug(schedule.expires_at));
             span.record("outcome", "refreshed");
             span.in_scope(|| {

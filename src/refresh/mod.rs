@@ -2,4 +2,5 @@
 
 pub(crate) mod backoff;
 pub(crate) mod engine;
+pub(crate) mod replica;
 pub mod schedule;

@@ -1,0 +1,103 @@
+//! Memory: bytes of a provider at rest (`size_of` plus what `build()` leaves allocated) and of
+//! one cached session (what a refresh leaves allocated), counted by a global allocator.
+//!
+//! `cargo bench --bench memory`
+
+mod support;
+
+use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_async::time::SystemTimeSource;
+use chainable_credentials::ChainableTemporaryCredentials;
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Duration;
+use support::BenchAws;
+
+/// Live heap bytes.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+struct Counting;
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's pointer and layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+fn memory(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let aws = BenchAws::new(
+        SystemTimeSource::new(),
+        Duration::from_secs(3600),
+        Duration::ZERO,
+    );
+    let build = || {
+        ChainableTemporaryCredentials::builder()
+            .base_credentials(support::base_credentials())
+            .role_arn(support::ROLE)
+            .region(aws_types::region::Region::new("us-east-1"))
+            .http_client(aws.clone())
+            .build()
+            .unwrap()
+    };
+    // Warm up one-time allocations (lazy statics, the runtime) first.
+    let warmup = build();
+    runtime.block_on(warmup.provide_credentials()).unwrap();
+    drop(warmup);
+
+    let before_build = live();
+    let provider = build();
+    let at_rest = live() - before_build;
+    runtime.block_on(provider.provide_credentials()).unwrap();
+    let first = live();
+    // A second session replaces the first: what stays is one session's worth.
+    provider.invalidate();
+    runtime.block_on(provider.provide_credentials()).unwrap();
+    let steady = live();
+    let with_session = first - before_build;
+    let clone_cost = {
+        let before = live();
+        let clone = provider.clone();
+        let cost = live() - before;
+        drop(clone);
+        cost
+    };
+    support::report(
+        "memory",
+        &format!(
+            "| what | bytes |\n|---|---|\n\
+             | `size_of::<ChainableTemporaryCredentials>()` (each clone) | {} |\n\
+             | heap left by `build()` (STS client, engine, parameters) | {at_rest} |\n\
+             | heap after the first session is cached | {with_session} |\n\
+             | so one cached session (credentials, schedule, bookkeeping) | {} |\n\
+             | change after replacing the session | {} |\n\
+             | heap per extra clone | {clone_cost} |",
+            std::mem::size_of::<ChainableTemporaryCredentials>(),
+            with_session - at_rest,
+            steady - first,
+        ),
+    );
+    let _ = c;
+}
+
+criterion_group!(benches, memory);
+criterion_main!(benches);

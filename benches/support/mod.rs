@@ -1,0 +1,251 @@
+//! What the benches share: an in-process STS (and S3) that answers like the real ones and
+//! counts calls, optionally after a delay; static base credentials; result files.
+#![allow(dead_code)]
+
+use aws_credential_types::Credentials;
+use aws_smithy_async::rt::sleep::{AsyncSleep, TokioSleep};
+use aws_smithy_async::time::{SharedTimeSource, TimeSource};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::date_time::{DateTime, Format};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// An STS that issues `lifetime` sessions stamped by `clock`, after `delay`, counting calls;
+/// and answers anything else (S3) with an empty `ListAllMyBucketsResult`.
+#[derive(Debug, Clone)]
+pub struct BenchAws {
+    clock: SharedTimeSource,
+    lifetime: Duration,
+    delay: Duration,
+    sts_calls: Arc<AtomicUsize>,
+    other_calls: Arc<AtomicUsize>,
+}
+
+impl BenchAws {
+    pub fn new(clock: impl TimeSource + 'static, lifetime: Duration, delay: Duration) -> Self {
+        BenchAws {
+            clock: SharedTimeSource::new(clock),
+            lifetime,
+            delay,
+            sts_calls: Arc::default(),
+            other_calls: Arc::default(),
+        }
+    }
+
+    /// STS calls received (AssumeRole and GetSessionToken).
+    pub fn sts_calls(&self) -> usize {
+        self.sts_calls.load(Ordering::SeqCst)
+    }
+
+    /// Other requests received (S3).
+    pub fn other_calls(&self) -> usize {
+        self.other_calls.load(Ordering::SeqCst)
+    }
+}
+
+impl HttpConnector for BenchAws {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let body = request.body().bytes().unwrap_or_default();
+        let is_sts = body.starts_with(b"Action=");
+        let n = if is_sts {
+            self.sts_calls.fetch_add(1, Ordering::SeqCst) + 1
+        } else {
+            self.other_calls.fetch_add(1, Ordering::SeqCst) + 1
+        };
+        let this = self.clone();
+        HttpConnectorFuture::new(async move {
+            if !this.delay.is_zero() {
+                TokioSleep::new().sleep(this.delay).await;
+            }
+            let now = this.clock.now();
+            let xml = if is_sts {
+                let expiration = DateTime::from(now + this.lifetime)
+                    .fmt(Format::DateTime)
+                    .unwrap();
+                format!(
+                    "<AssumeRoleResponse><AssumeRoleResult><AssumedRoleUser>\
+                     <AssumedRoleId>AROABENCH:s</AssumedRoleId>\
+                     <Arn>arn:aws:sts::123456789012:assumed-role/bench/s</Arn></AssumedRoleUser>\
+                     <Credentials><AccessKeyId>ASIABENCH{n}</AccessKeyId>\
+                     <SecretAccessKey>bench-secret-{n}</SecretAccessKey>\
+                     <SessionToken>bench-token-{n}</SessionToken>\
+                     <Expiration>{expiration}</Expiration></Credentials>\
+                     </AssumeRoleResult></AssumeRoleResponse>"
+                )
+            } else {
+                "<ListAllMyBucketsResult><Buckets></Buckets></ListAllMyBucketsResult>".to_owned()
+            };
+            let mut response = HttpResponse::new(200.try_into().unwrap(), SdkBody::from(xml));
+            let date = DateTime::from(now).fmt(Format::HttpDate).unwrap();
+            response.headers_mut().insert("date", date);
+            Ok(response)
+        })
+    }
+}
+
+impl HttpClient for BenchAws {
+    fn http_connector(
+        &self,
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/bench";
+
+pub fn base_credentials() -> Credentials {
+    Credentials::new("AKIDBENCH", "bench-base-secret", None, None, "bench")
+}
+
+/// Polls a future that should be ready at once (a cache hit), without a runtime round trip.
+pub fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("expected a cache hit, ready at once"),
+    }
+}
+
+/// Writes a result file under `target/bench-results/` (for BENCHMARKS.md) and prints it.
+pub fn report(name: &str, text: &str) {
+    println!("\n{text}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-results");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(dir.join(format!("{name}.md")), text);
+    }
+}
+
+/// Whether this run is a test run (`cargo test --benches`, nextest) rather than `cargo bench`
+/// (which passes `--bench`): the benches then run a reduced workload once.
+pub fn test_mode() -> bool {
+    !std::env::args().any(|a| a == "--bench")
+}
+
+/// Draws line series as an SVG file (path relative to the crate root).
+pub fn plot_svg(
+    path: &str,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(&str, &[(f64, f64)])],
+    log_y: bool,
+) {
+    use plotters::prelude::*;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let x_max = series
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|p| p.0))
+        .fold(1.0f64, f64::max);
+    let y_max = series
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|p| p.1))
+        .fold(1e-3f64, f64::max);
+    let y_min = series
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|p| p.1))
+        .filter(|y| *y > 0.0)
+        .fold(y_max, f64::min);
+    let root = SVGBackend::new(&path, (900, 450)).into_drawing_area();
+    root.fill(&WHITE).unwrap();
+    let colors = [RGBColor(31, 119, 180), RGBColor(214, 39, 40)];
+    if log_y {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..x_max, (y_min.max(1e-4)..y_max * 2.0).log_scale())
+            .unwrap();
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()
+            .unwrap();
+        for (i, (name, points)) in series.iter().enumerate() {
+            let color = colors[i % colors.len()];
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .map(|p| Circle::new((p.0, p.1.max(1e-4)), 1, color.filled())),
+                )
+                .unwrap()
+                .label(*name)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 4), (x + 12, y + 4)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.9))
+            .draw()
+            .unwrap();
+    } else {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..x_max, 0f64..y_max * 1.1)
+            .unwrap();
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()
+            .unwrap();
+        for (i, (name, points)) in series.iter().enumerate() {
+            let color = colors[i % colors.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(2),
+                ))
+                .unwrap()
+                .label(*name)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 4), (x + 12, y + 4)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.9))
+            .draw()
+            .unwrap();
+    }
+    root.present().unwrap();
+    println!("wrote {}", path.display());
+}
+
+/// An `SdkConfig` for the fake AWS: region, HTTP client, system clock, Tokio sleep (what
+/// `aws_config::load_defaults` would give, minus the environment).
+pub fn sdk_config(aws: &BenchAws) -> aws_types::SdkConfig {
+    aws_types::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new("us-east-1"))
+        .http_client(aws.clone())
+        .time_source(SharedTimeSource::new(
+            aws_smithy_async::time::SystemTimeSource::new(),
+        ))
+        .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
+            TokioSleep::new(),
+        ))
+        .build()
+}
