@@ -14,7 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How many engines' replicas one thread keeps (a process rarely has more hot providers; the
 /// rest simply take the shared path).
-const SLOTS: usize = 4;
+const SLOTS: usize = 8;
+
+/// With every slot taken by other engines, a slot is given up only on one miss in this many,
+/// so a thread cycling through more providers than slots does not copy credentials on every
+/// call.
+const EVICT_ONE_MISS_IN: usize = 64;
 
 /// A unique id per engine, so that a new engine at a freed address never matches old replicas.
 pub(crate) fn next_engine_id() -> u64 {
@@ -57,16 +62,22 @@ pub(crate) fn keep(engine: u64, generation: u64, refresh_at_nanos: u64, credenti
         let Ok(mut replicas) = cell.try_borrow_mut() else {
             return;
         };
-        let copy = deep_copy(credentials);
-        let (slots, next) = &mut *replicas;
-        let index = slots
+        let (slots, misses) = &mut *replicas;
+        let index = match slots
             .iter()
             .position(|r| r.as_ref().is_some_and(|r| r.engine == engine))
-            .unwrap_or_else(|| {
-                let index = *next % SLOTS;
-                *next = next.wrapping_add(1);
-                index
-            });
+            .or_else(|| slots.iter().position(Option::is_none))
+        {
+            Some(index) => index,
+            None => {
+                *misses = misses.wrapping_add(1);
+                if *misses % EVICT_ONE_MISS_IN != 0 {
+                    return;
+                }
+                (*misses / EVICT_ONE_MISS_IN) % SLOTS
+            }
+        };
+        let copy = deep_copy(credentials);
         slots[index] = Some(Replica {
             engine,
             generation,
@@ -86,4 +97,72 @@ fn deep_copy(credentials: &Credentials) -> Credentials {
     builder.set_expiry(credentials.expiry());
     builder.set_account_id(credentials.account_id().cloned());
     builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(key: &str) -> Credentials {
+        Credentials::new(
+            key,
+            "secret",
+            Some("token".into()),
+            None,
+            crate::sts_call::PROVIDER_NAME,
+        )
+    }
+
+    #[test]
+    fn a_replica_serves_only_its_engine_generation_and_window() {
+        let engine = next_engine_id();
+        keep(engine, 3, 1_000, &creds("A"));
+        assert_eq!(fresh(engine, 3, 999).unwrap().access_key_id(), "A");
+        assert!(
+            fresh(engine, 4, 999).is_none(),
+            "a newer generation makes it stale"
+        );
+        assert!(
+            fresh(engine, 3, 1_000).is_none(),
+            "not at or past the refresh point"
+        );
+        assert!(
+            fresh(next_engine_id(), 3, 999).is_none(),
+            "another engine's"
+        );
+        keep(engine, 4, 2_000, &creds("B"));
+        assert_eq!(fresh(engine, 4, 1_500).unwrap().access_key_id(), "B");
+    }
+
+    #[test]
+    fn a_replica_is_a_separate_allocation_with_the_same_values() {
+        let original = creds("C");
+        let engine = next_engine_id();
+        keep(engine, 0, 10, &original);
+        let copy = fresh(engine, 0, 1).unwrap();
+        assert_eq!(copy, original);
+    }
+
+    #[test]
+    fn more_engines_than_slots_copy_rarely() {
+        let engines: Vec<u64> = (0..SLOTS * 2).map(|_| next_engine_id()).collect();
+        let mut kept = 0;
+        for _ in 0..EVICT_ONE_MISS_IN * 2 {
+            for &engine in &engines {
+                if fresh(engine, 0, 1).is_none() {
+                    keep(engine, 0, 10, &creds("D"));
+                    if fresh(engine, 0, 1).is_some() {
+                        kept += 1;
+                    }
+                }
+            }
+        }
+        // The first SLOTS fill free slots; afterwards one copy per EVICT_ONE_MISS_IN misses
+        // (about SLOTS * 128 / 64 here), where replacing on every miss would copy ~1,000 times.
+        assert!(kept <= SLOTS + 2 * SLOTS * 2, "{kept} copies");
+        assert!(
+            kept > SLOTS,
+            "slots are still handed over now and then: {kept}"
+        );
+    }
 }
