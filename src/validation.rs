@@ -337,6 +337,16 @@ pub(crate) fn policy_arns(arns: &[String]) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// A value for an error message: at most 40 characters, so a huge input gives a short error.
+fn shown(value: &str) -> String {
+    if value.chars().count() <= 40 {
+        format!("{value:?}")
+    } else {
+        let head: String = value.chars().take(40).collect();
+        format!("{head:?}… ({} characters)", value.chars().count())
+    }
+}
+
 /// The characters STS allows in session tag keys and values: `[\p{L}\p{Z}\p{N}_.:/=+\-@]`.
 fn is_tag_char(c: char) -> bool {
     c.is_alphabetic()
@@ -365,25 +375,37 @@ pub(crate) fn tags(tags: &[(String, String)]) -> Result<(), BuildError> {
         if !(1..=128).contains(&key_len) || !key.chars().all(is_tag_char) {
             return Err(BuildError::invalid(
                 FIELD,
-                format!("tag key {key:?} must be 1 to 128 characters of {CLASS}"),
+                format!(
+                    "tag key {} must be 1 to 128 characters of {CLASS}",
+                    shown(key)
+                ),
             ));
         }
         if key.to_lowercase().starts_with("aws:") {
             return Err(BuildError::invalid(
                 FIELD,
-                format!("tag key {key:?} may not start with `aws:` (reserved)"),
+                format!(
+                    "tag key {} may not start with `aws:` (reserved)",
+                    shown(key)
+                ),
             ));
         }
         if value.chars().count() > 256 || !value.chars().all(is_tag_char) {
             return Err(BuildError::invalid(
                 FIELD,
-                format!("the value of tag {key:?} must be 0 to 256 characters of {CLASS}"),
+                format!(
+                    "the value of tag {} must be 0 to 256 characters of {CLASS}",
+                    shown(key)
+                ),
             ));
         }
         if !seen.insert(key.to_lowercase()) {
             return Err(BuildError::invalid(
                 FIELD,
-                format!("tag key {key:?} appears twice (keys are case-insensitive)"),
+                format!(
+                    "tag key {} appears twice (keys are case-insensitive)",
+                    shown(key)
+                ),
             ));
         }
     }
@@ -402,7 +424,10 @@ pub(crate) fn transitive_tag_keys(
         {
             return Err(BuildError::invalid(
                 "transitive_tag_keys",
-                format!("{key:?} must be the key of one of the session tags set with `tag`/`tags`"),
+                format!(
+                    "{} must be the key of one of the session tags set with `tag`/`tags`",
+                    shown(key)
+                ),
             ));
         }
     }
