@@ -301,6 +301,10 @@ pub(crate) fn into_session(
     if credentials.session_token.is_empty() {
         return Err(invalid("empty <SessionToken>"));
     }
+    // The SDK fills a missing required field with its default: for a date, the epoch.
+    if credentials.expiration.secs() == 0 && credentials.expiration.subsec_nanos() == 0 {
+        return Err(invalid("missing <Expiration>"));
+    }
     let expiration = SystemTime::try_from(credentials.expiration)
         .map_err(|_| invalid("<Expiration> is out of range"))?;
     let expires_at = local_expiry(received_at, server_date, expiration).ok_or_else(|| {
@@ -363,6 +367,17 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match &error {
+        // A successful status whose body could not be deserialized comes back as an unmodeled
+        // service error: it is an unusable answer, not a refusal.
+        SdkError::ServiceError(context) if context.raw().status().is_success() => {
+            CredentialsError::provider_error(FetchError::InvalidResponse {
+                operation,
+                problem: format!(
+                    "the response (HTTP {}) could not be read as an STS answer",
+                    context.raw().status().as_u16()
+                ),
+            })
+        }
         SdkError::ServiceError(context) => {
             let err = context.err();
             let raw = context.raw();

@@ -4,6 +4,7 @@
 
 pub mod counting;
 pub mod fake_sts;
+pub mod fault_proxy;
 pub mod moto;
 
 use aws_smithy_async::rt::sleep::TokioSleep;

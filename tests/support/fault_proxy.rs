@@ -1,0 +1,259 @@
+//! A fault-injecting HTTP proxy in front of the local moto server, on 127.0.0.1: every STS
+//! request (a POST whose form body has `Action=`) takes the next scripted [`Fault`], other
+//! requests pass. It serves until dropped.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// What the proxy does to one STS request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// Forward it unchanged.
+    Pass,
+    /// Forward it after this long.
+    Latency(Duration),
+    /// Answer this status with an STS error document of this code, without forwarding.
+    Status(u16, &'static str),
+    /// Close the connection without answering.
+    Drop,
+    /// Never answer (until the client gives up).
+    Hang,
+    /// Forward it and mangle STS's answer.
+    Mangle(Mangle),
+}
+
+/// Ways to ruin a successful STS answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mangle {
+    TruncatedXml,
+    NoCredentials,
+    EmptyAccessKey,
+    ExpirationInThePast,
+    UnparseableExpiration,
+}
+
+struct State {
+    script: Mutex<VecDeque<Fault>>,
+    default: Mutex<Fault>,
+    sts_requests: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    upstream: String,
+}
+
+/// The running proxy. Dropping it stops the listener.
+pub struct FaultProxy {
+    pub endpoint: String,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (the moto endpoint) on a free loopback port.
+    pub async fn start(upstream: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(State {
+            script: Mutex::default(),
+            default: Mutex::new(Fault::Pass),
+            sts_requests: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            upstream: upstream.trim_end_matches('/').to_owned(),
+        });
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (state, client) = (shared.clone(), client.clone());
+                tokio::spawn(async move {
+                    let service =
+                        service_fn(move |request| handle(state.clone(), client.clone(), request));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        FaultProxy {
+            endpoint,
+            state,
+            task,
+        }
+    }
+
+    /// The fault for every STS request not scripted with `then`.
+    pub fn always(&self, fault: Fault) {
+        *self.state.default.lock().unwrap() = fault;
+    }
+
+    /// Queues the fault for the next unscripted STS request.
+    pub fn then(&self, fault: Fault) {
+        self.state.script.lock().unwrap().push_back(fault);
+    }
+
+    /// STS requests seen so far.
+    pub fn sts_requests(&self) -> usize {
+        self.state.sts_requests.load(Ordering::SeqCst)
+    }
+
+    /// The most STS requests that were in flight at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+/// Decrements the in-flight count however the request ends (even if the connection drops).
+struct InFlight(Arc<State>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn handle(
+    state: Arc<State>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let is_sts = parts.method == hyper::Method::POST && body.starts_with(b"Action=");
+    let fault = if is_sts {
+        state.sts_requests.fetch_add(1, Ordering::SeqCst);
+        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let scripted = state.script.lock().unwrap().pop_front();
+        scripted.unwrap_or_else(|| state.default.lock().unwrap().clone())
+    } else {
+        Fault::Pass
+    };
+    let _in_flight = is_sts.then(|| InFlight(state.clone()));
+    match fault {
+        Fault::Status(status, code) => {
+            return Ok(xml_response(
+                status,
+                format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
+                     <Message>injected {code}</Message></Error>\
+                     <RequestId>fault-proxy</RequestId></ErrorResponse>"
+                ),
+            ));
+        }
+        Fault::Drop => {
+            // Returning an error from the service makes hyper close the connection unanswered.
+            return Ok(dropped());
+        }
+        Fault::Hang => std::future::pending::<()>().await,
+        Fault::Latency(delay) => {
+            aws_smithy_async::rt::sleep::AsyncSleep::sleep(
+                &aws_smithy_async::rt::sleep::TokioSleep::new(),
+                delay,
+            )
+            .await
+        }
+        Fault::Pass | Fault::Mangle(_) => {}
+    }
+    let uri = format!(
+        "{}{}",
+        state.upstream,
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    );
+    let mut upstream = hyper::Request::builder().method(parts.method).uri(uri);
+    for (name, value) in &parts.headers {
+        upstream = upstream.header(name, value);
+    }
+    let response = match client
+        .request(upstream.body(Full::new(body)).unwrap())
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => return Ok(xml_response(502, "upstream unreachable".into())),
+    };
+    let (mut head, body) = response.into_parts();
+    let mut bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    if let Fault::Mangle(how) = fault {
+        bytes = mangle(how, &String::from_utf8_lossy(&bytes)).into();
+        head.headers.remove(hyper::header::CONTENT_LENGTH);
+    }
+    Ok(hyper::Response::from_parts(head, Full::new(bytes)))
+}
+
+fn xml_response(status: u16, body: String) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "text/xml")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+/// A response that hyper cannot send: a `Content-Length` longer than the body, so the client
+/// sees the connection end before the answer does.
+fn dropped() -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(200)
+        .header("content-length", "100000")
+        .body(Full::new(Bytes::from_static(b"<AssumeRoleResponse>")))
+        .unwrap()
+}
+
+fn mangle(how: Mangle, xml: &str) -> String {
+    let between = |open: &str, close: &str| -> Option<(usize, usize)> {
+        let start = xml.find(open)? + open.len();
+        let end = start + xml[start..].find(close)?;
+        Some((start, end))
+    };
+    match how {
+        Mangle::TruncatedXml => xml[..xml.len() / 2].to_owned(),
+        Mangle::NoCredentials => match (xml.find("<Credentials>"), xml.find("</Credentials>")) {
+            (Some(a), Some(b)) => format!("{}{}", &xml[..a], &xml[b + "</Credentials>".len()..]),
+            _ => xml.to_owned(),
+        },
+        Mangle::EmptyAccessKey => match between("<AccessKeyId>", "</AccessKeyId>") {
+            Some((a, b)) => format!("{}{}", &xml[..a], &xml[b..]),
+            None => xml.to_owned(),
+        },
+        Mangle::ExpirationInThePast => match between("<Expiration>", "</Expiration>") {
+            Some((a, b)) => format!("{}2001-01-01T00:00:00Z{}", &xml[..a], &xml[b..]),
+            None => xml.to_owned(),
+        },
+        Mangle::UnparseableExpiration => match between("<Expiration>", "</Expiration>") {
+            Some((a, b)) => format!("{}not-a-date{}", &xml[..a], &xml[b..]),
+            None => xml.to_owned(),
+        },
+    }
+}
