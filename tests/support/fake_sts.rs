@@ -47,6 +47,10 @@ struct State {
     /// When set, every answer waits for a permit: tests hold the refresh in flight.
     gate: Mutex<Option<Arc<Semaphore>>>,
     bodies: Mutex<Vec<String>>,
+    /// Each call: the server clock when it came, and whether it was answered with a session.
+    log: Mutex<Vec<(std::time::SystemTime, bool)>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
 }
 
 /// The fake STS. Clones share state.
@@ -63,6 +67,9 @@ impl FakeSts {
             clock: SharedTimeSource::new(clock),
             gate: Mutex::new(None),
             bodies: Mutex::new(Vec::new()),
+            log: Mutex::new(Vec::new()),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
         }))
     }
 
@@ -86,6 +93,16 @@ impl FakeSts {
     /// Request bodies received so far.
     pub fn bodies(&self) -> Vec<String> {
         self.0.bodies.lock().unwrap().clone()
+    }
+
+    /// Each call: the server clock when it came, and whether a session was answered.
+    pub fn log(&self) -> Vec<(std::time::SystemTime, bool)> {
+        self.0.log.lock().unwrap().clone()
+    }
+
+    /// The most calls that were in flight at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.0.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// Holds every answer until `release` is called.
@@ -123,6 +140,8 @@ impl FakeSts {
             .pop_front()
             .unwrap_or_else(|| self.0.default.lock().unwrap().clone());
         let now = self.0.clock.now();
+        let answered = matches!(reply, Reply::Session(_) | Reply::SessionExpiringIn { .. });
+        self.0.log.lock().unwrap().push((now, answered));
         let (status, xml, with_date) = match reply {
             Reply::Hang => return None,
             Reply::Session(lifetime) => (200, session_xml(operation, n, now + lifetime), true),
@@ -206,6 +225,16 @@ impl HttpConnector for FakeSts {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let this = self.clone();
         HttpConnectorFuture::new(async move {
+            let now = this.0.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            this.0.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            // Counted out however the call ends, including when it is dropped (a timeout).
+            struct Out(Arc<State>);
+            impl Drop for Out {
+                fn drop(&mut self) {
+                    self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            let _out = Out(this.0.clone());
             let gate = this.0.gate.lock().unwrap().clone();
             if let Some(gate) = gate {
                 let _permit = gate.acquire().await;

@@ -32,6 +32,14 @@ pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/test-role";
 
 /// A builder wired to a fake STS and a manual clock (shared by the provider and the fake).
 pub fn fake_builder(sts: &FakeSts, clock: &ManualTimeSource) -> Builder {
+    fake_builder_with_clock(sts, clock.clone())
+}
+
+/// [`fake_builder`] with any clock.
+pub fn fake_builder_with_clock(
+    sts: &FakeSts,
+    clock: impl aws_smithy_async::time::TimeSource + 'static,
+) -> Builder {
     ChainableTemporaryCredentials::builder()
         .base_credentials(aws_credential_types::Credentials::new(
             "AKIDBASE",
@@ -44,7 +52,7 @@ pub fn fake_builder(sts: &FakeSts, clock: &ManualTimeSource) -> Builder {
         .role_session_name("test-session")
         .region(aws_types::region::Region::new("us-east-1"))
         .http_client(sts.clone())
-        .time_source(clock.clone())
+        .time_source(clock)
         .sleep_impl(TokioSleep::new())
         // One HTTP attempt per refresh, so call counts are refresh counts.
         .configure(
@@ -99,3 +107,32 @@ pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 use aws_smithy_async::rt::sleep::AsyncSleep;
+
+/// A test clock that, unlike `ManualTimeSource`, may also be moved backwards (a host whose
+/// clock is corrected). Clones share the time.
+#[derive(Debug, Clone)]
+pub struct SettableClock(std::sync::Arc<std::sync::Mutex<SystemTime>>);
+
+impl SettableClock {
+    pub fn new(start: SystemTime) -> Self {
+        SettableClock(std::sync::Arc::new(std::sync::Mutex::new(start)))
+    }
+
+    pub fn set(&self, time: SystemTime) {
+        *self.0.lock().unwrap() = time;
+    }
+
+    pub fn forward(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+
+    pub fn back(&self, by: Duration) {
+        *self.0.lock().unwrap() -= by;
+    }
+}
+
+impl TimeSource for SettableClock {
+    fn now(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
+}
