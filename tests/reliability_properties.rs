@@ -98,7 +98,9 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                             );
                         }
                     }
-                    support::settle().await;
+                    // Let a background refresh end before the clock moves again, so a failure's
+                    // time on the log is the time the engine measured its backoff from.
+                    support::eventually("no STS call in flight", || sts.in_flight() == 0).await;
                 }
             }
         }

@@ -100,6 +100,11 @@ impl FakeSts {
         self.0.log.lock().unwrap().clone()
     }
 
+    /// Calls in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.0.in_flight.load(Ordering::SeqCst)
+    }
+
     /// The most calls that were in flight at the same time.
     pub fn max_in_flight(&self) -> usize {
         self.0.max_in_flight.load(Ordering::SeqCst)
