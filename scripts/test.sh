@@ -15,6 +15,7 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo clippy --lib --no-default-features -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 echo "== benches compile (run them with cargo bench; see BENCHMARKS.md)"
 cargo bench --no-run
 

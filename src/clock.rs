@@ -1,7 +1,7 @@
 //! The default clock: the one place in the crate that reads the real time itself.
 //!
 //! Every expiry decision goes through an injected
-//! [`SharedTimeSource`](aws_smithy_async::time::SharedTimeSource); when none is given, this is
+//! [`SharedTimeSource`]; when none is given, this is
 //! the one used. It reads `CLOCK_REALTIME_COARSE` on Linux (about 7 ns instead of about 25 ns
 //! for `SystemTime::now` on the reference machine), which matters because every cache hit
 //! reads the clock once. The coarse clock lags the real time by up to a timer tick (4 ms on the
