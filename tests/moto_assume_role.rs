@@ -164,16 +164,7 @@ async fn past_expiry_a_new_session_is_fetched_and_s3_accepts_it() {
         .time_source(clock.clone())
         .build()
         .unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version_latest()
-            .region(moto.region())
-            .endpoint_url(&moto.endpoint)
-            .force_path_style(true)
-            .identity_cache(IdentityCache::no_cache())
-            .credentials_provider(provider.clone())
-            .build(),
-    );
+    let s3 = moto.s3_uncached(provider.clone());
     s3.list_buckets().send().await.unwrap();
     let first = provider.provide_credentials().await.unwrap();
     let first_expiry = provider.expiry().unwrap();

@@ -5,8 +5,6 @@
 mod support;
 
 use aws_credential_types::provider::ProvideCredentials;
-use aws_sdk_s3::config::IdentityCache;
-use chainable_credentials::ChainableTemporaryCredentials;
 use std::time::Duration;
 use support::counting::CountingClient;
 use support::moto::Moto;
@@ -14,9 +12,12 @@ use support::moto::Moto;
 #[tokio::test]
 async fn a_two_hop_chain_signs_as_the_second_roles_session() {
     let moto = Moto::enforcing();
-    let hop1 = ChainableTemporaryCredentials::builder()
-        .base_credentials(moto.base_credentials())
-        .role_arn(&moto.chain_hop_arns[0])
+    let hop1 = moto
+        .role_builder(
+            moto.base_credentials(),
+            &moto.chain_hop_arns[0],
+            &moto.endpoint,
+        )
         .role_session_name("hop-1")
         .region(moto.region())
         .endpoint_url(&moto.endpoint)
@@ -63,9 +64,12 @@ async fn a_three_hop_chain_whose_last_hop_expired_makes_one_sts_call() {
     let moto = Moto::enforcing();
     let clock = support::manual_clock_at_real_time();
     let sts_http = CountingClient::new();
-    let hop1 = ChainableTemporaryCredentials::builder()
-        .base_credentials(moto.base_credentials())
-        .role_arn(&moto.chain_hop_arns[0])
+    let hop1 = moto
+        .role_builder(
+            moto.base_credentials(),
+            &moto.chain_hop_arns[0],
+            &moto.endpoint,
+        )
         .role_session_name("hop-1")
         .duration(Duration::from_secs(12 * 3600))
         .region(moto.region())
@@ -87,16 +91,7 @@ async fn a_three_hop_chain_whose_last_hop_expired_makes_one_sts_call() {
         .duration(Duration::from_secs(900))
         .build()
         .unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version_latest()
-            .region(moto.region())
-            .endpoint_url(&moto.endpoint)
-            .force_path_style(true)
-            .identity_cache(IdentityCache::no_cache())
-            .credentials_provider(hop3.clone())
-            .build(),
-    );
+    let s3 = moto.s3_uncached(hop3.clone());
     s3.list_buckets()
         .send()
         .await

@@ -6,43 +6,17 @@
 mod support;
 
 use aws_credential_types::provider::ProvideCredentials;
-use chainable_credentials::ChainableTemporaryCredentials;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::moto::Moto;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn a_traced_refresh_cycle_against_the_real_server_prints_no_secret() {
     let moto = Moto::enforcing();
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = support::capture_traces();
 
     let clock = support::manual_clock_at_real_time();
-    let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(moto.base_credentials())
-        .role_arn(&moto.role_arn)
-        .region(moto.region())
-        .endpoint_url(&moto.endpoint)
+    let provider = moto
+        .s3_role_via(&moto.endpoint)
         .time_source(clock.clone())
         .build()
         .unwrap();
@@ -53,7 +27,7 @@ async fn a_traced_refresh_cycle_against_the_real_server_prints_no_secret() {
     let second = provider.provide_credentials().await.unwrap();
     assert_ne!(first.access_key_id(), second.access_key_id());
 
-    let traced = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let traced = captured.text();
     let ours: String = traced
         .lines()
         .filter(|l| l.contains("chainable_credentials") || l.contains("refresh_session"))

@@ -16,11 +16,7 @@ fn provider_via(
     moto: &Moto,
     clock: &aws_smithy_async::test_util::ManualTimeSource,
 ) -> ChainableTemporaryCredentials {
-    ChainableTemporaryCredentials::builder()
-        .base_credentials(moto.base_credentials())
-        .role_arn(&moto.role_arn)
-        .region(moto.region())
-        .endpoint_url(&proxy.endpoint)
+    moto.s3_role_via(&proxy.endpoint)
         .time_source(clock.clone())
         .configure(
             &aws_types::SdkConfig::builder()

@@ -6,7 +6,7 @@ mod support;
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_async::time::TimeSource;
-use chainable_credentials::{ChainableTemporaryCredentials, DEFAULT_BACKOFF_MAX};
+use chainable_credentials::DEFAULT_BACKOFF_MAX;
 use std::time::Duration;
 use support::fault_proxy::{Fault, FaultProxy};
 use support::moto::Moto;
@@ -18,11 +18,8 @@ async fn a_30_minute_outage_from_2_minutes_before_expiry() {
     let moto = Moto::enforcing();
     let proxy = FaultProxy::start(&moto.endpoint).await;
     let clock = support::manual_clock_at_real_time();
-    let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(moto.base_credentials())
-        .role_arn(&moto.role_arn)
-        .region(moto.region())
-        .endpoint_url(&proxy.endpoint)
+    let provider = moto
+        .s3_role_via(&proxy.endpoint)
         .time_source(clock.clone())
         // One HTTP attempt per refresh: the provider's own backoff is what is measured.
         .configure(

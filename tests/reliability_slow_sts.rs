@@ -6,35 +6,17 @@ mod support;
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
-use chainable_credentials::ChainableTemporaryCredentials;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use support::fault_proxy::{Fault, FaultProxy};
 use support::moto::Moto;
-
-fn ready_at_once<F: Future>(future: F) -> Option<F::Output> {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(v) => Some(v),
-        Poll::Pending => None,
-    }
-}
 
 #[tokio::test]
 async fn a_300_ms_refresh_slows_no_caller_while_the_session_is_valid() {
     let moto = Moto::enforcing();
     let proxy = FaultProxy::start(&moto.endpoint).await;
     let clock = support::manual_clock_at_real_time();
-    let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(moto.base_credentials())
-        .role_arn(&moto.role_arn)
-        .region(moto.region())
-        .endpoint_url(&proxy.endpoint)
+    let provider = moto
+        .s3_role_via(&proxy.endpoint)
         .time_source(clock.clone())
         .build()
         .unwrap();
@@ -45,7 +27,7 @@ async fn a_300_ms_refresh_slows_no_caller_while_the_session_is_valid() {
     clock.set_time(expiry - Duration::from_secs(7 * 60 + 29));
     let mut calls = 0;
     while provider.expiry() == Some(expiry) {
-        let creds = ready_at_once(provider.provide_credentials())
+        let creds = support::ready_at_once(provider.provide_credentials())
             .expect("answered at once while the refresh is in flight")
             .unwrap();
         assert_eq!(creds.access_key_id(), first.access_key_id());
@@ -65,11 +47,8 @@ async fn a_40_second_first_load_times_out_at_the_load_timeout() {
     let moto = Moto::enforcing();
     let proxy = FaultProxy::start(&moto.endpoint).await;
     proxy.always(Fault::Latency(Duration::from_secs(40)));
-    let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(moto.base_credentials())
-        .role_arn(&moto.role_arn)
-        .region(moto.region())
-        .endpoint_url(&proxy.endpoint)
+    let provider = moto
+        .s3_role_via(&proxy.endpoint)
         .load_timeout(Duration::from_secs(1))
         .build()
         .unwrap();

@@ -5,7 +5,6 @@
 mod support;
 
 use aws_smithy_async::time::TimeSource;
-use chainable_credentials::ChainableTemporaryCredentials;
 use std::time::Duration;
 use support::fault_proxy::{Fault, FaultProxy};
 use support::moto::Moto;
@@ -19,11 +18,8 @@ async fn ten_thousand_callers_through_throttling() {
     proxy.then(Fault::Status(400, "Throttling"));
     proxy.then(Fault::Status(400, "Throttling"));
     let clock = support::manual_clock_at_real_time();
-    let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(moto.base_credentials())
-        .role_arn(&moto.role_arn)
-        .region(moto.region())
-        .endpoint_url(&proxy.endpoint)
+    let provider = moto
+        .s3_role_via(&proxy.endpoint)
         .time_source(clock.clone())
         .load_timeout(Duration::from_secs(30))
         .build()

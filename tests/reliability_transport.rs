@@ -6,17 +6,13 @@ mod support;
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
-use chainable_credentials::{ChainableTemporaryCredentials, FetchError, fetch_error};
+use chainable_credentials::{FetchError, fetch_error};
 use std::time::Duration;
 use support::fault_proxy::{Fault, FaultProxy};
 use support::moto::Moto;
 
 fn via(proxy: &FaultProxy, moto: &Moto) -> chainable_credentials::Builder {
-    ChainableTemporaryCredentials::builder()
-        .base_credentials(moto.base_credentials())
-        .role_arn(&moto.role_arn)
-        .region(moto.region())
-        .endpoint_url(&proxy.endpoint)
+    moto.s3_role_via(&proxy.endpoint)
         .load_timeout(Duration::from_secs(2))
         .configure(
             &aws_types::SdkConfig::builder()
@@ -78,11 +74,8 @@ async fn a_5xx_is_retried_by_the_sdk_within_one_refresh() {
     let proxy = FaultProxy::start(&moto.endpoint).await;
     proxy.then(Fault::Status(500, "InternalFailure"));
     // The SDK's standard retries this time (the default retry configuration).
-    let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(moto.base_credentials())
-        .role_arn(&moto.role_arn)
-        .region(moto.region())
-        .endpoint_url(&proxy.endpoint)
+    let provider = moto
+        .s3_role_via(&proxy.endpoint)
         .load_timeout(Duration::from_secs(20))
         .build()
         .unwrap();

@@ -6,34 +6,13 @@ mod support;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_async::test_util::ManualTimeSource;
 use aws_smithy_types::error::display::DisplayErrorContext;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::fake_sts::{fake_secret, fake_token};
 use support::{FakeSts, Reply, fake_builder, t0};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn nothing_printed_or_traced_holds_a_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = support::capture_traces();
 
     let clock = ManualTimeSource::new(t0());
     let sts = FakeSts::new(clock.clone());
@@ -63,7 +42,7 @@ async fn nothing_printed_or_traced_holds_a_secret() {
     printed.push(format!("{fresh:?}"));
     printed.push(format!("{provider:?}"));
 
-    let traced = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let traced = captured.text();
     assert!(
         traced.contains("refresh_session"),
         "the refresh span was traced"

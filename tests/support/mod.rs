@@ -136,3 +136,69 @@ impl TimeSource for SettableClock {
         *self.0.lock().unwrap()
     }
 }
+
+/// An `SdkConfig` that turns the SDK's retries off: one HTTP attempt per refresh, so STS
+/// request counts are refresh counts.
+pub fn no_sdk_retries() -> aws_types::SdkConfig {
+    aws_types::SdkConfig::builder()
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        .build()
+}
+
+/// Polls a future once: `Some` if it was ready at once (nobody waited).
+pub fn ready_at_once<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// A builder with static base credentials and a region, for tests that never call STS.
+pub fn offline_builder() -> Builder {
+    ChainableTemporaryCredentials::builder()
+        .base_credentials(aws_credential_types::Credentials::new(
+            "A", "B", None, None, "t",
+        ))
+        .region(aws_types::region::Region::new("us-east-1"))
+}
+
+/// [`offline_builder`] assuming [`ROLE_ARN`].
+pub fn offline_role_builder() -> Builder {
+    offline_builder().role_arn(ROLE_ARN)
+}
+
+/// Everything traced at TRACE while the returned guard lives, as text.
+pub fn capture_traces() -> (TraceCapture, tracing::subscriber::DefaultGuard) {
+    let capture = TraceCapture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (capture, tracing::subscriber::set_default(subscriber))
+}
+
+/// The text written by [`capture_traces`]' subscriber.
+#[derive(Clone, Default)]
+pub struct TraceCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl TraceCapture {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for TraceCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -82,15 +82,19 @@ impl Moto {
     /// An S3 client on the local server signing with `provider` (path-style addressing, as
     /// moto on an IP address needs).
     pub fn s3(&self, provider: impl ProvideCredentials + 'static) -> aws_sdk_s3::Client {
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::Config::builder()
-                .behavior_version_latest()
-                .region(self.region())
-                .endpoint_url(&self.endpoint)
-                .force_path_style(true)
-                .credentials_provider(provider)
-                .build(),
-        )
+        aws_sdk_s3::Client::from_conf(self.s3_config(provider).build())
+    }
+
+    fn s3_config(
+        &self,
+        provider: impl ProvideCredentials + 'static,
+    ) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::Config::builder()
+            .behavior_version_latest()
+            .region(self.region())
+            .endpoint_url(&self.endpoint)
+            .force_path_style(true)
+            .credentials_provider(provider)
     }
 
     /// An STS client on the local server signing with `provider`.
@@ -101,6 +105,38 @@ impl Moto {
                 .region(self.region())
                 .endpoint_url(&self.endpoint)
                 .credentials_provider(provider)
+                .build(),
+        )
+    }
+}
+
+impl Moto {
+    /// A provider builder assuming `role_arn` on this server with `base` credentials, calling
+    /// STS at `endpoint` (this server, or a fault proxy in front of it).
+    pub fn role_builder(
+        &self,
+        base: Credentials,
+        role_arn: &str,
+        endpoint: &str,
+    ) -> chainable_credentials::Builder {
+        chainable_credentials::ChainableTemporaryCredentials::builder()
+            .base_credentials(base)
+            .role_arn(role_arn)
+            .region(self.region())
+            .endpoint_url(endpoint)
+    }
+
+    /// The S3 role with the base user's keys, calling STS at `endpoint`.
+    pub fn s3_role_via(&self, endpoint: &str) -> chainable_credentials::Builder {
+        self.role_builder(self.base_credentials(), &self.role_arn, endpoint)
+    }
+
+    /// An S3 client like [`Moto::s3`] but without the SDK's identity cache, so every request
+    /// asks the provider.
+    pub fn s3_uncached(&self, provider: impl ProvideCredentials + 'static) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            self.s3_config(provider)
+                .identity_cache(aws_sdk_s3::config::IdentityCache::no_cache())
                 .build(),
         )
     }
