@@ -112,7 +112,9 @@ impl ChainableTemporaryCredentials {
     }
 
     /// The expiry of the cached session in the local clock's frame; `None` before the first
-    /// load and after [`invalidate`](Self::invalidate).
+    /// load and after [`invalidate`](Self::invalidate). With the default clock
+    /// ([`CoarseSystemTimeSource`](crate::clock::CoarseSystemTimeSource)) that frame runs a few
+    /// tens of milliseconds ahead of `SystemTime::now`.
     pub fn expiry(&self) -> Option<SystemTime> {
         self.engine.expiry()
     }

@@ -229,19 +229,40 @@ async fn a_chained_session_is_requested_for_at_most_one_hour() {
     );
 }
 
-#[tokio::test]
-async fn when_sts_still_refuses_a_chained_duration_the_refresh_retries_once_at_one_hour() {
+/// A provider asking for two-hour sessions from an STS that answers `ValidationError` with
+/// `message` (once, or `always`).
+fn two_hour_session_refused_with(
+    message: &'static str,
+    always: bool,
+) -> (
+    FakeSts,
+    chainable_credentials::ChainableTemporaryCredentials,
+) {
     let clock = ManualTimeSource::new(t0());
     let sts = FakeSts::new(clock.clone());
-    sts.then(Reply::ErrorMessage {
+    let refusal = Reply::ErrorMessage {
         status: 400,
         code: "ValidationError",
-        message: "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
-    });
+        message,
+    };
+    if always {
+        sts.always(refusal);
+    } else {
+        sts.then(refusal);
+    }
     let provider = fake_builder(&sts, &clock)
         .duration(Duration::from_secs(2 * 3600))
         .build()
         .unwrap();
+    (sts, provider)
+}
+
+#[tokio::test]
+async fn when_sts_still_refuses_a_chained_duration_the_refresh_retries_once_at_one_hour() {
+    let (sts, provider) = two_hour_session_refused_with(
+        "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        false,
+    );
     provider.provide_credentials().await.unwrap();
     let bodies = sts.bodies();
     assert_eq!(bodies.len(), 2);
@@ -249,17 +270,10 @@ async fn when_sts_still_refuses_a_chained_duration_the_refresh_retries_once_at_o
     assert_eq!(value(&form(&bodies[1]), "DurationSeconds"), Some("3600"));
 
     // Any other ValidationError is not retried: it is a configuration error.
-    let clock = ManualTimeSource::new(t0());
-    let sts = FakeSts::new(clock.clone());
-    sts.always(Reply::ErrorMessage {
-        status: 400,
-        code: "ValidationError",
-        message: "1 validation error detected: Value at 'roleArn' failed",
-    });
-    let provider = fake_builder(&sts, &clock)
-        .duration(Duration::from_secs(2 * 3600))
-        .build()
-        .unwrap();
+    let (sts, provider) = two_hour_session_refused_with(
+        "1 validation error detected: Value at 'roleArn' failed",
+        true,
+    );
     let err = provider.provide_credentials().await.unwrap_err();
     assert!(matches!(
         err,

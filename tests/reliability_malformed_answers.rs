@@ -18,11 +18,7 @@ fn provider_via(
 ) -> ChainableTemporaryCredentials {
     moto.s3_role_via(&proxy.endpoint)
         .time_source(clock.clone())
-        .configure(
-            &aws_types::SdkConfig::builder()
-                .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
-                .build(),
-        )
+        .configure(&support::no_sdk_retries())
         .build()
         .unwrap()
 }

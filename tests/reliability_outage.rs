@@ -22,11 +22,7 @@ async fn a_30_minute_outage_from_2_minutes_before_expiry() {
         .s3_role_via(&proxy.endpoint)
         .time_source(clock.clone())
         // One HTTP attempt per refresh: the provider's own backoff is what is measured.
-        .configure(
-            &aws_types::SdkConfig::builder()
-                .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
-                .build(),
-        )
+        .configure(&support::no_sdk_retries())
         .build()
         .unwrap();
     let first = provider.provide_credentials().await.unwrap();

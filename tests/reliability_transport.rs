@@ -14,11 +14,7 @@ use support::moto::Moto;
 fn via(proxy: &FaultProxy, moto: &Moto) -> chainable_credentials::Builder {
     moto.s3_role_via(&proxy.endpoint)
         .load_timeout(Duration::from_secs(2))
-        .configure(
-            &aws_types::SdkConfig::builder()
-                .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
-                .build(),
-        )
+        .configure(&support::no_sdk_retries())
 }
 
 #[tokio::test]
