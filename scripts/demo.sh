@@ -2,7 +2,8 @@
 # The demo, on a fresh machine: installs and starts a local AWS (moto) on 127.0.0.1, creates a
 # user allowed only sts:AssumeRole, roles allowed S3 and a bucket, turns on signature and IAM
 # enforcement, then runs the examples with the user's keys: list_buckets (S3 refuses the user
-# and lists the bucket for the assumed role), list_objects, presign, chain, mfa and export_env.
+# and lists the bucket for the assumed role), list_objects, presign, chain, mfa and export_env,
+# and finally the AWS CLI with the `chainable-credentials` command as its credential_process.
 # Stops the server on exit.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,23 +23,51 @@ echo "local AWS at $endpoint: user base-user (sts:AssumeRole only), role $DEMO_R
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 export AWS_ACCESS_KEY_ID="$DEMO_BASE_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$DEMO_BASE_SECRET_ACCESS_KEY"
 export AWS_REGION="$DEMO_REGION" AWS_ENDPOINT_URL="$endpoint"
-cargo build --quiet --examples
+# The `cli` feature adds the command-line tool; one build then serves it and the examples.
+features=(--features cli)
+cargo build --quiet "${features[@]}" --examples --bin chainable-credentials
 
 example() { echo; echo "== $*"; }
 example list_buckets: the base user is denied, the assumed role is allowed
-cargo run --quiet --example list_buckets -- "$DEMO_ROLE_ARN"
+cargo run --quiet "${features[@]}" --example list_buckets -- "$DEMO_ROLE_ARN"
 example list_objects: one bucket\'s keys with the assumed role
-cargo run --quiet --example list_objects -- "$DEMO_ROLE_ARN" "$DEMO_BUCKET"
+cargo run --quiet "${features[@]}" --example list_objects -- "$DEMO_ROLE_ARN" "$DEMO_BUCKET"
 example "presign: a presigned PUT and GET, used with plain HTTP (non-enforcing server)"
 AWS_ACCESS_KEY_ID="$DEMO_OPEN_BASE_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$DEMO_OPEN_BASE_SECRET_ACCESS_KEY" \
 AWS_ENDPOINT_URL="$open_endpoint" \
-    cargo run --quiet --example presign -- "$DEMO_OPEN_ROLE_ARN" "$DEMO_OPEN_BUCKET" "uploads/presigned.txt"
+    cargo run --quiet "${features[@]}" --example presign -- "$DEMO_OPEN_ROLE_ARN" "$DEMO_OPEN_BUCKET" "uploads/presigned.txt"
 example chain: two hops, each hop\'s identity
-cargo run --quiet --example chain -- "$DEMO_CHAIN_HOP1_ARN" "$DEMO_CHAIN_HOP2_ARN"
+cargo run --quiet "${features[@]}" --example chain -- "$DEMO_CHAIN_HOP1_ARN" "$DEMO_CHAIN_HOP2_ARN"
 example "mfa: a code read from stdin (the local server does not check MFA codes)"
-echo 123456 | cargo run --quiet --example mfa -- "arn:aws:iam::$DEMO_ACCOUNT:mfa/demo" "$DEMO_ROLE_ARN"
+echo 123456 | cargo run --quiet "${features[@]}" --example mfa -- "arn:aws:iam::$DEMO_ACCOUNT:mfa/demo" "$DEMO_ROLE_ARN"
 example export_env: export lines for a shell, then the AWS CLI\'s variables in use
 (
-    eval "$(cargo run --quiet --example export_env -- "$DEMO_ROLE_ARN")"
+    eval "$(cargo run --quiet "${features[@]}" --example export_env -- "$DEMO_ROLE_ARN")"
     echo "AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:0:8}... (temporary: ${AWS_SESSION_TOKEN:+has a session token})"
+)
+example "the AWS CLI with chainable-credentials as its credential_process (5 commands, 1 AssumeRole)"
+(
+    home="$(mktemp -d)"
+    trap 'rm -rf "$home"' EXIT
+    printf '[base]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+        "$DEMO_BASE_ACCESS_KEY_ID" "$DEMO_BASE_SECRET_ACCESS_KEY" > "$home/credentials"
+    cat > "$home/config" <<INI
+[profile s3-reader]
+credential_process = $root/target/debug/chainable-credentials credential-process --source-profile base --role-arn $DEMO_ROLE_ARN --region $DEMO_REGION
+region = $DEMO_REGION
+s3 =
+    addressing_style = path
+INI
+    unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    export AWS_CONFIG_FILE="$home/config" AWS_SHARED_CREDENTIALS_FILE="$home/credentials"
+    export XDG_CACHE_HOME="$home/cache"
+    sed -n '/credential_process/p' "$home/config" | sed "s|$root/target/debug/||"
+    for run in 1 2 3 4 5; do
+        listing="$(.venv/bin/aws --profile s3-reader s3 ls --debug 2>"$home/debug.log")"
+        key="$(grep -o 'Credential=[A-Z0-9]*' "$home/debug.log" | head -1 | cut -d= -f2)"
+        echo "aws --profile s3-reader s3 ls   (run $run, signed with $key): $listing"
+    done
+    echo "(moto issues a new access key id per AssumeRole: one key id means one call)"
+    echo "cached session (one entry, 0600, in a 0700 directory):"
+    ls -l "$XDG_CACHE_HOME/chainable-credentials" | sed -n '/json/p'
 )

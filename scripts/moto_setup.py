@@ -7,7 +7,8 @@ local server; the keys it prints are keys moto issued.
 Fixtures (account 123456789012):
   admin          user, may do anything: for tests that create more IAM objects under enforcement
   base-user      user, may only call sts:AssumeRole (and sts:GetCallerIdentity): S3 denies it
-  s3-reader      role trusting base-user, may use S3
+  other-user     a second user like base-user (a second source principal for the same role)
+  s3-reader      role trusting base-user and other-user, may use S3
   chain-hop-1/2/3 roles for role chaining: hop 1 trusts base-user, hop N+1 trusts the exact
                  session ARN of hop N's session named `hop-N` (moto matches principals literally)
   bucket         chainable-demo, with one object demo/hello.txt
@@ -71,15 +72,17 @@ def main():
         return arn
 
     admin = user("admin", allow("*"))
-    base = user("base-user", allow(["sts:AssumeRole", "sts:GetCallerIdentity",
-                                    "sts:GetSessionToken", "sts:TagSession",
-                                    "sts:SetSourceIdentity"]))
+    sts_only = allow(["sts:AssumeRole", "sts:GetCallerIdentity", "sts:GetSessionToken",
+                      "sts:TagSession", "sts:SetSourceIdentity"])
+    base = user("base-user", sts_only)
+    other = user("other-user", sts_only)
     out.update(ADMIN_ACCESS_KEY_ID=admin[0], ADMIN_SECRET_ACCESS_KEY=admin[1],
-               BASE_ACCESS_KEY_ID=base[0], BASE_SECRET_ACCESS_KEY=base[1], BASE_USER_ARN=base[2])
+               BASE_ACCESS_KEY_ID=base[0], BASE_SECRET_ACCESS_KEY=base[1], BASE_USER_ARN=base[2],
+               OTHER_ACCESS_KEY_ID=other[0], OTHER_SECRET_ACCESS_KEY=other[1])
 
     s3_policy = allow(["s3:*", "sts:GetCallerIdentity", "sts:AssumeRole", "sts:TagSession",
                        "sts:SetSourceIdentity"])
-    out["ROLE_ARN"] = role("s3-reader", base[2], s3_policy)
+    out["ROLE_ARN"] = role("s3-reader", [base[2], other[2]], s3_policy)
     previous = base[2]
     for hop in (1, 2, 3):
         arn = role(f"chain-hop-{hop}", previous, s3_policy)

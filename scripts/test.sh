@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: formatting, clippy, unit and integration tests
 # (in-process fake STS with an injected clock) and the tests against a real local STS/IAM/S3
-# (moto, installed into .venv and started on 127.0.0.1 by this script, stopped on exit),
-# then the doc tests. Extra arguments go to the test runner, e.g. `scripts/test.sh moto_`.
+# (moto, installed into .venv and started on 127.0.0.1 by this script, stopped on exit), the
+# command-line tool driven by the real AWS CLI and boto3 (installed into .venv too), then the
+# doc tests. Extra arguments go to the test runner, e.g. `scripts/test.sh moto_`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -11,11 +12,17 @@ cd "$root"
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL
 
+# Tests build with every feature (`cli` includes `file-cache`); the lints also check the
+# library without them.
+features=(--features cli)
+
 echo "== format and lints"
 cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets "${features[@]}" -- -D warnings
+cargo clippy --lib -- -D warnings
 cargo clippy --lib --no-default-features -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+cargo clippy --lib --no-default-features --features file-cache -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps "${features[@]}" --quiet
 echo "== benches compile (run them with cargo bench; see BENCHMARKS.md)"
 cargo bench --no-run
 
@@ -32,15 +39,15 @@ echo "enforcing server at $enforcing, open server at $open"
 
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --lib --bins --tests --examples --no-fail-fast "$@"
+    cargo nextest run "${features[@]}" --lib --bins --tests --examples --no-fail-fast "$@"
 else
-    cargo test --lib --bins --tests --examples --no-fail-fast -- "$@"
+    cargo test "${features[@]}" --lib --bins --tests --examples --no-fail-fast -- "$@"
 fi
 echo "== doc tests"
-cargo test --doc
+cargo test --doc "${features[@]}"
 if [[ $# -eq 0 ]]; then
     echo "== benches, once each with a small workload (their assertions hold; no timing)"
-    cargo test --benches --quiet
+    cargo test --benches --quiet "${features[@]}"
     echo "== examples against the local server (scripts/demo.sh)"
     scripts/demo.sh
 fi

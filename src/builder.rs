@@ -56,6 +56,8 @@ pub struct Builder {
     http_client: Option<SharedHttpClient>,
     load_timeout: Option<Duration>,
     keep_warm: bool,
+    #[cfg(feature = "file-cache")]
+    file_cache: Option<std::path::PathBuf>,
     /// Where `AWS_REGION` is looked up; a fake in unit tests.
     env: Option<Env>,
 }
@@ -77,6 +79,7 @@ impl fmt::Debug for Builder {
             .field("configured", &self.sdk_config.is_some())
             .field("load_timeout", &self.load_timeout)
             .field("keep_warm", &self.keep_warm)
+            .field("file_cache", &self.file_cache_dir())
             .finish_non_exhaustive()
     }
 }
@@ -391,6 +394,34 @@ impl Builder {
         self
     }
 
+    /// Shares sessions with other processes (and later runs) of the same user through this
+    /// directory: a session is fetched once and reused from disk while more than its advisory
+    /// window is left; processes that miss together make one STS call between them. See
+    /// [`file_cache`](crate::file_cache) for the key, the permissions and the locking;
+    /// [`file_cache::default_dir`](crate::file_cache::default_dir) gives the conventional
+    /// directory. Created (0700) on the first refresh; problems with it only disable the
+    /// caching, with a warning.
+    ///
+    /// Default: no file cache (sessions live in memory only). Needs the `file-cache` feature.
+    #[cfg(feature = "file-cache")]
+    pub fn file_cache(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.file_cache = Some(dir.into());
+        self
+    }
+
+    /// Sets or clears the file cache directory; see [`file_cache`](Self::file_cache).
+    #[cfg(feature = "file-cache")]
+    pub fn set_file_cache(&mut self, dir: Option<std::path::PathBuf>) {
+        self.file_cache = dir;
+    }
+
+    fn file_cache_dir(&self) -> Option<&std::path::Path> {
+        #[cfg(feature = "file-cache")]
+        return self.file_cache.as_deref();
+        #[cfg(not(feature = "file-cache"))]
+        None
+    }
+
     #[cfg(test)]
     pub(crate) fn env(mut self, env: Env) -> Self {
         self.env = Some(env);
@@ -471,6 +502,15 @@ impl Builder {
         }
         let load_timeout = self.load_timeout.unwrap_or(DEFAULT_LOAD_TIMEOUT);
         validation::load_timeout(load_timeout)?;
+        if self
+            .file_cache_dir()
+            .is_some_and(|dir| dir.as_os_str().is_empty())
+        {
+            return Err(BuildError::invalid(
+                "file_cache",
+                "must not be an empty path",
+            ));
+        }
 
         let sdk = self.sdk_config.as_ref();
         let env = self.env.clone().unwrap_or_else(Env::real);
@@ -573,6 +613,16 @@ impl Builder {
             sts_sdk_config.set_behavior_version(Some(BehaviorVersion::latest()));
         }
         let sts_sdk_config = sts_sdk_config.build();
+        #[cfg(feature = "file-cache")]
+        let file_cache = self.file_cache.clone().map(|dir| {
+            let params = crate::file_cache::SessionParams::new(
+                &request,
+                self.role_session_name.as_deref(),
+                &region,
+                sts_sdk_config.endpoint_url(),
+            );
+            crate::file_cache::FileCache::new(dir, params, sleep.clone(), load_timeout / 2)
+        });
         let sts_config = aws_sdk_sts::config::Builder::from(&sts_sdk_config).build();
         let client = aws_sdk_sts::Client::from_conf(sts_config);
 
@@ -582,6 +632,8 @@ impl Builder {
             request: request.clone(),
             time: time_source.clone(),
             warned_chain_clamp: Default::default(),
+            #[cfg(feature = "file-cache")]
+            file_cache,
         };
         let engine = RefreshEngine::new(
             Arc::new(fetcher),

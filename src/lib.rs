@@ -51,6 +51,10 @@
 //! - `default-chain` (default): with no base credentials given, use aws-config's default
 //!   credentials chain, created on the first refresh.
 //! - `default-https-client` (default): the SDK's default HTTPS client for STS when none is given.
+//! - `file-cache`: share sessions between processes through a private directory
+//!   ([`Builder::file_cache`], [`file_cache`]).
+//! - `cli`: the `chainable-credentials` command, a `credential_process` for the AWS CLI and
+//!   SDKs with the file cache on (`cargo install chainable-credentials --features cli`).
 //!
 //! [`CredentialsError`]: aws_credential_types::provider::error::CredentialsError
 
@@ -60,6 +64,8 @@ mod base_credentials;
 mod builder;
 pub mod clock;
 mod error;
+#[cfg(feature = "file-cache")]
+pub mod file_cache;
 pub mod guide;
 mod mfa;
 mod provider;

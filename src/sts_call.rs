@@ -96,11 +96,21 @@ pub(crate) struct StsSessionFetcher {
     pub(crate) time: SharedTimeSource,
     /// The role-chaining clamp is announced once per provider, not at every refresh.
     pub(crate) warned_chain_clamp: AtomicBool,
+    /// Sessions shared with other processes through a directory, if configured.
+    #[cfg(feature = "file-cache")]
+    pub(crate) file_cache: Option<crate::file_cache::FileCache>,
 }
 
 impl FetchSession for StsSessionFetcher {
     fn fetch(&self) -> BoxFuture<'_, Result<Session, CredentialsError>> {
         Box::pin(self.fetch_session())
+    }
+
+    fn discard(&self, _credentials: &Credentials) {
+        #[cfg(feature = "file-cache")]
+        if let Some(cache) = &self.file_cache {
+            cache.discard(_credentials.access_key_id());
+        }
     }
 
     fn refresh_span(&self) -> tracing::Span {
@@ -123,8 +133,19 @@ impl StsSessionFetcher {
             .provide_credentials()
             .await
             .map_err(base_credentials_error)?;
-        let duration = self.chain_limited_duration(&base);
-        match self.call(&base, duration).await {
+        #[cfg(feature = "file-cache")]
+        if let Some(cache) = &self.file_cache {
+            return cache
+                .load_or_fetch(base.access_key_id(), &self.time, self.fetch_with(&base))
+                .await;
+        }
+        self.fetch_with(&base).await
+    }
+
+    /// A new session from STS, signed with `base`.
+    async fn fetch_with(&self, base: &Credentials) -> Result<Session, CredentialsError> {
+        let duration = self.chain_limited_duration(base);
+        match self.call(base, duration).await {
             // STS refuses more than an hour for a chained session. If it says so although the
             // base credentials did not look temporary, try once more at the limit.
             Err(error)
@@ -135,7 +156,7 @@ impl StsSessionFetcher {
                     requested = ?duration,
                     "STS refused the duration for a chained role session; retrying once at 1 hour"
                 );
-                self.call(&base, Some(MAX_CHAINED_SESSION_DURATION)).await
+                self.call(base, Some(MAX_CHAINED_SESSION_DURATION)).await
             }
             other => other,
         }

@@ -47,6 +47,10 @@ pub(crate) trait FetchSession: Send + Sync + fmt::Debug + 'static {
 
     /// The tracing span a refresh runs in, with the fields that identify the session.
     fn refresh_span(&self) -> tracing::Span;
+
+    /// Told when the provider is invalidated while holding these credentials: a fetcher that
+    /// keeps sessions elsewhere (the file cache) must not hand them back.
+    fn discard(&self, _credentials: &Credentials) {}
 }
 
 /// How often rounds of "wait for the refresh in flight" may be abandoned (the refresh task
@@ -237,7 +241,9 @@ impl RefreshEngine {
 
     /// Drops the cached session and any backoff: the next call fetches a new session.
     pub(crate) fn invalidate(&self) {
-        self.inner.current.store(None);
+        if let Some(dropped) = self.inner.current.swap(None) {
+            self.inner.fetcher.discard(&dropped.credentials);
+        }
         self.inner.generation.fetch_add(1, Ordering::Release);
         let mut control = self.lock();
         control.failures = 0;

@@ -2,6 +2,8 @@
 //! fixtures (`Moto`), and small helpers. Each test file uses part of it.
 #![allow(dead_code, unreachable_pub, unused_imports)]
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod counting;
 pub mod fake_sts;
 pub mod fault_proxy;

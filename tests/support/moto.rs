@@ -16,6 +16,9 @@ pub struct Moto {
     pub base_secret_access_key: String,
     pub admin_access_key_id: String,
     pub admin_secret_access_key: String,
+    /// A second user trusted by the S3 role, like the base user.
+    pub other_access_key_id: String,
+    pub other_secret_access_key: String,
     pub chain_hop_arns: [String; 3],
 }
 
@@ -50,6 +53,8 @@ impl Moto {
             base_secret_access_key: var(&format!("{p}BASE_SECRET_ACCESS_KEY")),
             admin_access_key_id: var(&format!("{p}ADMIN_ACCESS_KEY_ID")),
             admin_secret_access_key: var(&format!("{p}ADMIN_SECRET_ACCESS_KEY")),
+            other_access_key_id: var(&format!("{p}OTHER_ACCESS_KEY_ID")),
+            other_secret_access_key: var(&format!("{p}OTHER_SECRET_ACCESS_KEY")),
             chain_hop_arns: [1, 2, 3].map(|n| var(&format!("{p}CHAIN_HOP{n}_ARN"))),
         }
     }

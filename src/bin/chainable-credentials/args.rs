@@ -1,0 +1,159 @@
+//! The command line.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Temporary AWS credentials from STS (AssumeRole, role chains, GetSessionToken), cached on
+/// disk and shared between processes, for the AWS CLI, the SDKs and shells.
+#[derive(Debug, Parser)]
+#[command(name = "chainable-credentials", version)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// What to print.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Print the credentials as the JSON a `credential_process` prints (for ~/.aws/config).
+    CredentialProcess(SessionArgs),
+    /// Print `export` lines for a POSIX shell: eval "$(chainable-credentials env ...)".
+    Env(SessionArgs),
+}
+
+impl Command {
+    pub(crate) fn session(&self) -> &SessionArgs {
+        match self {
+            Command::CredentialProcess(args) | Command::Env(args) => args,
+        }
+    }
+}
+
+/// The session to obtain, and how.
+#[derive(Debug, Args)]
+pub(crate) struct SessionArgs {
+    /// Role to assume. Without it: GetSessionToken for the base credentials.
+    #[arg(long, value_name = "ARN")]
+    pub(crate) role_arn: Option<String>,
+
+    /// Further roles, each assumed with the previous role's session (role chaining); the
+    /// credentials printed are the last role's.
+    #[arg(long, value_name = "ARN", num_args = 1.., requires = "role_arn")]
+    pub(crate) chain: Vec<String>,
+
+    /// RoleSessionName of every role session [default: chainable-credentials-<unix millis>].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) session_name: Option<String>,
+
+    /// Session duration: seconds, or with units as in 1h, 15m, 1h30m, 900s [default: 1h].
+    /// Chained roles are limited to 1h by STS.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) duration: Option<Duration>,
+
+    /// ExternalId for every role in the chain.
+    #[arg(long, value_name = "ID")]
+    pub(crate) external_id: Option<String>,
+
+    /// Serial number (or ARN) of an MFA device; the code is asked for on the terminal, only when
+    /// STS is called (not when the cache answers). Applies to the first role, or to
+    /// GetSessionToken.
+    #[arg(long, value_name = "SERIAL")]
+    pub(crate) mfa_serial: Option<String>,
+
+    /// Profile whose credentials (its keys, or its own chain: source_profile, role_arn,
+    /// credential_process, SSO) sign the first STS call. Read from the usual files, honouring
+    /// AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE [default: the environment's default
+    /// credentials chain].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) source_profile: Option<String>,
+
+    /// Region of the STS endpoint [default: AWS_REGION, AWS_DEFAULT_REGION, the source
+    /// profile's region, else us-east-1].
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+
+    /// STS endpoint to call instead of the regional one [default: AWS_ENDPOINT_URL_STS or
+    /// AWS_ENDPOINT_URL if set].
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint_url: Option<String>,
+
+    /// Always call STS; do not read or write the cache directory.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
+
+    /// Cache directory [default: $XDG_CACHE_HOME/chainable-credentials or
+    /// ~/.cache/chainable-credentials].
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub(crate) cache_dir: Option<PathBuf>,
+
+    /// Print the secret even when standard output is a terminal (by default the command
+    /// refuses, so that it does not end up on screen or in a scrollback buffer).
+    #[arg(long)]
+    pub(crate) allow_terminal: bool,
+
+    /// Log what happens (cache hits, STS calls) to standard error. Never secrets.
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
+}
+
+/// `3600`, `3600s`, `60m`, `1h`, `1h30m`, `2h15m10s`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    let mut seen_unit = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(format!("unknown unit {c:?} (use h, m or s, e.g. 1h30m)")),
+        };
+        let value: u64 = digits
+            .parse()
+            .map_err(|_| format!("a number must come before {c:?} (e.g. 1h30m)"))?;
+        total = value
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or("too long")?;
+        digits.clear();
+        seen_unit = true;
+    }
+    if !digits.is_empty() || !seen_unit {
+        return Err("expected seconds or a duration like 1h, 15m, 1h30m".into());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let secs = |s: &str| parse_duration(s).map(|d| d.as_secs());
+        assert_eq!(secs("900"), Ok(900));
+        assert_eq!(secs("900s"), Ok(900));
+        assert_eq!(secs("15m"), Ok(900));
+        assert_eq!(secs("1h"), Ok(3600));
+        assert_eq!(secs("1h30m"), Ok(5400));
+        assert_eq!(secs("2h15m10s"), Ok(8110));
+        for bad in ["", "h", "1x", "1h30", "-5", "1.5h", "99999999999999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,249 @@
+//! `chainable-credentials`: temporary credentials from STS for the AWS CLI, the SDKs and shells,
+//! cached on disk and shared between processes.
+//!
+//! ```text
+//! chainable-credentials credential-process --role-arn ARN [--source-profile NAME] ...
+//! chainable-credentials env --role-arn ARN ...
+//! ```
+//!
+//! Standard output carries the credentials and nothing else; every failure is one line on
+//! standard error and a non-zero exit code (2 for a bad command line, 1 for anything else).
+
+mod args;
+mod output;
+mod recursion;
+mod source_profile;
+mod terminal_mfa;
+
+use args::{Cli, Command, SessionArgs};
+use aws_config::meta::region::ProvideRegion;
+use aws_config::profile::ProfileFileRegionProvider;
+use aws_credential_types::Credentials;
+use aws_types::region::Region;
+use chainable_credentials::{BuildError, ChainableTemporaryCredentials};
+use clap::Parser;
+use std::error::Error;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+/// STS region used when none is given or configured anywhere: STS serves every account there.
+const DEFAULT_REGION: &str = "us-east-1";
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
+    let args = cli.command.session();
+    if args.verbose {
+        log_to_stderr();
+    }
+    if std::io::stdout().is_terminal() && !args.allow_terminal {
+        return fail(
+            "standard output is a terminal: the credentials would be shown on screen; use it as \
+             a credential_process, with eval \"$(chainable-credentials env ...)\", or pass \
+             --allow-terminal",
+        );
+    }
+
+    let roles: Vec<&str> = args
+        .role_arn
+        .iter()
+        .chain(&args.chain)
+        .map(String::as_str)
+        .collect();
+    let env_profile = std::env::var("AWS_PROFILE").ok();
+    let identity = recursion::identity(
+        args.source_profile.as_deref(),
+        env_profile.as_deref(),
+        &roles,
+    );
+    let inherited = std::env::var(recursion::STACK_VAR).ok();
+    match recursion::enter(inherited.as_deref(), &identity) {
+        // SAFETY: no other thread exists yet (the runtime is created below), so nothing can
+        // read the environment while it changes.
+        Ok(stack) => unsafe { std::env::set_var(recursion::STACK_VAR, stack) },
+        Err(reason) => return fail(&reason),
+    }
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    let credentials = match runtime.block_on(credentials(args)) {
+        Ok(credentials) => credentials,
+        Err(error) => return fail(&one_line(error.as_ref())),
+    };
+    let text = match &cli.command {
+        Command::CredentialProcess(_) => output::credential_process_json(&credentials),
+        Command::Env(_) => output::export_lines(&credentials),
+    };
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("cannot write to standard output: {e}")),
+    }
+}
+
+/// Builds the provider (a chain when `--chain` is given) and fetches once.
+async fn credentials(args: &SessionArgs) -> Result<Credentials, Box<dyn Error>> {
+    let region = region(args).await;
+    let cache_dir = if args.no_cache {
+        None
+    } else {
+        let dir = args
+            .cache_dir
+            .clone()
+            .or_else(chainable_credentials::file_cache::default_dir);
+        if dir.is_none() {
+            tracing::warn!("neither XDG_CACHE_HOME nor HOME is set: not caching");
+        }
+        dir
+    };
+
+    let mut first = ChainableTemporaryCredentials::builder()
+        .region(region.clone())
+        .load_timeout(chainable_credentials::DEFAULT_LOAD_TIMEOUT);
+    first.set_endpoint_url(endpoint_url(args));
+    first.set_role_arn(args.role_arn.clone());
+    first.set_role_session_name(args.session_name.clone());
+    first.set_duration(args.duration);
+    first.set_external_id(args.external_id.clone());
+    first.set_file_cache(cache_dir.clone());
+    if let Some(profile) = &args.source_profile {
+        first = first.base_credentials(source_profile::SourceProfile::new(profile, region.clone()));
+    }
+    if let Some(serial) = &args.mfa_serial {
+        first = first.mfa(
+            serial.clone(),
+            terminal_mfa::TerminalMfa {
+                serial_number: serial.clone(),
+            },
+        );
+    }
+    let mut provider = first.build().map_err(flag_error)?;
+    for role_arn in &args.chain {
+        let mut hop = provider.chain().role_arn(role_arn);
+        hop.set_role_session_name(args.session_name.clone());
+        hop.set_duration(args.duration);
+        hop.set_external_id(args.external_id.clone());
+        hop.set_file_cache(cache_dir.clone());
+        provider = hop.build().map_err(flag_error)?;
+    }
+    Ok(provider.credentials().await?)
+}
+
+/// `--region`, else AWS_REGION / AWS_DEFAULT_REGION, else the profile's `region`, else
+/// [`DEFAULT_REGION`]. Never instance metadata: a command-line tool must not hang on it.
+async fn region(args: &SessionArgs) -> Region {
+    let explicit = args.region.clone().or_else(|| {
+        ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .into_iter()
+            .filter_map(|var| std::env::var(var).ok())
+            .find(|value| !value.trim().is_empty())
+    });
+    if let Some(region) = explicit {
+        return Region::new(region);
+    }
+    let mut from_profile = ProfileFileRegionProvider::builder();
+    if let Some(profile) = &args.source_profile {
+        from_profile = from_profile.profile_name(profile);
+    }
+    match from_profile.build().region().await {
+        Some(region) => region,
+        None => Region::from_static(DEFAULT_REGION),
+    }
+}
+
+/// `--endpoint-url`, else AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL (unless
+/// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true), as the SDKs do.
+fn endpoint_url(args: &SessionArgs) -> Option<String> {
+    if args.endpoint_url.is_some() {
+        return args.endpoint_url.clone();
+    }
+    let ignore = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    if ignore {
+        return None;
+    }
+    ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
+        .into_iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find(|value| !value.trim().is_empty())
+}
+
+/// A build error, with the builder's field named as the command-line flag that set it.
+fn flag_error(error: BuildError) -> Box<dyn Error> {
+    let flag = match error.field() {
+        Some("role_arn") => Some("--role-arn/--chain"),
+        Some("role_session_name") => Some("--session-name"),
+        Some("duration") => Some("--duration"),
+        Some("external_id") => Some("--external-id"),
+        Some("mfa_serial_number") => Some("--mfa-serial"),
+        Some("endpoint_url") => Some("--endpoint-url"),
+        Some("region") => Some("--region"),
+        Some("file_cache") => Some("--cache-dir"),
+        _ => None,
+    };
+    match flag {
+        Some(flag) => format!("{flag}: {error}").into(),
+        None => error.into(),
+    }
+}
+
+/// The error and its causes on one line, without repeating a cause its parent already quotes.
+fn one_line(error: &(dyn Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn fail(reason: &str) -> ExitCode {
+    eprintln!("chainable-credentials: {reason}");
+    ExitCode::FAILURE
+}
+
+/// Help and version go to standard output as usual; a bad command line is one line and exit 2.
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = error.render().to_string();
+    let first = rendered.lines().next().unwrap_or("bad command line");
+    let reason = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("chainable-credentials: {reason} (see --help)");
+    ExitCode::from(2)
+}
+
+/// `--verbose`: this crate's events (cache hits, STS calls, warnings) on standard error.
+fn log_to_stderr() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("chainable_credentials", tracing::Level::DEBUG)
+        .with_default(tracing::Level::WARN);
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .finish()
+        .with(filter);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}

@@ -1,0 +1,39 @@
+//! MFA codes typed by the user. Under the AWS CLI, a `credential_process`'s standard output and
+//! error are captured, so the prompt goes to the controlling terminal when there is one.
+
+use chainable_credentials::{MfaTokenFuture, ProvideMfaToken};
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Write};
+
+/// Asks for the current code of one MFA device.
+pub(crate) struct TerminalMfa {
+    pub(crate) serial_number: String,
+}
+
+impl ProvideMfaToken for TerminalMfa {
+    fn mfa_token(&self) -> MfaTokenFuture<'_> {
+        let prompt = format!("MFA code for {}: ", self.serial_number);
+        Box::pin(async move {
+            // Reading a terminal blocks: keep it off the async worker.
+            let line = tokio::task::spawn_blocking(move || ask(&prompt)).await??;
+            Ok(line.trim().to_owned())
+        })
+    }
+}
+
+fn ask(prompt: &str) -> std::io::Result<String> {
+    let mut line = String::new();
+    match OpenOptions::new().read(true).write(true).open("/dev/tty") {
+        Ok(mut tty) => {
+            tty.write_all(prompt.as_bytes())?;
+            tty.flush()?;
+            BufReader::new(tty).read_line(&mut line)?;
+        }
+        Err(_) => {
+            eprint!("{prompt}");
+            std::io::stderr().flush()?;
+            std::io::stdin().lock().read_line(&mut line)?;
+        }
+    }
+    Ok(line)
+}

@@ -1,0 +1,141 @@
+//! The name of a cache entry: a SHA-256 over the source principal and every parameter that
+//! changes the session, so that two source users, or two differently scoped sessions of one
+//! role, never share an entry. The secret key never enters it.
+
+use crate::sts_call::SessionRequest;
+use aws_types::region::Region;
+use sha2::{Digest, Sha256};
+
+/// Tells this crate's keys apart from any other use of the directory, and changes when the
+/// meaning of the key's fields does (old entries are then simply never looked up again).
+const KEY_DOMAIN: &str = "chainable-credentials/file-cache/key/v1";
+
+/// Everything except the source principal, fixed at `build()`: what the provider asks STS for.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionParams {
+    /// Canonical JSON of the parameters (field order fixed by construction).
+    canonical: String,
+}
+
+impl SessionParams {
+    /// `explicit_session_name` is the name set by the user, if any: a generated default name
+    /// (which differs per process) must not split the cache.
+    pub(crate) fn new(
+        request: &SessionRequest,
+        explicit_session_name: Option<&str>,
+        region: &Region,
+        endpoint_url: Option<&str>,
+    ) -> Self {
+        let role = request.role.as_ref();
+        let value = serde_json::json!({
+            "operation": request.operation(),
+            "role_arn": role.map(|r| r.role_arn.as_str()),
+            "role_session_name": explicit_session_name,
+            "duration_seconds": request.duration.map(|d| d.as_secs()),
+            "external_id": role.and_then(|r| r.external_id.as_deref()),
+            "policy": role.and_then(|r| r.policy.as_deref()),
+            "policy_arns": role.map(|r| r.policy_arns.clone()),
+            "tags": role.map(|r| r
+                .tags
+                .iter()
+                .map(|t| [t.key(), t.value()])
+                .collect::<Vec<_>>()),
+            "transitive_tag_keys": role.map(|r| r.transitive_tag_keys.clone()),
+            "source_identity": role.and_then(|r| r.source_identity.as_deref()),
+            "mfa_serial": request.mfa.as_ref().map(|m| m.serial_number.as_str()),
+            "region": region.as_ref(),
+            "endpoint_url": endpoint_url,
+        });
+        SessionParams {
+            canonical: value.to_string(),
+        }
+    }
+
+    /// The entry key for sessions obtained with base credentials whose access key id is
+    /// `source_access_key_id`: 64 lowercase hex digits.
+    pub(crate) fn key_for(&self, source_access_key_id: &str) -> String {
+        let mut hasher = Sha256::new();
+        // Length-prefixed fields: no two different inputs hash the same bytes.
+        for field in [KEY_DOMAIN, source_access_key_id, &self.canonical] {
+            hasher.update((field.len() as u64).to_be_bytes());
+            hasher.update(field.as_bytes());
+        }
+        hex(&hasher.finalize())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(DIGITS[usize::from(byte >> 4)] as char);
+        out.push(DIGITS[usize::from(byte & 0xf)] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sts_call::AssumeRoleParams;
+    use std::time::Duration;
+
+    fn request(duration: Option<u64>, external_id: Option<&str>) -> SessionRequest {
+        SessionRequest {
+            role: Some(AssumeRoleParams {
+                role_arn: "arn:aws:iam::123456789012:role/r".into(),
+                session_name: "generated-123".into(),
+                external_id: external_id.map(str::to_owned),
+                policy: None,
+                policy_arns: vec![],
+                tags: vec![],
+                transitive_tag_keys: vec![],
+                source_identity: None,
+            }),
+            duration: duration.map(Duration::from_secs),
+            mfa: None,
+        }
+    }
+
+    fn key(request: &SessionRequest, source: &str) -> String {
+        SessionParams::new(request, None, &Region::new("us-east-1"), None).key_for(source)
+    }
+
+    #[test]
+    fn keys_are_hex_sha256() {
+        let k = key(&request(None, None), "AKIDA");
+        assert_eq!(k.len(), 64);
+        assert!(
+            k.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+    }
+
+    #[test]
+    fn the_source_principal_and_each_parameter_change_the_key() {
+        let base = key(&request(None, None), "AKIDA");
+        assert_eq!(base, key(&request(None, None), "AKIDA"), "deterministic");
+        assert_ne!(base, key(&request(None, None), "AKIDB"));
+        assert_ne!(base, key(&request(Some(900), None), "AKIDA"));
+        assert_ne!(base, key(&request(None, Some("x")), "AKIDA"));
+        let params = |region: &str, endpoint: Option<&str>, name: Option<&str>| {
+            SessionParams::new(
+                &request(None, None),
+                name,
+                &Region::new(region.to_owned()),
+                endpoint,
+            )
+            .key_for("AKIDA")
+        };
+        assert_ne!(base, params("eu-west-1", None, None));
+        assert_ne!(base, params("us-east-1", Some("http://127.0.0.1:1"), None));
+        assert_ne!(base, params("us-east-1", None, Some("named")));
+    }
+
+    #[test]
+    fn the_generated_session_name_does_not_change_the_key() {
+        let mut other = request(None, None);
+        other.role.as_mut().unwrap().session_name = "generated-456".into();
+        assert_eq!(key(&request(None, None), "AKIDA"), key(&other, "AKIDA"));
+    }
+}

@@ -1,0 +1,207 @@
+//! File-system steps that keep cached secrets private: a directory only its owner can enter,
+//! entries only the owner can read, no following of symbolic links, and writes that are either
+//! complete or absent (a temporary file renamed into place).
+//!
+//! The permission rules apply on Unix. Elsewhere files get the platform's defaults.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Entries are a few hundred bytes; anything much larger is not ours.
+const MAX_ENTRY_BYTES: u64 = 64 * 1024;
+
+/// Mode of the cache directory: only the owner may list or enter it.
+#[cfg(unix)]
+pub(crate) const DIR_MODE: u32 = 0o700;
+/// Mode of entries and lock files: only the owner may read or write them.
+#[cfg(unix)]
+pub(crate) const FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` (and its parents) if needed, and makes sure only the current user can use
+/// it: a directory owned by someone else, or a symbolic link, is refused; one we own with
+/// wider permissions is narrowed to 0700.
+pub(crate) fn prepare_dir(dir: &Path) -> Result<(), String> {
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, DIR_MODE);
+    match builder.create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
+    }
+    let meta = fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if meta.uid() != effective_uid() {
+            return Err(format!("{} belongs to another user", dir.display()));
+        }
+        if meta.mode() & 0o777 != DIR_MODE {
+            fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))
+                .map_err(|e| format!("cannot restrict {} to 0700: {e}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads an entry's bytes if it is a regular file, not a link, owned by the current user and
+/// readable by nobody else. `Ok(None)`: there is no entry. `Err`: there is one, unusable.
+pub(crate) fn read_private(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    let mut file = match open_no_follow(OpenOptions::new().read(true), path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot open: {e}")),
+    };
+    let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.uid() != effective_uid() {
+            return Err("owned by another user".into());
+        }
+        if meta.mode() & 0o077 != 0 {
+            return Err(format!(
+                "mode {:o} lets others read it (must be 0600)",
+                meta.mode() & 0o777
+            ));
+        }
+    }
+    if meta.len() > MAX_ENTRY_BYTES {
+        return Err(format!("{} bytes is too large for an entry", meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    (&mut file)
+        .take(MAX_ENTRY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    Ok(Some(bytes))
+}
+
+/// Replaces `path` with `bytes` atomically: readers see the old entry or the new one, never a
+/// part. The temporary file is created 0600 in the same directory and removed on failure.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = temp_path(path);
+    let result = (|| {
+        let mut file = open_private(OpenOptions::new().write(true).create_new(true), &temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Opens (creating it 0600 if needed) a file that exists only to be locked.
+pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
+    open_private(
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false),
+        path,
+    )
+}
+
+/// `<dir>/.<name>.<pid>.<random>.tmp`: unique per writer, hidden, and never mistaken for an
+/// entry.
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(
+        ".{name}.{}.{:016x}.tmp",
+        std::process::id(),
+        fastrand::u64(..)
+    ))
+}
+
+fn open_private(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, FILE_MODE);
+    open_no_follow(options, path)
+}
+
+fn open_no_follow(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NOFOLLOW);
+    options.open(path)
+}
+
+#[cfg(unix)]
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn the_directory_is_created_0700_and_narrowed_if_wider() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a/b/cache");
+        prepare_dir(&dir).unwrap();
+        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        prepare_dir(&dir).unwrap();
+        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_symlinked_or_non_directory_path_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let real = root.path().join("real");
+        fs::create_dir(&real).unwrap();
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(prepare_dir(&link).unwrap_err().contains("not a directory"));
+        let file = root.path().join("file");
+        fs::write(&file, b"x").unwrap();
+        assert!(prepare_dir(&file).is_err());
+    }
+
+    #[test]
+    fn entries_are_written_0600_without_leftovers() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("entry.json");
+        write_atomically(&path, b"one").unwrap();
+        write_atomically(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        let names: Vec<_> = fs::read_dir(root.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn unsafe_entries_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("entry.json");
+        assert_eq!(read_private(&path).unwrap(), None);
+        write_atomically(&path, b"{}").unwrap();
+        assert_eq!(read_private(&path).unwrap().unwrap(), b"{}");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(read_private(&path).unwrap_err().contains("0600"));
+        let link = root.path().join("link.json");
+        let target = root.path().join("target.json");
+        write_atomically(&target, b"{}").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(read_private(&link).is_err(), "links are not followed");
+    }
+}

@@ -1,0 +1,139 @@
+//! Running the `chainable-credentials` binary, the AWS CLI and boto3 as separate processes, each
+//! test in its own home: config and credentials files, cache directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+/// The binary under test, built by cargo for this test run.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_chainable-credentials");
+
+/// Longest a process may run: a hang (or a runaway recursion) fails the test instead.
+const PROCESS_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The Python virtual environment `scripts/test.sh` installs (moto, boto3, awscli).
+pub fn venv_bin(program: &str) -> PathBuf {
+    let venv = std::env::var_os("CC_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let path = venv.join("bin").join(program);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with scripts/test.sh, which installs it",
+        path.display()
+    );
+    path
+}
+
+/// A private home for one test: `~/.aws/config`, `~/.aws/credentials` and the cache directory.
+pub struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".aws")).unwrap();
+        let home = Home { dir };
+        home.write_config("");
+        home.write_credentials(&[]);
+        home
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.path().join(".aws/config")
+    }
+
+    pub fn credentials_file(&self) -> PathBuf {
+        self.dir.path().join(".aws/credentials")
+    }
+
+    /// Where the binary caches (`$XDG_CACHE_HOME/chainable-credentials`).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.path().join("xdg-cache/chainable-credentials")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.config_file(), text).unwrap();
+    }
+
+    /// `[name]` sections with `aws_access_key_id` / `aws_secret_access_key`.
+    pub fn write_credentials(&self, profiles: &[(&str, &str, &str)]) {
+        let text: String = profiles
+            .iter()
+            .map(|(name, id, secret)| {
+                format!("[{name}]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n\n")
+            })
+            .collect();
+        std::fs::write(self.credentials_file(), text).unwrap();
+    }
+
+    /// `program` with this home's files and cache, no credentials or profile from the test's
+    /// own environment, and no instance metadata lookups.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(program);
+        command
+            .env("HOME", self.dir.path())
+            .env("XDG_CACHE_HOME", self.dir.path().join("xdg-cache"))
+            .env("AWS_CONFIG_FILE", self.config_file())
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.credentials_file())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .kill_on_drop(true);
+        for var in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_STS",
+            "CHAINABLE_CREDENTIALS_STACK",
+        ] {
+            command.env_remove(var);
+        }
+        command
+    }
+
+    /// Runs the binary with `args` and waits for it.
+    pub async fn run(&self, args: &[&str]) -> Output {
+        let mut command = self.command(BINARY);
+        command.args(args);
+        finish(command).await
+    }
+}
+
+/// Waits for a command (bounded by [`PROCESS_TIMEOUT`]) and returns what it printed.
+pub async fn finish(mut command: tokio::process::Command) -> Output {
+    let child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::timeout(PROCESS_TIMEOUT, child.wait_with_output())
+        .await
+        .expect("the process finished in time")
+        .unwrap()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts success and parses the `credential_process` JSON on stdout.
+pub fn credentials_json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "exit {:?}, stderr: {}",
+        output.status,
+        stderr(output)
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", stdout(output)))
+}
