@@ -1,5 +1,6 @@
-//! Memory: bytes of a provider at rest (`size_of` plus what `build()` leaves allocated) and of
-//! one cached session (what a refresh leaves allocated), counted by a global allocator.
+//! Memory: bytes of a provider at rest (`size_of` plus what `build()` leaves allocated), of its
+//! STS client (created at the first STS call) and of one cached session (what a refresh leaves
+//! allocated), counted by a global allocator.
 //!
 //! `cargo bench --bench memory`
 
@@ -69,11 +70,13 @@ fn memory(c: &mut Criterion) {
     let at_rest = live() - before_build;
     runtime.block_on(provider.provide_credentials()).unwrap();
     let first = live();
-    // A second session replaces the first: what stays is one session's worth.
+    // Dropping the session frees exactly what it held.
     provider.invalidate();
+    let session = first - live();
+    let client = first - before_build - at_rest - session;
+    // A second session replaces the first: what stays is one session's worth.
     runtime.block_on(provider.provide_credentials()).unwrap();
     let steady = live();
-    let with_session = first - before_build;
     let clone_cost = {
         let before = live();
         let clone = provider.clone();
@@ -86,13 +89,12 @@ fn memory(c: &mut Criterion) {
         &format!(
             "| what | bytes |\n|---|---|\n\
              | `size_of::<ChainableTemporaryCredentials>()` (each clone) | {} |\n\
-             | heap left by `build()` (STS client, engine, parameters) | {at_rest} |\n\
-             | heap after the first session is cached | {with_session} |\n\
-             | so one cached session (credentials, schedule, bookkeeping) | {} |\n\
+             | heap left by `build()` (engine, parameters, STS configuration) | {at_rest} |\n\
+             | the STS client, created at the first STS call | {client} |\n\
+             | one cached session (credentials, schedule, bookkeeping) | {session} |\n\
              | change after replacing the session | {} |\n\
              | heap per extra clone | {clone_cost} |",
             std::mem::size_of::<ChainableTemporaryCredentials>(),
-            with_session - at_rest,
             steady - first,
         ),
     );

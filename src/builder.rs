@@ -624,7 +624,7 @@ impl Builder {
             crate::file_cache::FileCache::new(dir, params, sleep.clone(), load_timeout / 2)
         });
         let sts_config = aws_sdk_sts::config::Builder::from(&sts_sdk_config).build();
-        let client = aws_sdk_sts::Client::from_conf(sts_config);
+        let client = crate::sts_call::LazyStsClient::new(sts_config);
 
         let fetcher = StsSessionFetcher {
             client,

@@ -52,7 +52,7 @@
 //!   credentials chain, created on the first refresh.
 //! - `default-https-client` (default): the SDK's default HTTPS client for STS when none is given.
 //! - `file-cache`: share sessions between processes through a private directory
-//!   ([`Builder::file_cache`], [`file_cache`]).
+//!   (`Builder::file_cache`, the `file_cache` module).
 //! - `cli`: the `chainable-credentials` command, a `credential_process` for the AWS CLI and
 //!   SDKs with the file cache on (`cargo install chainable-credentials --features cli`).
 //!

@@ -87,10 +87,34 @@ impl SessionRequest {
     }
 }
 
+/// An STS client created on first use from its configuration.
+#[derive(Debug)]
+pub(crate) struct LazyStsClient {
+    config: aws_sdk_sts::Config,
+    client: std::sync::OnceLock<aws_sdk_sts::Client>,
+}
+
+impl LazyStsClient {
+    pub(crate) fn new(config: aws_sdk_sts::Config) -> Self {
+        LazyStsClient {
+            config,
+            client: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> &aws_sdk_sts::Client {
+        self.client
+            .get_or_init(|| aws_sdk_sts::Client::from_conf(self.config.clone()))
+    }
+}
+
 /// Fetches sessions from STS with the base credentials.
 #[derive(Debug)]
 pub(crate) struct StsSessionFetcher {
-    pub(crate) client: aws_sdk_sts::Client,
+    /// The STS client, created at the first call: creating it loads the platform's root
+    /// certificates (about 150 files on Debian), which a process answered from the file cache
+    /// never needs.
+    pub(crate) client: LazyStsClient,
     pub(crate) base: SharedCredentialsProvider,
     pub(crate) request: SessionRequest,
     pub(crate) time: SharedTimeSource,
@@ -204,6 +228,7 @@ impl StsSessionFetcher {
             Some(role) => {
                 let output = self
                     .client
+                    .get()
                     .assume_role()
                     .role_arn(&role.role_arn)
                     .role_session_name(&role.session_name)
@@ -235,6 +260,7 @@ impl StsSessionFetcher {
             None => {
                 let output = self
                     .client
+                    .get()
                     .get_session_token()
                     .set_duration_seconds(duration_seconds)
                     .set_serial_number(serial_number)

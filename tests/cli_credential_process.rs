@@ -1,7 +1,8 @@
 //! The `chainable-credentials` binary as the AWS CLI runs it — a separate process each time —
 //! against moto with enforcement: the exact `credential_process` JSON, one STS call for eight
 //! processes starting together, a private cache that survives damage and separates source
-//! users, `env` lines, chains, one-line errors and recursion detection.
+//! users, `env` lines, chains, one-line errors, recursion detection, and aws-config's own
+//! `credential_process` provider reading it.
 //!
 //! STS is reached through the fault proxy (passing everything through) to count the calls.
 
@@ -394,4 +395,39 @@ async fn secrets_are_not_printed_to_a_terminal_unless_asked() {
     let allowed = in_terminal(&["--allow-terminal"]).await;
     assert!(allowed.status.success(), "{}", stdout(&allowed));
     assert!(stdout(&allowed).contains("\"SecretAccessKey\""));
+}
+
+#[tokio::test]
+async fn aws_sdk_rusts_own_credential_process_provider_reads_it() {
+    let (moto, home, proxy) = setup().await;
+    // aws-config runs the command line with `sh -c`, in this process's environment: the
+    // home's files are passed on the command line.
+    let command = format!(
+        "AWS_CONFIG_FILE='{}' AWS_SHARED_CREDENTIALS_FILE='{}' XDG_CACHE_HOME='{}' {BINARY} {}",
+        home.config_file().display(),
+        home.credentials_file().display(),
+        home.cache_dir().parent().unwrap().display(),
+        role_args(&moto, &proxy, "base")
+            .iter()
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    for _ in 0..2 {
+        let provider =
+            aws_config::credential_process::CredentialProcessProvider::new(command.clone());
+        let s3 = moto.s3(provider);
+        let buckets = s3.list_buckets().send().await.unwrap();
+        assert!(
+            buckets
+                .buckets()
+                .iter()
+                .any(|b| b.name() == Some(&moto.bucket))
+        );
+    }
+    assert_eq!(
+        proxy.sts_requests(),
+        1,
+        "the second provider read the disk cache"
+    );
 }

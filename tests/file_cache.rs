@@ -202,6 +202,7 @@ async fn damaged_foreign_and_exposed_entries_are_ignored_and_replaced() {
     let good = fs::read_to_string(&entry).unwrap();
 
     type Damage<'a> = Box<dyn Fn(&Path) + 'a>;
+    let (traces, _guard) = capture_traces();
     let damage: Vec<(&str, Damage<'_>)> = vec![
         (
             "garbage",
@@ -248,6 +249,33 @@ async fn damaged_foreign_and_exposed_entries_are_ignored_and_replaced() {
             "{what}: replaced by the new session"
         );
     }
+    let text = traces.text();
+    assert!(text.contains("ignoring the cached entry"), "{text}");
+    assert!(!text.contains("fake-secret-key") && !text.contains("fake-session-token"));
+}
+
+#[tokio::test]
+async fn writing_an_entry_sweeps_out_files_that_have_certainly_expired() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = ManualTimeSource::new(t0());
+    // An entry of a session from two days ago (say, a chain hop's whose source session is
+    // long gone), its lock file, and a file that is not the cache's.
+    let stale = root.path().join(format!("{}.json", "0".repeat(64)));
+    let stale_lock = stale.with_extension("lock");
+    let other = root.path().join("README");
+    for path in [&stale, &stale_lock, &other] {
+        fs::write(path, b"{}").unwrap();
+        let file = fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(t0() - 48 * 60 * MIN).unwrap();
+    }
+    let sts = FakeSts::new(clock.clone());
+    key_id(&cached(&sts, &clock, root.path()).build().unwrap()).await;
+    assert!(
+        !stale.exists() && !stale_lock.exists(),
+        "the expired entry is gone"
+    );
+    assert!(other.exists(), "other files stay");
+    assert_eq!(files(root.path(), "json").len(), 1, "the new entry");
 }
 
 #[tokio::test]

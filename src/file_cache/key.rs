@@ -5,16 +5,24 @@
 use crate::sts_call::SessionRequest;
 use aws_types::region::Region;
 use sha2::{Digest, Sha256};
+use std::fmt;
 
 /// Tells this crate's keys apart from any other use of the directory, and changes when the
 /// meaning of the key's fields does (old entries are then simply never looked up again).
 const KEY_DOMAIN: &str = "chainable-credentials/file-cache/key/v1";
 
 /// Everything except the source principal, fixed at `build()`: what the provider asks STS for.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct SessionParams {
     /// Canonical JSON of the parameters (field order fixed by construction).
     canonical: String,
+}
+
+impl fmt::Debug for SessionParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The parameters include the external id, which Debug output elsewhere redacts too.
+        f.debug_struct("SessionParams").finish_non_exhaustive()
+    }
 }
 
 impl SessionParams {
@@ -99,6 +107,17 @@ mod tests {
 
     fn key(request: &SessionRequest, source: &str) -> String {
         SessionParams::new(request, None, &Region::new("us-east-1"), None).key_for(source)
+    }
+
+    #[test]
+    fn debug_output_does_not_show_the_parameters() {
+        let params = SessionParams::new(
+            &request(None, Some("the-external-id")),
+            None,
+            &Region::new("us-east-1"),
+            None,
+        );
+        assert!(!format!("{params:?}").contains("the-external-id"));
     }
 
     #[test]

@@ -26,6 +26,9 @@
 //!   other-key entry is ignored and replaced; an unusable directory means no caching (one
 //!   warning), never an error for the caller.
 //!
+//! Files of this cache older than [`SWEEP_AFTER`] (36 hours: expired whatever the session) are
+//! removed whenever a new entry is written.
+//!
 //! An entry is reused only while more than its advisory window is left (see
 //! [`refresh::schedule::advisory_window`](crate::refresh::schedule::advisory_window)), so a
 //! process that reads it has the whole usual refresh margin. After
@@ -55,6 +58,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 pub use entry::ENTRY_FORMAT;
+
+/// Files of this cache untouched for longer than this are removed when a new entry is written:
+/// 36 hours, the longest session STS issues (`GetSessionToken`), so they have expired. Entries of
+/// chain hops keyed by an earlier temporary session would otherwise pile up, one per session.
+pub const SWEEP_AFTER: Duration = crate::validation::MAX_GET_SESSION_TOKEN_DURATION;
 
 /// The directory's name inside the user's cache directory.
 pub const DIR_NAME: &str = "chainable-credentials";
@@ -139,7 +147,11 @@ impl FileCache {
         match entry::to_bytes(&key, &session) {
             Some(bytes) => match secure_fs::write_atomically(&entry_path, &bytes) {
                 Ok(()) => {
-                    tracing::debug!(entry = %entry_path.display(), "wrote the session to the file cache")
+                    tracing::debug!(entry = %entry_path.display(), "wrote the session to the file cache");
+                    let removed = secure_fs::sweep(&self.dir, time.now(), SWEEP_AFTER);
+                    if removed > 0 {
+                        tracing::debug!(removed, "removed expired files from the file cache");
+                    }
                 }
                 Err(e) => self.warn_once(&format!("cannot write {}: {e}", entry_path.display())),
             },

@@ -116,6 +116,74 @@ pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
     )
 }
 
+/// Removes this cache's files in `dir` last modified more than `max_age` before `now`: entries
+/// of sessions that have certainly expired — e.g. those of a chain hop whose source was an
+/// earlier, temporary session, which no process will ask for again — temporary files a crashed
+/// writer left behind, and the lock files of entries that are gone (a lock file is never
+/// written, so its age says nothing about its entry's). Other files are not touched. Best
+/// effort: failures are ignored.
+///
+/// Returns how many files were removed.
+pub(crate) fn sweep(dir: &Path, now: std::time::SystemTime, max_age: std::time::Duration) -> usize {
+    let stale = |path: &Path| {
+        fs::symlink_metadata(path).is_ok_and(|meta| {
+            meta.is_file()
+                && meta
+                    .modified()
+                    .ok()
+                    .and_then(|modified| now.duration_since(modified).ok())
+                    .is_some_and(|age| age > max_age)
+        })
+    };
+    let Ok(listing) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let names: Vec<String> = listing
+        .flatten()
+        .filter_map(|item| item.file_name().into_string().ok())
+        .collect();
+    let mut removed = 0;
+    let mut remove = |name: &str| {
+        if fs::remove_file(dir.join(name)).is_ok() {
+            removed += 1;
+        }
+    };
+    for name in names.iter().filter(|n| is_entry_name(n) || is_temp_name(n)) {
+        if stale(&dir.join(name)) {
+            remove(name);
+        }
+    }
+    for name in names.iter().filter(|n| is_lock_name(n)) {
+        let entry = dir.join(name.replace(".lock", ".json"));
+        if !entry.exists() && stale(&dir.join(name)) {
+            remove(name);
+        }
+    }
+    removed
+}
+
+fn is_key(stem: &str) -> bool {
+    stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `<64 hex>.json`
+fn is_entry_name(name: &str) -> bool {
+    name.strip_suffix(".json").is_some_and(is_key)
+}
+
+/// `<64 hex>.lock`
+fn is_lock_name(name: &str) -> bool {
+    name.strip_suffix(".lock").is_some_and(is_key)
+}
+
+/// A temporary file of [`write_atomically`]: `.<64 hex>.json.<pid>.<random>.tmp`.
+fn is_temp_name(name: &str) -> bool {
+    name.strip_prefix('.')
+        .and_then(|n| n.strip_suffix(".tmp"))
+        .and_then(|n| n.split('.').next())
+        .is_some_and(is_key)
+}
+
 /// `<dir>/.<name>.<pid>.<random>.tmp`: unique per writer, hidden, and never mistaken for an
 /// entry.
 fn temp_path(path: &Path) -> PathBuf {
@@ -187,6 +255,58 @@ mod tests {
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
         let names: Vec<_> = fs::read_dir(root.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn sweeping_removes_only_old_cache_files() {
+        let root = tempfile::tempdir().unwrap();
+        let key = "a".repeat(64);
+        let names = [
+            format!("{key}.json"),
+            format!("{key}.lock"),
+            format!(".{key}.json.123.00ff.tmp"),
+            "notes.txt".to_owned(),
+            "b".repeat(63) + ".json",
+        ];
+        for name in &names {
+            fs::write(root.path().join(name), b"x").unwrap();
+        }
+        let fresh = format!("{}.json", "c".repeat(64));
+        fs::write(root.path().join(&fresh), b"x").unwrap();
+        // An old lock file whose entry is fresh stays: lock files are never written.
+        let fresh_lock = format!("{}.lock", "c".repeat(64));
+        fs::write(root.path().join(&fresh_lock), b"").unwrap();
+        let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(4_000_000_000);
+        let long_ago = now - std::time::Duration::from_secs(40 * 3600);
+        for name in names.iter().chain([&fresh_lock]) {
+            let file = File::options()
+                .write(true)
+                .open(root.path().join(name))
+                .unwrap();
+            file.set_modified(long_ago).unwrap();
+        }
+        let file = File::options()
+            .write(true)
+            .open(root.path().join(&fresh))
+            .unwrap();
+        file.set_modified(now - std::time::Duration::from_secs(3600))
+            .unwrap();
+
+        let removed = sweep(root.path(), now, std::time::Duration::from_secs(36 * 3600));
+        assert_eq!(removed, 3);
+        let mut left: Vec<_> = fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let mut expected = vec![
+            "notes.txt".to_owned(),
+            "b".repeat(63) + ".json",
+            fresh,
+            fresh_lock,
+        ];
+        expected.sort();
+        assert_eq!(left, expected);
     }
 
     #[test]
