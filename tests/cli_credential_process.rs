@@ -13,7 +13,7 @@ use aws_smithy_async::time::{SystemTimeSource, TimeSource};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use support::cli::{BINARY, Home, credentials_json, finish, stderr, stdout};
+use support::cli::{BINARY, Home, credentials_json, finish, shell_words, stderr, stdout};
 use support::fault_proxy::FaultProxy;
 use support::moto::Moto;
 
@@ -375,12 +375,11 @@ async fn secrets_are_not_printed_to_a_terminal_unless_asked() {
     args.push("--no-cache");
     // `script` runs the command with its standard output on a pseudo-terminal.
     let in_terminal = |extra: &[&str]| {
-        let line = std::iter::once(BINARY)
-            .chain(args.iter().copied())
-            .chain(extra.iter().copied())
-            .map(|a| format!("'{a}'"))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let line = shell_words(
+            std::iter::once(BINARY)
+                .chain(args.iter().copied())
+                .chain(extra.iter().copied()),
+        );
         let mut script = home.command("script");
         script.args(["--quiet", "--return", "--command", &line, "/dev/null"]);
         finish(script)
@@ -407,11 +406,7 @@ async fn aws_sdk_rusts_own_credential_process_provider_reads_it() {
         home.config_file().display(),
         home.credentials_file().display(),
         home.cache_dir().parent().unwrap().display(),
-        role_args(&moto, &proxy, "base")
-            .iter()
-            .map(|a| format!("'{a}'"))
-            .collect::<Vec<_>>()
-            .join(" "),
+        shell_words(role_args(&moto, &proxy, "base")),
     );
     for _ in 0..2 {
         let provider =

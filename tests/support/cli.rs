@@ -118,6 +118,21 @@ pub async fn finish(mut command: tokio::process::Command) -> Output {
         .unwrap()
 }
 
+/// Words single-quoted for `sh` (none of the tests' words contains a quote).
+pub fn shell_words<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    words
+        .into_iter()
+        .map(|word| {
+            assert!(
+                !word.contains('\''),
+                "{word:?} needs more than single quotes"
+            );
+            format!("'{word}'")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
