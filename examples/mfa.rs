@@ -46,7 +46,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut builder = ChainableTemporaryCredentials::builder()
         .configure(&sdk_config)
-        .mfa(serial_number, tokens);
+        .mfa(serial_number, tokens)
+        // The prompt counts against the load timeout (5 s by default): time to type the code.
+        .load_timeout(std::time::Duration::from_secs(120));
     builder.set_role_arn(role_arn);
     let provider = builder.build()?;
 

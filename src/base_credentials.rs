@@ -6,7 +6,9 @@ pub(crate) use default_chain::LazyDefaultChain;
 #[cfg(feature = "default-chain")]
 mod default_chain {
     use aws_config::default_provider::credentials::DefaultCredentialsChain;
+    use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
     use aws_config::provider_config::ProviderConfig;
+    use aws_credential_types::provider::error::CredentialsError;
     use aws_credential_types::provider::{ProvideCredentials, future};
     use aws_smithy_async::rt::sleep::SharedAsyncSleep;
     use aws_smithy_async::time::SharedTimeSource;
@@ -16,8 +18,8 @@ mod default_chain {
     use tokio::sync::OnceCell;
 
     /// aws-config's default credentials chain (environment, profile, web identity, ECS, IMDS),
-    /// created on the first refresh rather than in the synchronous `build()`: creating it reads
-    /// files and may need a runtime.
+    /// created on the first refresh rather than in the synchronous `build()` (creating it reads
+    /// files and may need a runtime), and only if the environment has no keys.
     pub(crate) struct LazyDefaultChain {
         chain: OnceCell<DefaultCredentialsChain>,
         region: Region,
@@ -76,7 +78,20 @@ mod default_chain {
             Self: 'a,
         {
             future::ProvideCredentials::new(async move {
-                self.chain().await.provide_credentials().await
+                // The chain's first link, tried before the chain exists: creating the chain
+                // creates HTTP clients (IMDS, ECS, SSO, STS), which load the platform's root
+                // certificates — wasted when the keys are in the environment, as in CI jobs and
+                // in short-lived processes such as a `credential_process`. Any answer but
+                // "not loaded" is final, as it is in the chain.
+                match EnvironmentVariableCredentialsProvider::new()
+                    .provide_credentials()
+                    .await
+                {
+                    Err(CredentialsError::CredentialsNotLoaded(_)) => {
+                        self.chain().await.provide_credentials().await
+                    }
+                    answered => answered,
+                }
             })
         }
     }

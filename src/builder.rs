@@ -268,6 +268,9 @@ impl Builder {
     /// "MFA once, then roles", build a `GetSessionToken` provider with MFA and
     /// [`chain`](crate::ChainableTemporaryCredentials::chain) roles on it.
     ///
+    /// Asking for the code counts against the [`load_timeout`](Self::load_timeout) (5 seconds
+    /// by default): give a person typing the code more, e.g. two minutes.
+    ///
     /// Default: none.
     pub fn mfa(mut self, serial_number: impl Into<String>, tokens: impl ProvideMfaToken) -> Self {
         self.mfa = Some(Mfa {
@@ -403,6 +406,24 @@ impl Builder {
     /// caching, with a warning.
     ///
     /// Default: no file cache (sessions live in memory only). Needs the `file-cache` feature.
+    ///
+    /// ```
+    /// use aws_types::region::Region;
+    /// use chainable_credentials::{ChainableTemporaryCredentials, file_cache};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut builder = ChainableTemporaryCredentials::builder()
+    ///     .role_arn("arn:aws:iam::123456789012:role/nightly-report")
+    ///     .role_session_name("nightly-report")
+    ///     .region(Region::new("eu-west-1"));
+    /// // ~/.cache/chainable-credentials, as the command-line tool uses; `None` (no file cache)
+    /// // when neither XDG_CACHE_HOME nor HOME is set.
+    /// builder.set_file_cache(file_cache::default_dir());
+    /// let provider = builder.build()?; // no file is touched before the first refresh
+    /// # let _ = provider;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "file-cache")]
     pub fn file_cache(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.file_cache = Some(dir.into());

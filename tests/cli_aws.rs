@@ -32,7 +32,7 @@ async fn setup() -> (Moto, Home, FaultProxy) {
     home.write_config(&format!(
         "[profile s3-reader]\n\
          credential_process = {BINARY} credential-process --source-profile base --role-arn {role} \
-         --session-name aws-cli --region {region} --endpoint-url {sts}\n\
+         --session-name aws-cli --region {region} --endpoint-url {sts} --timeout 30s\n\
          region = {region}\n\
          endpoint_url = {s3}\n\
          s3 =\n    addressing_style = path\n",

@@ -52,6 +52,10 @@ fn role_args<'a>(moto: &'a Moto, proxy: &'a FaultProxy, profile: &'a str) -> Vec
         &moto.region,
         "--endpoint-url",
         &proxy.endpoint,
+        // Generous: a process that waits for another's STS call waits up to half of it, and
+        // moto answers slowly while other tests load it.
+        "--timeout",
+        "30s",
     ]
 }
 
@@ -323,6 +327,10 @@ async fn failures_are_one_line_on_stderr_with_a_non_zero_exit() {
     bad_duration.extend(["--duration", "10m"]);
     assert_failed_with(&home.run(&bad_duration).await, 1, "--duration", &moto);
 
+    let mut zero_timeout = role_args(&moto, &proxy, "base");
+    *zero_timeout.last_mut().unwrap() = "0";
+    assert_failed_with(&home.run(&zero_timeout).await, 1, "--timeout", &moto);
+
     let mut bad_flag = role_args(&moto, &proxy, "base");
     bad_flag.push("--no-such-flag");
     assert_failed_with(&home.run(&bad_flag).await, 2, "--no-such-flag", &moto);
@@ -425,4 +433,34 @@ async fn aws_sdk_rusts_own_credential_process_provider_reads_it() {
         1,
         "the second provider read the disk cache"
     );
+}
+
+#[tokio::test]
+async fn without_source_profile_the_default_chain_supplies_the_base_credentials() {
+    let (moto, home, proxy) = setup().await;
+    let args = [
+        "credential-process",
+        "--role-arn",
+        &moto.role_arn,
+        "--region",
+        &moto.region,
+        "--endpoint-url",
+        &proxy.endpoint,
+        "--no-cache",
+    ];
+    // Keys in the environment (the chain's first link).
+    let mut from_env = home.command(BINARY);
+    from_env
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", &moto.base_access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &moto.base_secret_access_key);
+    credentials_json(&finish(from_env).await);
+    // No keys in the environment: the chain goes on to the profile named by AWS_PROFILE.
+    let mut from_profile = home.command(BINARY);
+    from_profile.args(args).env("AWS_PROFILE", "other");
+    credentials_json(&finish(from_profile).await);
+    // Neither: a one-line error.
+    let output = home.run(&args).await;
+    assert_failed_with(&output, 1, "credentials", &moto);
+    assert_eq!(proxy.sts_requests(), 2);
 }

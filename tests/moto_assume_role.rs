@@ -130,6 +130,12 @@ async fn ten_clients_times_a_hundred_concurrent_calls_use_one_session() {
             .region(moto.region())
             .endpoint_url(&moto.endpoint)
             .force_path_style(true)
+            // 1,000 connections at once can fill moto's listen queue for a while.
+            .timeout_config(
+                aws_smithy_types::timeout::TimeoutConfig::builder()
+                    .connect_timeout(std::time::Duration::from_secs(30))
+                    .build(),
+            )
             .credentials_provider(recording);
         let config = if client % 2 == 0 {
             config.identity_cache(IdentityCache::no_cache())

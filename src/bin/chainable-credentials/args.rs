@@ -78,6 +78,12 @@ pub(crate) struct SessionArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) endpoint_url: Option<String>,
 
+    /// How long to wait for the credentials, another process's STS call for the same session
+    /// included (a process waits for it up to half this time, then calls STS itself)
+    /// [default: 5s; 2m with --mfa-serial, to type the code].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) timeout: Option<Duration>,
+
     /// Always call STS; do not read or write the cache directory.
     #[arg(long)]
     pub(crate) no_cache: bool,

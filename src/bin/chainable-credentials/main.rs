@@ -25,9 +25,13 @@ use clap::Parser;
 use std::error::Error;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// STS region used when none is given or configured anywhere: STS serves every account there.
 const DEFAULT_REGION: &str = "us-east-1";
+
+/// `--timeout` with `--mfa-serial`: time to read the code off a device and type it.
+const DEFAULT_MFA_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -104,9 +108,14 @@ async fn credentials(args: &SessionArgs) -> Result<Credentials, Box<dyn Error>> 
         dir
     };
 
+    let timeout = args.timeout.unwrap_or(if args.mfa_serial.is_some() {
+        DEFAULT_MFA_TIMEOUT
+    } else {
+        chainable_credentials::DEFAULT_LOAD_TIMEOUT
+    });
     let mut first = ChainableTemporaryCredentials::builder()
         .region(region.clone())
-        .load_timeout(chainable_credentials::DEFAULT_LOAD_TIMEOUT);
+        .load_timeout(timeout);
     first.set_endpoint_url(endpoint_url(args));
     first.set_role_arn(args.role_arn.clone());
     first.set_role_session_name(args.session_name.clone());
@@ -126,7 +135,7 @@ async fn credentials(args: &SessionArgs) -> Result<Credentials, Box<dyn Error>> 
     }
     let mut provider = first.build().map_err(flag_error)?;
     for role_arn in &args.chain {
-        let mut hop = provider.chain().role_arn(role_arn);
+        let mut hop = provider.chain().role_arn(role_arn).load_timeout(timeout);
         hop.set_role_session_name(args.session_name.clone());
         hop.set_duration(args.duration);
         hop.set_external_id(args.external_id.clone());
@@ -186,6 +195,7 @@ fn flag_error(error: BuildError) -> Box<dyn Error> {
         Some("endpoint_url") => Some("--endpoint-url"),
         Some("region") => Some("--region"),
         Some("file_cache") => Some("--cache-dir"),
+        Some("load_timeout") => Some("--timeout"),
         _ => None,
     };
     match flag {
