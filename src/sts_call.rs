@@ -383,11 +383,18 @@ pub(crate) fn into_session(
     })
 }
 
-/// The text of the first `<tag>…</tag>` in `xml`, if any and short (a code or a message).
+/// The text of the first `<tag>…</tag>` in `xml`, if any and short (a code or a message). The
+/// element is found by its literal tags (an unterminated one is no answer) and its text read
+/// with aws-smithy-xml, the SDK's own XML reader, which decodes entities (`&quot;`, `&amp;`).
 fn xml_element(xml: &str, tag: &str) -> Option<String> {
-    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
-    let end = start + xml[start..].find(&format!("</{tag}>"))?;
-    let text = xml[start..end].trim();
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let start = xml.find(&open)?;
+    let inner = start + open.len();
+    let end = inner + xml[inner..].find(&close)? + close.len();
+    let mut document = aws_smithy_xml::decode::Document::new(&xml[start..end]);
+    let mut element = document.root_element().ok()?;
+    let text = aws_smithy_xml::decode::try_data(&mut element).ok()?;
+    let text = text.trim();
     (!text.is_empty() && text.len() <= 1024).then(|| text.to_owned())
 }
 
@@ -496,5 +503,14 @@ mod tests {
         assert_eq!(xml_element(moto, "Message"), None);
         assert_eq!(xml_element("<Code></Code>", "Code"), None);
         assert_eq!(xml_element("<Code>unterminated", "Code"), None);
+        assert_eq!(
+            xml_element(
+                "<Error><Message>not &quot;allowed&quot; &amp; denied</Message></Error>",
+                "Message"
+            )
+            .as_deref(),
+            Some("not \"allowed\" & denied"),
+            "entities are decoded"
+        );
     }
 }

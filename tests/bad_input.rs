@@ -3,21 +3,11 @@
 
 mod support;
 
-use chainable_credentials::{Builder, ChainableTemporaryCredentials};
+use support::{offline_builder as base, offline_role_builder as role};
+
+use chainable_credentials::Builder;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
-
-fn base() -> Builder {
-    ChainableTemporaryCredentials::builder()
-        .base_credentials(aws_credential_types::Credentials::new(
-            "A", "B", None, None, "t",
-        ))
-        .region(aws_types::region::Region::new("us-east-1"))
-}
-
-fn role() -> Builder {
-    base().role_arn(support::ROLE_ARN)
-}
 
 /// One row: what the input is, the field the error must name, and how to make the builder.
 type Case = (&'static str, &'static str, Box<dyn FnOnce() -> Builder>);

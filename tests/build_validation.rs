@@ -3,20 +3,10 @@
 
 mod support;
 
-use chainable_credentials::{BuildError, Builder, ChainableTemporaryCredentials};
+use support::{offline_builder as base, offline_role_builder as role};
+
+use chainable_credentials::{BuildError, Builder};
 use std::time::Duration;
-
-fn base() -> Builder {
-    ChainableTemporaryCredentials::builder()
-        .base_credentials(aws_credential_types::Credentials::new(
-            "A", "B", None, None, "t",
-        ))
-        .region(aws_types::region::Region::new("us-east-1"))
-}
-
-fn role() -> Builder {
-    base().role_arn(support::ROLE_ARN)
-}
 
 fn expect_err(builder: Builder, field: &str, rule_part: &str) {
     let err = builder.build().expect_err("must be refused");

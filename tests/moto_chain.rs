@@ -29,25 +29,13 @@ async fn a_two_hop_chain_signs_as_the_second_roles_session() {
         .role_session_name("hop-2")
         .build()
         .unwrap();
-    let first = moto
-        .sts(hop1.clone())
-        .get_caller_identity()
-        .send()
-        .await
-        .unwrap();
-    let second = moto
-        .sts(hop2.clone())
-        .get_caller_identity()
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        first.arn(),
-        Some("arn:aws:sts::123456789012:assumed-role/chain-hop-1/hop-1")
+        moto.caller_arn(hop1.clone()).await,
+        "arn:aws:sts::123456789012:assumed-role/chain-hop-1/hop-1"
     );
     assert_eq!(
-        second.arn(),
-        Some("arn:aws:sts::123456789012:assumed-role/chain-hop-2/hop-2")
+        moto.caller_arn(hop2.clone()).await,
+        "arn:aws:sts::123456789012:assumed-role/chain-hop-2/hop-2"
     );
     assert_eq!(hop1.refresh_count(), 1, "hop 2 used hop 1's cached session");
     assert_eq!(hop2.refresh_count(), 1);

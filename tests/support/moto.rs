@@ -102,6 +102,31 @@ impl Moto {
             .credentials_provider(provider)
     }
 
+    /// The names of the buckets S3 lists for `provider`'s credentials (panics if S3 refuses).
+    pub async fn bucket_names(&self, provider: impl ProvideCredentials + 'static) -> Vec<String> {
+        self.s3(provider)
+            .list_buckets()
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("S3 refused ListBuckets: {e:?}"))
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_owned))
+            .collect()
+    }
+
+    /// The ARN STS `GetCallerIdentity` names for `provider`'s credentials (panics if refused).
+    pub async fn caller_arn(&self, provider: impl ProvideCredentials + 'static) -> String {
+        self.sts(provider)
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("STS refused GetCallerIdentity: {e:?}"))
+            .arn()
+            .expect("GetCallerIdentity names an ARN")
+            .to_owned()
+    }
+
     /// An STS client on the local server signing with `provider`.
     pub fn sts(&self, provider: impl ProvideCredentials + 'static) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::from_conf(

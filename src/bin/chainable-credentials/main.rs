@@ -16,7 +16,8 @@ mod source_profile;
 mod terminal_mfa;
 
 use args::{Cli, Command, SessionArgs};
-use aws_config::meta::region::ProvideRegion;
+use aws_config::environment::region::EnvironmentVariableRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::ProfileFileRegionProvider;
 use aws_credential_types::Credentials;
 use aws_types::region::Region;
@@ -146,25 +147,19 @@ async fn credentials(args: &SessionArgs) -> Result<Credentials, Box<dyn Error>> 
 }
 
 /// `--region`, else AWS_REGION / AWS_DEFAULT_REGION, else the profile's `region`, else
-/// [`DEFAULT_REGION`]. Never instance metadata: a command-line tool must not hang on it.
+/// [`DEFAULT_REGION`]: aws-config's region providers, minus instance metadata (a command-line
+/// tool must not hang on it).
 async fn region(args: &SessionArgs) -> Region {
-    let explicit = args.region.clone().or_else(|| {
-        ["AWS_REGION", "AWS_DEFAULT_REGION"]
-            .into_iter()
-            .filter_map(|var| std::env::var(var).ok())
-            .find(|value| !value.trim().is_empty())
-    });
-    if let Some(region) = explicit {
-        return Region::new(region);
-    }
     let mut from_profile = ProfileFileRegionProvider::builder();
     if let Some(profile) = &args.source_profile {
         from_profile = from_profile.profile_name(profile);
     }
-    match from_profile.build().region().await {
-        Some(region) => region,
-        None => Region::from_static(DEFAULT_REGION),
-    }
+    RegionProviderChain::first_try(args.region.clone().map(Region::new))
+        .or_else(EnvironmentVariableRegionProvider::new())
+        .or_else(from_profile.build())
+        .region()
+        .await
+        .unwrap_or_else(|| Region::from_static(DEFAULT_REGION))
 }
 
 /// `--endpoint-url`, else AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL (unless
