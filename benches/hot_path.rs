@@ -7,6 +7,12 @@
 //! at 1 thread and at 2 threads (a second thread calling the same cache all along).
 //! Targets: ours at most 2x the floor and at least 5x faster than the SDK path, at both.
 //!
+//! Then the same hit where users meet it: one `ListBuckets` through an S3 client built as the
+//! README shows (the client's identity cache in front of ours; the in-process S3 answers at
+//! once), against the same client with `IdentityCache::no_cache()` (every request asks the
+//! provider, so an `invalidate()` takes effect at once). The difference is what skipping the
+//! SDK's cache costs or saves per request.
+//!
 //! `cargo bench --bench hot_path`
 
 mod support;
@@ -158,7 +164,44 @@ fn hot_path(c: &mut Criterion) {
         }
         group.finish();
     }
+    through_a_client(c, &runtime, &aws, &provider);
     assert_eq!(aws.sts_calls(), 1, "every call above was a cache hit");
+}
+
+/// One S3 request through a README client, with the SDK's identity cache and without.
+fn through_a_client(
+    c: &mut Criterion,
+    runtime: &tokio::runtime::Runtime,
+    aws: &BenchAws,
+    provider: &ChainableTemporaryCredentials,
+) {
+    let sdk_config = aws_types::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new("us-east-1"))
+        .http_client(aws.clone())
+        .build();
+    let client = |cache: Option<aws_smithy_runtime_api::client::identity::SharedIdentityCache>| {
+        let mut config =
+            aws_sdk_s3::config::Builder::from(&sdk_config).credentials_provider(provider.clone());
+        if let Some(cache) = cache {
+            config = config.identity_cache(cache);
+        }
+        aws_sdk_s3::Client::from_conf(config.build())
+    };
+    let readme = client(None);
+    let uncached = client(Some(aws_sdk_s3::config::IdentityCache::no_cache()));
+    let mut group = c.benchmark_group("hot_path/s3_request");
+    for (name, s3) in [
+        ("readme_client_sdk_identity_cache", readme),
+        ("client_with_no_cache", uncached),
+    ] {
+        runtime.block_on(s3.list_buckets().send()).unwrap();
+        group.bench_function(name, |b| {
+            b.to_async(runtime)
+                .iter(|| async { black_box(s3.list_buckets().send().await.unwrap()) })
+        });
+    }
+    group.finish();
 }
 
 /// Polls a future; a LazyCache hit may need more than one poll of its boxed future, so fall

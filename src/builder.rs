@@ -5,6 +5,7 @@ use crate::mfa::{Mfa, ProvideMfaToken};
 use crate::provider::ChainableTemporaryCredentials;
 use crate::refresh::backoff::Backoff;
 use crate::refresh::engine::{EngineConfig, RefreshEngine};
+use crate::status::{RefreshListener, RefreshOutcome};
 use crate::sts_call::{AssumeRoleParams, SessionRequest, StsSessionFetcher};
 use crate::validation;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -21,8 +22,10 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// How long one refresh (base credentials plus the STS call, retries included) may take
-/// before it fails with `CredentialsError::ProviderTimedOut`: 5 seconds, the same as the SDK's
-/// own identity cache, so that the SDK never gives up before this provider does.
+/// before it fails with `CredentialsError::ProviderTimedOut`: 5 seconds. An SDK client's own
+/// identity cache allows a load at least this long (aws-smithy-runtime 1.16 derives about 20
+/// seconds from the default retry and timeout settings), so the client never gives up before
+/// this provider does and gets its typed error.
 pub const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Prefix of the session name used when none is set; the build time in Unix milliseconds
@@ -55,7 +58,9 @@ pub struct Builder {
     sleep_impl: Option<SharedAsyncSleep>,
     http_client: Option<SharedHttpClient>,
     load_timeout: Option<Duration>,
-    keep_warm: bool,
+    background_refresh: Option<bool>,
+    prefetch: Option<bool>,
+    on_refresh: Option<RefreshListener>,
     #[cfg(feature = "file-cache")]
     file_cache: Option<std::path::PathBuf>,
     /// Where `AWS_REGION` is looked up; a fake in unit tests.
@@ -78,7 +83,9 @@ impl fmt::Debug for Builder {
             .field("endpoint_url", &self.endpoint_url)
             .field("configured", &self.sdk_config.is_some())
             .field("load_timeout", &self.load_timeout)
-            .field("keep_warm", &self.keep_warm)
+            .field("background_refresh", &self.background_refresh)
+            .field("prefetch", &self.prefetch)
+            .field("on_refresh", &self.on_refresh.is_some())
             .field("file_cache", &self.file_cache_dir())
             .finish_non_exhaustive()
     }
@@ -386,14 +393,83 @@ impl Builder {
         self.load_timeout = timeout;
     }
 
-    /// Keep a session ready even when nobody asks: a background task fetches one at once
-    /// and refreshes it at each refresh point, so no caller ever waits, not even the first.
-    /// The task ends when the last clone of the provider is dropped. Needs a Tokio runtime
-    /// (taken at `build()` if there is one, else at the first call).
+    /// Refresh the session at its refresh point from a background task, whether or not
+    /// anyone asks for credentials, and retry with the backoff while refreshes fail.
     ///
-    /// Default: `false` (refresh only when callers come).
-    pub fn keep_warm(mut self, keep_warm: bool) -> Self {
-        self.keep_warm = keep_warm;
+    /// This is what makes the advisory window work behind an SDK client. Every client puts
+    /// its own identity cache in front of this provider and asks it again only 5 to 10
+    /// seconds before the session expires. With the background refresh, the provider has a
+    /// new session by then and answers at once; an STS outage that starts in the advisory
+    /// window is retried from its start, while the old session keeps signing requests.
+    ///
+    /// Switched off, the provider refreshes only when asked, and behind an SDK client that
+    /// means: the one request that reaches the provider in the last seconds waits for STS;
+    /// an outage gets those seconds of retries instead of the advisory window; refreshes are
+    /// no longer spread over the window by the jitter. Callers that call the provider
+    /// directly keep the advisory window either way.
+    ///
+    /// Needs a Tokio runtime: the task starts at `build()` if one is current, else at the
+    /// first call made on one, and again at the next call if its runtime shuts down. It ends
+    /// when the last clone of the provider is dropped. Without a runtime the provider
+    /// refreshes when asked.
+    ///
+    /// Default: `true`.
+    pub fn background_refresh(mut self, enabled: bool) -> Self {
+        self.background_refresh = Some(enabled);
+        self
+    }
+
+    /// Sets or clears the background refresh switch; see
+    /// [`background_refresh`](Self::background_refresh).
+    pub fn set_background_refresh(&mut self, enabled: Option<bool>) -> &mut Self {
+        self.background_refresh = enabled;
+        self
+    }
+
+    /// Fetch the first session right away from the background task, instead of at the
+    /// first call: no caller waits, not even the first. Needs
+    /// [`background_refresh`](Self::background_refresh).
+    ///
+    /// Default: `false` (the first call fetches the first session and waits for it).
+    pub fn prefetch(mut self, enabled: bool) -> Self {
+        self.prefetch = Some(enabled);
+        self
+    }
+
+    /// Sets or clears the prefetch switch; see [`prefetch`](Self::prefetch).
+    pub fn set_prefetch(&mut self, enabled: Option<bool>) -> &mut Self {
+        self.prefetch = enabled;
+        self
+    }
+
+    /// Tells `listener` how every refresh ended — a new session (its expiry, its refresh
+    /// point, how long the refresh took) or a failure (the error, failures in a row, the
+    /// next attempt, until when the still-valid session is served) — for metrics and
+    /// alerts. Called from the refresh itself, so it should be quick; a panic in it is
+    /// caught and logged. Nothing passed to it holds a secret.
+    ///
+    /// ```
+    /// use chainable_credentials::{ChainableTemporaryCredentials, RefreshOutcome};
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let failures = Arc::new(AtomicU64::new(0));
+    /// let counter = failures.clone();
+    /// let builder = ChainableTemporaryCredentials::builder().on_refresh(move |outcome| {
+    ///     if let RefreshOutcome::Failed { error, .. } = outcome {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///         eprintln!("credentials refresh failed: {error}");
+    ///     }
+    /// });
+    /// # let _ = builder;
+    /// ```
+    ///
+    /// Default: none; [`ChainableTemporaryCredentials::status`] is always available.
+    pub fn on_refresh(
+        mut self,
+        listener: impl Fn(&RefreshOutcome<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_refresh = Some(RefreshListener::new(listener));
         self
     }
 
@@ -451,7 +527,7 @@ impl Builder {
 
     /// Validates every parameter and builds the provider. Synchronous: no network, no file
     /// access; the first STS call happens on the first `provide_credentials` (or at once in
-    /// the background with [`keep_warm`](Self::keep_warm)).
+    /// the background with [`prefetch`](Self::prefetch)).
     ///
     /// # Errors
     /// A [`BuildError`] naming the field and the rule it broke, for any parameter STS would
@@ -523,6 +599,14 @@ impl Builder {
         }
         let load_timeout = self.load_timeout.unwrap_or(DEFAULT_LOAD_TIMEOUT);
         validation::load_timeout(load_timeout)?;
+        let background_refresh = self.background_refresh.unwrap_or(true);
+        let prefetch = self.prefetch.unwrap_or(false);
+        if prefetch && !background_refresh {
+            return Err(BuildError::Conflict {
+                field: "prefetch",
+                requires: "`background_refresh` is off (the background task does the prefetch)",
+            });
+        }
         if self
             .file_cache_dir()
             .is_some_and(|dir| dir.as_os_str().is_empty())
@@ -664,13 +748,15 @@ impl Builder {
                 load_timeout,
                 backoff: Backoff::default(),
                 jitter: true,
+                background_refresh,
+                prefetch,
+                on_refresh: self.on_refresh.clone(),
             },
         );
         Ok(ChainableTemporaryCredentials::new(
             engine,
             request,
             sts_sdk_config,
-            self.keep_warm,
         ))
     }
 }

@@ -5,9 +5,12 @@
 //! Neither type ever holds a secret access key or a session token: they are built from
 //! parameter names, STS error codes and messages, never from credentials or raw response bodies.
 
+use aws_credential_types::provider::error::CredentialsError;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use std::error::Error as StdError;
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
 
 /// A configuration that [`Builder::build`](crate::Builder::build) refused.
 ///
@@ -77,13 +80,33 @@ impl BuildError {
 /// [`CredentialsError`](aws_credential_types::provider::error::CredentialsError) returned by
 /// [`ChainableTemporaryCredentials`](crate::ChainableTemporaryCredentials).
 ///
-/// Reach it with `std::error::Error::source` and `downcast_ref::<FetchError>()`.
-#[derive(Debug, thiserror::Error)]
+/// It is the `CredentialsError`'s direct source for every caller, the one whose call started
+/// the refresh and those that waited for it alike. An SDK client hands the
+/// `CredentialsError` on inside its own error, so a plain walk of
+/// [`std::error::Error::source`] from the error of an S3 call reaches it:
+///
+/// ```
+/// use chainable_credentials::FetchError;
+///
+/// fn sts_error_code(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+///     let mut next = Some(error);
+///     while let Some(e) = next {
+///         if let Some(fetch) = e.downcast_ref::<FetchError>() {
+///             return fetch.code().map(str::to_owned);
+///         }
+///         next = e.source();
+///     }
+///     None
+/// }
+/// ```
+///
+/// [`fetch_error`] does the same walk from a `CredentialsError`.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
     /// The base credentials provider failed; its error is the source.
     #[error("base credentials could not be loaded")]
-    BaseCredentials(#[source] Box<dyn StdError + Send + Sync + 'static>),
+    BaseCredentials(#[source] Arc<dyn StdError + Send + Sync + 'static>),
     /// STS answered with an error.
     #[error(
         "STS {operation} was refused (HTTP {status}): {}{}",
@@ -127,11 +150,8 @@ pub enum FetchError {
         problem: String,
         /// The token provider's error, if it failed.
         #[source]
-        source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+        source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
     },
-    /// The whole load (base credentials and STS) took longer than the load timeout.
-    #[error("loading a session took longer than the load timeout of {0:?}")]
-    TimedOut(Duration),
 }
 
 impl FetchError {
@@ -145,24 +165,32 @@ impl FetchError {
 }
 
 /// A failure that many waiting callers receive: [`CredentialsError`] is not `Clone`, so the
-/// engine keeps the first one behind an `Arc` and hands each caller an equivalent error of the
-/// same kind whose source chain reads the same.
-///
-/// [`CredentialsError`]: aws_credential_types::provider::error::CredentialsError
+/// engine keeps the first one and hands each caller a new error of the same kind whose direct
+/// source is a clone of the same [`FetchError`].
 #[derive(Clone)]
-pub(crate) struct SharedFailure(
-    std::sync::Arc<aws_credential_types::provider::error::CredentialsError>,
-);
+pub(crate) struct SharedFailure(Arc<CredentialsError>);
 
 impl SharedFailure {
-    pub(crate) fn new(error: aws_credential_types::provider::error::CredentialsError) -> Self {
-        SharedFailure(std::sync::Arc::new(error))
+    pub(crate) fn new(error: CredentialsError) -> Self {
+        SharedFailure(Arc::new(error))
     }
 
-    /// A fresh `CredentialsError` of the same kind as the shared one.
-    pub(crate) fn to_error(&self) -> aws_credential_types::provider::error::CredentialsError {
-        use aws_credential_types::provider::error::CredentialsError as E;
-        let source = SharedSource(self.0.clone());
+    /// The error as first returned.
+    pub(crate) fn error(&self) -> &CredentialsError {
+        &self.0
+    }
+
+    /// A new `CredentialsError` of the same kind and with the same source as the shared one.
+    pub(crate) fn to_error(&self) -> CredentialsError {
+        use CredentialsError as E;
+        let source: BoxError = match self.0.source() {
+            Some(source) => match source.downcast_ref::<FetchError>() {
+                Some(fetch) => Box::new(fetch.clone()),
+                // Not one of this crate's errors: its text, the chain included.
+                None => DisplayErrorContext(source).to_string().into(),
+            },
+            None => self.0.to_string().into(),
+        };
         match &*self.0 {
             E::ProviderTimedOut(t) => E::provider_timed_out(t.timeout_duration()),
             E::CredentialsNotLoaded(_) => E::not_loaded(source),
@@ -181,69 +209,62 @@ impl fmt::Debug for SharedFailure {
 
 impl fmt::Display for SharedFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(
-            &aws_smithy_types::error::display::DisplayErrorContext(&*self.0),
-            f,
-        )
-    }
-}
-
-/// Stands in for the source of a shared `CredentialsError`: it displays as that source and
-/// continues the chain with that source's own source, so `DisplayErrorContext` and downcasting
-/// see what the first caller saw (downcasting reaches through [`SharedSource::inner`]).
-struct SharedSource(std::sync::Arc<aws_credential_types::provider::error::CredentialsError>);
-
-impl SharedSource {
-    fn inner(&self) -> Option<&(dyn StdError + 'static)> {
-        self.0.source()
-    }
-}
-
-impl fmt::Debug for SharedSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.inner() {
-            Some(inner) => fmt::Debug::fmt(inner, f),
-            None => fmt::Debug::fmt(&*self.0, f),
-        }
-    }
-}
-
-impl fmt::Display for SharedSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.inner() {
-            Some(inner) => fmt::Display::fmt(inner, f),
-            None => fmt::Display::fmt(&*self.0, f),
-        }
-    }
-}
-
-impl StdError for SharedSource {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        // The shared error's own source is what we display; hand on *its* source so the chain
-        // is not printed twice.
-        self.inner().and_then(|inner| inner.source())
+        fmt::Display::fmt(&DisplayErrorContext(&*self.0), f)
     }
 }
 
 /// Finds the [`FetchError`] in an error's source chain, where this crate puts it.
 ///
 /// Works both for the caller that triggered a refresh and for callers that waited on it.
-pub fn fetch_error(
-    error: &aws_credential_types::provider::error::CredentialsError,
-) -> Option<&FetchError> {
+pub fn fetch_error(error: &CredentialsError) -> Option<&FetchError> {
     let mut next: Option<&(dyn StdError + 'static)> = error.source();
     while let Some(e) = next {
         if let Some(found) = e.downcast_ref::<FetchError>() {
             return Some(found);
         }
-        if let Some(found) = e
-            .downcast_ref::<SharedSource>()
-            .and_then(SharedSource::inner)
-            .and_then(|i| i.downcast_ref::<FetchError>())
-        {
-            return Some(found);
-        }
         next = e.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn shared_failures_keep_their_kind_and_fetch_error_for_every_caller() {
+        let failure = SharedFailure::new(CredentialsError::invalid_configuration(
+            FetchError::Service {
+                operation: "AssumeRole",
+                status: 400,
+                code: Some("ValidationError".into()),
+                message: Some("bad".into()),
+                request_id: None,
+            },
+        ));
+        for _ in 0..2 {
+            let error = failure.to_error();
+            assert!(matches!(error, CredentialsError::InvalidConfiguration(_)));
+            let source = error.source().expect("a source");
+            let fetch = source
+                .downcast_ref::<FetchError>()
+                .expect("the FetchError itself");
+            assert_eq!(fetch.code(), Some("ValidationError"));
+        }
+        let timed_out =
+            SharedFailure::new(CredentialsError::provider_timed_out(Duration::from_secs(5)));
+        assert!(matches!(
+            timed_out.to_error(),
+            CredentialsError::ProviderTimedOut(t) if t.timeout_duration() == Duration::from_secs(5)
+        ));
+        let foreign = SharedFailure::new(CredentialsError::not_loaded("no keys here"));
+        let error = foreign.to_error();
+        assert!(matches!(error, CredentialsError::CredentialsNotLoaded(_)));
+        assert!(
+            DisplayErrorContext(&error)
+                .to_string()
+                .contains("no keys here")
+        );
+    }
 }

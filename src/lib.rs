@@ -7,15 +7,19 @@
 //!
 //! - **one STS call per session lifetime**, however many callers and however many SDK clients
 //!   share clones of the provider;
-//! - **no waiting while a valid session exists**: inside the advisory window the first caller
-//!   starts a background refresh and everybody keeps getting the cached session; only in the
-//!   last minute (the mandatory window) or after expiry do callers wait for the refresh;
+//! - **no waiting while a valid session exists**: a background task refreshes the session at
+//!   a jittered point of its advisory window, whether or not anyone calls, so requests made
+//!   through an SDK client — whose own identity cache asks again only seconds before expiry —
+//!   find a fresh session; callers wait only when nothing valid is cached;
 //! - **outages are absorbed**: a failed refresh keeps the still-valid session in use and
 //!   retries with jittered exponential backoff; expired credentials are never handed out;
 //! - **skew-proof**: STS's `Expiration` is translated into the local clock's frame with the
 //!   response's `Date` header;
 //! - **typed errors**: every failure is a [`CredentialsError`] whose source is a
-//!   [`FetchError`], and bad parameters are a [`BuildError`] at `build()`, never a panic;
+//!   [`FetchError`] (reachable from an SDK call's error by walking `source()`), and bad
+//!   parameters are a [`BuildError`] at `build()`, never a panic;
+//! - **observable**: [`status`](ChainableTemporaryCredentials::status) for health endpoints,
+//!   [`on_refresh`](Builder::on_refresh) for metrics;
 //! - **no secrets in output**: no `Debug`, `Display`, error or trace line holds a secret key or a
 //!   session token.
 //!
@@ -44,7 +48,8 @@
 //! # }
 //! ```
 //!
-//! The [`guide`] shows the common scenarios: an S3 client on a role, role chains, MFA,
+//! The [`guide`] shows the common scenarios: an S3 client on a role, what the client's own
+//! identity cache does in front of the provider, health and metrics, role chains, MFA,
 //! presigned URLs, scoped-down sessions, regional and global endpoints.
 //!
 //! # Cargo features
@@ -72,6 +77,7 @@ mod provider;
 pub mod refresh;
 mod server_date;
 mod session;
+mod status;
 mod sts_call;
 pub mod validation;
 
@@ -80,3 +86,4 @@ pub use error::{BuildError, FetchError, fetch_error};
 pub use mfa::{MfaTokenError, MfaTokenFuture, ProvideMfaToken};
 pub use provider::ChainableTemporaryCredentials;
 pub use refresh::backoff::{DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX};
+pub use status::{ProviderStatus, RefreshOutcome};

@@ -2,15 +2,14 @@
 
 use crate::builder::Builder;
 use crate::refresh::engine::RefreshEngine;
+use crate::status::ProviderStatus;
 use crate::sts_call::SessionRequest;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, future};
 use aws_types::SdkConfig;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
-use tokio::sync::watch;
 
 /// Temporary credentials from STS `AssumeRole` (or `GetSessionToken`), cached and refreshed
 /// before they expire — in the background, with one STS call however many callers.
@@ -46,24 +45,14 @@ use tokio::sync::watch;
 pub struct ChainableTemporaryCredentials {
     engine: RefreshEngine,
     about: Arc<About>,
-    /// Whether a keep-warm task was asked for: kept here so the hot path does not look into
-    /// `about` when it was not.
-    keep_warm: bool,
 }
 
-/// What the provider is for (for `Debug` and `chain`) and its keep-warm task's lifeline.
+/// What the provider is for (for `Debug` and `chain`).
 struct About {
     request: SessionRequest,
     /// The settings STS is called with (region, endpoint, HTTP client, sleep, time source,
     /// retry and timeout configuration): what [`ChainableTemporaryCredentials::chain`] hands on.
     sts_config: SdkConfig,
-    keep_warm: Option<KeepWarm>,
-}
-
-/// The keep-warm task ends when `shutdown` is dropped with the last clone.
-struct KeepWarm {
-    started: AtomicBool,
-    shutdown: watch::Sender<()>,
 }
 
 impl ChainableTemporaryCredentials {
@@ -76,38 +65,13 @@ impl ChainableTemporaryCredentials {
         engine: RefreshEngine,
         request: SessionRequest,
         sts_config: SdkConfig,
-        keep_warm: bool,
     ) -> Self {
-        let provider = ChainableTemporaryCredentials {
+        ChainableTemporaryCredentials {
             engine,
-            keep_warm,
             about: Arc::new(About {
                 request,
                 sts_config,
-                keep_warm: keep_warm.then(|| KeepWarm {
-                    started: AtomicBool::new(false),
-                    shutdown: watch::channel(()).0,
-                }),
             }),
-        };
-        provider.start_keep_warm();
-        provider
-    }
-
-    /// Starts the keep-warm task once, if asked for and a Tokio runtime is at hand.
-    fn start_keep_warm(&self) {
-        let Some(keep_warm) = &self.about.keep_warm else {
-            return;
-        };
-        if keep_warm.started.load(Ordering::Acquire) {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if !keep_warm.started.swap(true, Ordering::AcqRel) {
-            self.engine
-                .spawn_keep_warm(&runtime, keep_warm.shutdown.subscribe());
         }
     }
 
@@ -122,6 +86,11 @@ impl ChainableTemporaryCredentials {
     /// Forgets the cached session (and any backoff after failures): the next call fetches a
     /// new session and waits for it. Use it when a request was refused in a way that says the
     /// session was revoked.
+    ///
+    /// This empties the provider's cache, not an SDK client's: a client keeps signing with the
+    /// session its own identity cache holds until 5 to 10 seconds before that session's
+    /// expiry. A client that must see the invalidation at once is built with
+    /// `.identity_cache(IdentityCache::no_cache())` (see the [guide](crate::guide)).
     pub fn invalidate(&self) {
         self.engine.invalidate();
     }
@@ -130,6 +99,15 @@ impl ChainableTemporaryCredentials {
     /// clones have started.
     pub fn refresh_count(&self) -> u64 {
         self.engine.attempts()
+    }
+
+    /// A snapshot of the cache and the refreshes — session expiry, next refresh point,
+    /// refreshes started and failed, failures in a row, the last error's text, whether a
+    /// still-valid session is served after a failed refresh — for a health endpoint or
+    /// metrics. Cheap (one short lock) and without secrets. To be told of every refresh as it
+    /// ends, use [`Builder::on_refresh`].
+    pub fn status(&self) -> ProviderStatus {
+        self.engine.status()
     }
 
     /// The assumed role's ARN, or `None` in `GetSessionToken` mode.
@@ -196,7 +174,7 @@ impl fmt::Debug for ChainableTemporaryCredentials {
             .field("region", &self.about.sts_config.region())
             .field("endpoint_url", &self.about.sts_config.endpoint_url())
             .field("expiry", &self.expiry())
-            .field("keep_warm", &self.about.keep_warm.is_some())
+            .field("refreshes", &self.engine.attempts())
             .finish()
     }
 }
@@ -206,9 +184,6 @@ impl ProvideCredentials for ChainableTemporaryCredentials {
     where
         Self: 'a,
     {
-        if self.keep_warm {
-            self.start_keep_warm();
-        }
         self.engine.provide()
     }
 

@@ -19,6 +19,7 @@ use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -291,7 +292,7 @@ async fn mfa_token_code(operation: &'static str, mfa: &Mfa) -> Result<String, Cr
         CredentialsError::provider_error(FetchError::MfaToken {
             operation,
             problem: "the token provider failed".into(),
-            source: Some(source),
+            source: Some(Arc::from(source)),
         })
     })?;
     let code = code.trim().to_owned();
@@ -405,12 +406,12 @@ fn base_credentials_error(error: CredentialsError) -> CredentialsError {
             CredentialsError::provider_timed_out(t.timeout_duration())
         }
         CredentialsError::InvalidConfiguration(_) => {
-            CredentialsError::invalid_configuration(FetchError::BaseCredentials(error.into()))
+            CredentialsError::invalid_configuration(FetchError::BaseCredentials(Arc::new(error)))
         }
         CredentialsError::CredentialsNotLoaded(_) => {
-            CredentialsError::not_loaded(FetchError::BaseCredentials(error.into()))
+            CredentialsError::not_loaded(FetchError::BaseCredentials(Arc::new(error)))
         }
-        other => CredentialsError::provider_error(FetchError::BaseCredentials(other.into())),
+        other => CredentialsError::provider_error(FetchError::BaseCredentials(Arc::new(other))),
     }
 }
 

@@ -26,7 +26,7 @@ async fn keeps_a_session_ready_without_callers_and_stops_with_the_last_clone() {
         .http_client(sts.clone())
         .time_source(time.clone())
         .sleep_impl(sleep.clone())
-        .keep_warm(true)
+        .prefetch(true)
         .build()
         .unwrap();
     support::eventually("the first session was fetched without a caller", || {

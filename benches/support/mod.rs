@@ -25,6 +25,7 @@ pub struct BenchAws {
     delay: Duration,
     sts_calls: Arc<AtomicUsize>,
     other_calls: Arc<AtomicUsize>,
+    sts_in_flight: Arc<AtomicUsize>,
 }
 
 impl BenchAws {
@@ -35,12 +36,18 @@ impl BenchAws {
             delay,
             sts_calls: Arc::default(),
             other_calls: Arc::default(),
+            sts_in_flight: Arc::default(),
         }
     }
 
     /// STS calls received (AssumeRole and GetSessionToken).
     pub fn sts_calls(&self) -> usize {
         self.sts_calls.load(Ordering::SeqCst)
+    }
+
+    /// STS calls being answered right now.
+    pub fn sts_in_flight(&self) -> usize {
+        self.sts_in_flight.load(Ordering::SeqCst)
     }
 
     /// Other requests received (S3).
@@ -60,8 +67,14 @@ impl HttpConnector for BenchAws {
         };
         let this = self.clone();
         HttpConnectorFuture::new(async move {
-            if !this.delay.is_zero() {
+            if is_sts {
+                this.sts_in_flight.fetch_add(1, Ordering::SeqCst);
+            }
+            if is_sts && !this.delay.is_zero() {
                 TokioSleep::new().sleep(this.delay).await;
+            }
+            if is_sts {
+                this.sts_in_flight.fetch_sub(1, Ordering::SeqCst);
             }
             let now = this.clock.now();
             let xml = if is_sts {

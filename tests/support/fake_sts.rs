@@ -2,6 +2,7 @@
 //! header), issues a new access key per call, counts calls, and can be scripted to fail, to
 //! hang, to be slow, or to hold every answer until the test releases it.
 
+use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
@@ -51,6 +52,12 @@ struct State {
     log: Mutex<Vec<(std::time::SystemTime, bool)>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// When set, every answer comes this long (on this sleep) after the request.
+    latency: Mutex<Option<(SharedAsyncSleep, Duration)>>,
+    /// Each session issued: its access key id and its `Expiration` (server clock).
+    issued: Mutex<Vec<(String, std::time::SystemTime)>>,
+    /// The server clock when each call arrived (before any latency).
+    arrivals: Mutex<Vec<std::time::SystemTime>>,
 }
 
 /// The fake STS. Clones share state.
@@ -70,6 +77,9 @@ impl FakeSts {
             log: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            latency: Mutex::new(None),
+            issued: Mutex::new(Vec::new()),
+            arrivals: Mutex::new(Vec::new()),
         }))
     }
 
@@ -117,6 +127,29 @@ impl FakeSts {
         gate
     }
 
+    /// Answers every call `latency` after it came, waiting on `sleep` (a test's controlled
+    /// sleep, so that a slow STS costs no real time).
+    pub fn slow(&self, sleep: impl AsyncSleep + 'static, latency: Duration) -> &Self {
+        *self.0.latency.lock().unwrap() = Some((SharedAsyncSleep::new(sleep), latency));
+        self
+    }
+
+    /// The server clock when each call arrived, before any latency.
+    pub fn arrivals(&self) -> Vec<std::time::SystemTime> {
+        self.0.arrivals.lock().unwrap().clone()
+    }
+
+    /// The `Expiration` (server clock) of the session issued with this access key id.
+    pub fn expiration_of(&self, access_key_id: &str) -> Option<std::time::SystemTime> {
+        self.0
+            .issued
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(key, _)| key == access_key_id)
+            .map(|(_, expiration)| *expiration)
+    }
+
     /// Lets held answers go, now and from now on.
     pub fn release(&self) {
         if let Some(gate) = self.0.gate.lock().unwrap().take() {
@@ -149,7 +182,14 @@ impl FakeSts {
         self.0.log.lock().unwrap().push((now, answered));
         let (status, xml, with_date) = match reply {
             Reply::Hang => return None,
-            Reply::Session(lifetime) => (200, session_xml(operation, n, now + lifetime), true),
+            Reply::Session(lifetime) => {
+                self.0
+                    .issued
+                    .lock()
+                    .unwrap()
+                    .push((format!("ASIAFAKE{n:04}"), now + lifetime));
+                (200, session_xml(operation, n, now + lifetime), true)
+            }
             Reply::SessionExpiringIn {
                 offset_secs,
                 with_date,
@@ -240,6 +280,11 @@ impl HttpConnector for FakeSts {
                 }
             }
             let _out = Out(this.0.clone());
+            this.0.arrivals.lock().unwrap().push(this.0.clock.now());
+            let latency = this.0.latency.lock().unwrap().clone();
+            if let Some((sleep, latency)) = latency {
+                sleep.sleep(latency).await;
+            }
             let gate = this.0.gate.lock().unwrap().clone();
             if let Some(gate) = gate {
                 let _permit = gate.acquire().await;

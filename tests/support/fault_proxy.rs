@@ -2,6 +2,8 @@
 //! request (a POST whose form body has `Action=`) takes the next scripted [`Fault`], other
 //! requests pass. It serves until dropped.
 
+use aws_smithy_async::time::TimeSource;
+use aws_smithy_types::date_time::{DateTime, Format};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -50,6 +52,8 @@ struct State {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     upstream: String,
+    /// When set, successful STS answers get an `Expiration` this long after their `Date`.
+    session_lifetime: Mutex<Option<Duration>>,
 }
 
 /// The running proxy. Dropping it stops the listener.
@@ -77,6 +81,7 @@ impl FaultProxy {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             upstream: upstream.trim_end_matches('/').to_owned(),
+            session_lifetime: Mutex::new(None),
         });
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
@@ -111,6 +116,13 @@ impl FaultProxy {
     /// Queues the fault for the next unscripted STS request.
     pub fn then(&self, fault: Fault) {
         self.state.script.lock().unwrap().push_back(fault);
+    }
+
+    /// Shortens every session STS issues from now on to `lifetime` (its `Expiration` is
+    /// rewritten to the answer's `Date` plus `lifetime`), so that a real-time test sees a
+    /// whole session lifetime in a minute. moto does not check expiry, so nothing else changes.
+    pub fn shorten_sessions(&self, lifetime: Duration) {
+        *self.state.session_lifetime.lock().unwrap() = Some(lifetime);
     }
 
     /// STS requests seen so far.
@@ -210,6 +222,21 @@ async fn handle(
         bytes = mangle(how, &String::from_utf8_lossy(&bytes)).into();
         head.headers.remove(hyper::header::CONTENT_LENGTH);
     }
+    let lifetime = *state.session_lifetime.lock().unwrap();
+    if let (true, true, Some(lifetime)) = (is_sts, head.status.is_success(), lifetime) {
+        let date = head
+            .headers
+            .get(hyper::header::DATE)
+            .and_then(|d| d.to_str().ok())
+            .and_then(|d| DateTime::from_str(d, Format::HttpDate).ok())
+            .and_then(|d| std::time::SystemTime::try_from(d).ok())
+            .unwrap_or_else(|| aws_smithy_async::time::SystemTimeSource::new().now());
+        let expiration = DateTime::from(date + lifetime)
+            .fmt(Format::DateTime)
+            .unwrap();
+        bytes = replace_expiration(&String::from_utf8_lossy(&bytes), &expiration).into();
+        head.headers.remove(hyper::header::CONTENT_LENGTH);
+    }
     Ok(hyper::Response::from_parts(head, Full::new(bytes)))
 }
 
@@ -229,6 +256,18 @@ fn dropped() -> hyper::Response<Full<Bytes>> {
         .header("content-length", "100000")
         .body(Full::new(Bytes::from_static(b"<AssumeRoleResponse>")))
         .unwrap()
+}
+
+/// `xml` with the text of its `<Expiration>` replaced.
+fn replace_expiration(xml: &str, expiration: &str) -> String {
+    match (xml.find("<Expiration>"), xml.find("</Expiration>")) {
+        (Some(a), Some(b)) => format!(
+            "{}{expiration}{}",
+            &xml[..a + "<Expiration>".len()],
+            &xml[b..]
+        ),
+        _ => xml.to_owned(),
+    }
 }
 
 fn mangle(how: Mangle, xml: &str) -> String {

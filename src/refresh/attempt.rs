@@ -1,0 +1,182 @@
+//! One refresh attempt: fetch under the load timeout, check the session, publish it, and tell
+//! the waiting callers, the background task and the user's listener how it ended.
+
+use crate::error::{FetchError, SharedFailure};
+use crate::refresh::engine::{CachedSession, EngineInner};
+use crate::refresh::schedule::RefreshSchedule;
+use crate::status::RefreshOutcome;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_smithy_async::future::timeout::Timeout;
+use aws_smithy_async::rt::sleep::AsyncSleep;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+/// How a refresh ended, as told to the callers waiting for it.
+#[derive(Clone)]
+pub(crate) enum Outcome {
+    Fresh(Arc<CachedSession>),
+    Failed(SharedFailure),
+    /// The refresh was dropped before it finished; waiters start over.
+    Abandoned,
+}
+
+/// Waits for the outcome a refresh publishes on `receiver`.
+pub(crate) async fn wait_for_outcome(mut receiver: watch::Receiver<Option<Outcome>>) -> Outcome {
+    match receiver.wait_for(Option::is_some).await {
+        Ok(outcome) => outcome.clone().unwrap_or(Outcome::Abandoned),
+        // The sender is gone without a word: the attempt was dropped before its guard ran.
+        Err(_) => Outcome::Abandoned,
+    }
+}
+
+/// A registered refresh, to be run (or spawned) by whoever started it. It ends exactly once:
+/// if its future is dropped half-way, `Drop` reports it as abandoned, so that no caller waits
+/// forever and the next one starts a new refresh.
+pub(crate) struct RefreshAttempt {
+    inner: Arc<EngineInner>,
+    sender: Option<watch::Sender<Option<Outcome>>>,
+}
+
+impl RefreshAttempt {
+    pub(crate) fn new(inner: Arc<EngineInner>, sender: watch::Sender<Option<Outcome>>) -> Self {
+        RefreshAttempt {
+            inner,
+            sender: Some(sender),
+        }
+    }
+
+    /// Fetches, checks and publishes one session.
+    pub(crate) async fn run(mut self) {
+        let inner = self.inner.clone();
+        let span = inner.fetcher.refresh_span();
+        let started = inner.time.now();
+        let timeout = inner.config.load_timeout;
+        let fetched = Timeout::new(inner.fetcher.fetch(), inner.sleep.sleep(timeout))
+            .instrument(span.clone())
+            .await;
+        let now = inner.time.now();
+        let outcome = match fetched {
+            Ok(Ok(session)) if session.expires_at > now => {
+                let jitter = if inner.config.jitter {
+                    fastrand::f64()
+                } else {
+                    0.0
+                };
+                let received_at = session.received_at.min(now);
+                let schedule = RefreshSchedule::new(received_at, session.expires_at, jitter);
+                let cached = Arc::new(CachedSession::new(session.credentials, schedule));
+                inner.current.store(Some(cached.clone()));
+                inner.generation.fetch_add(1, Ordering::Release);
+                span.record("expiry", tracing::field::debug(schedule.expires_at));
+                span.record("outcome", "refreshed");
+                span.in_scope(|| {
+                    tracing::info!(
+                        expires_at = ?schedule.expires_at,
+                        refresh_at = ?schedule.refresh_at,
+                        "obtained a new session"
+                    );
+                });
+                Outcome::Fresh(cached)
+            }
+            Ok(Ok(session)) => Outcome::Failed(SharedFailure::new(
+                CredentialsError::provider_error(FetchError::InvalidResponse {
+                    operation: "session",
+                    problem: format!(
+                        "the session expired at {:?}, before it could be used (local clock: {:?})",
+                        session.expires_at, now
+                    ),
+                }),
+            )),
+            Ok(Err(error)) => Outcome::Failed(SharedFailure::new(error)),
+            Err(_timed_out) => Outcome::Failed(SharedFailure::new(
+                CredentialsError::provider_timed_out(timeout),
+            )),
+        };
+        let serving_cached_until = inner
+            .current
+            .load()
+            .as_deref()
+            .map(|s| s.schedule.expires_at)
+            .filter(|expiry| now < *expiry);
+        if let Outcome::Failed(failure) = &outcome {
+            span.record("outcome", "failed");
+            span.in_scope(|| match serving_cached_until {
+                Some(until) => tracing::warn!(
+                    error = %failure,
+                    serving_cached_until = ?until,
+                    "session refresh failed; serving the cached session while it is valid"
+                ),
+                None => tracing::warn!(error = %failure, "session refresh failed"),
+            });
+        }
+        let (failures, retry_at) = self.finish(outcome.clone(), now);
+        let took = now.duration_since(started).unwrap_or_default();
+        let told = match &outcome {
+            Outcome::Fresh(session) => Some(RefreshOutcome::Refreshed {
+                expires_at: session.schedule.expires_at,
+                refresh_at: session.schedule.refresh_at,
+                took,
+            }),
+            Outcome::Failed(failure) => Some(RefreshOutcome::Failed {
+                error: failure.error(),
+                failures_in_a_row: failures,
+                next_attempt_at: retry_at.unwrap_or(now),
+                serving_cached_until,
+                took,
+            }),
+            Outcome::Abandoned => None,
+        };
+        if let (Some(listener), Some(told)) = (&inner.config.on_refresh, told) {
+            listener.tell(&told);
+        }
+    }
+
+    /// Clears the in-flight mark, updates the backoff, and tells the waiters and the
+    /// background task. Returns the failures in a row and the next allowed attempt.
+    fn finish(&mut self, outcome: Outcome, now: SystemTime) -> (u32, Option<SystemTime>) {
+        let Some(sender) = self.sender.take() else {
+            return (0, None);
+        };
+        let inner = &*self.inner;
+        let told = {
+            let mut control = inner.lock();
+            control.in_flight = None;
+            match &outcome {
+                Outcome::Fresh(_) => {
+                    control.failures = 0;
+                    control.retry_not_before = None;
+                    control.last_failure = None;
+                }
+                Outcome::Failed(failure) => {
+                    control.failures = control.failures.saturating_add(1);
+                    let delay = inner
+                        .config
+                        .backoff
+                        .delay(control.failures, fastrand::f64());
+                    control.retry_not_before = Some(now + delay);
+                    control.last_failure = Some(failure.clone());
+                    inner.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                }
+                Outcome::Abandoned => {}
+            }
+            inner.refreshing.store(false, Ordering::Release);
+            (control.failures, control.retry_not_before)
+        };
+        // Nobody listening is fine: the result is already in `current`/`control`.
+        let _ = sender.send(Some(outcome));
+        inner.wake.notify_one();
+        told
+    }
+}
+
+impl Drop for RefreshAttempt {
+    fn drop(&mut self) {
+        if self.sender.is_some() {
+            let now = self.inner.time.now();
+            self.finish(Outcome::Abandoned, now);
+        }
+    }
+}

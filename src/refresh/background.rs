@@ -1,0 +1,95 @@
+//! The background refresh task: refreshes the session at its refresh point whether or not
+//! anyone calls, and retries with the backoff while refreshes fail.
+//!
+//! Why it exists: every SDK client puts its own identity cache in front of a credentials
+//! provider, and that cache asks the provider again only 5 to 10 seconds before the session
+//! expires — inside the mandatory window, where a caller waits for STS. Only a refresh that
+//! does not wait for callers makes the advisory window, its jitter and outage absorption
+//! real for requests made through SDK clients.
+//!
+//! One task per provider (clones share it). It holds the engine only weakly between rounds
+//! and ends when the last clone is dropped. If its runtime drops it (a runtime shutting
+//! down), it marks itself as gone, and the next call made on a live runtime starts a new one.
+
+use crate::refresh::engine::{EngineInner, Join, RefreshEngine};
+use aws_smithy_async::rt::sleep::AsyncSleep;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime};
+
+/// Shortest pause between two rounds.
+const MIN_NAP: Duration = Duration::from_secs(1);
+/// Longest pause between two rounds, so that a clock that jumps is noticed within this time.
+const MAX_NAP: Duration = Duration::from_secs(300);
+
+/// Marks the task as gone however it ends: returning, or dropped with its runtime.
+struct Running(Weak<EngineInner>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.background_running.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// The task's body. `engine.inner.background_running` is already set by the spawner.
+pub(crate) fn run(engine: &RefreshEngine) -> impl Future<Output = ()> + Send + 'static {
+    let weak = Arc::downgrade(&engine.inner);
+    let wake = engine.inner.wake.clone();
+    let sleep = engine.inner.sleep.clone();
+    async move {
+        let _running = Running(weak.clone());
+        loop {
+            let Some(inner) = weak.upgrade() else { return };
+            let nap = round(&RefreshEngine { inner }).await;
+            // Between rounds only the weak reference is held: the last clone may go.
+            tokio::select! {
+                _ = sleep.sleep(nap) => {}
+                _ = wake.notified() => {}
+            }
+        }
+    }
+}
+
+/// One round: refreshes if the session is due (and the backoff allows), then says how long
+/// to pause before the next round.
+async fn round(engine: &RefreshEngine) -> Duration {
+    let inner = &*engine.inner;
+    let now = inner.time.now();
+    let due = match inner.current.load().as_deref() {
+        Some(session) => now >= session.schedule.refresh_at,
+        // Nothing was fetched yet (or the session was invalidated): the next caller fetches,
+        // unless asked to have one ready before anybody calls.
+        None => inner.config.prefetch,
+    };
+    if due {
+        match engine.join_or_start(now) {
+            Join::Started(_, attempt) => attempt.run().await,
+            Join::InFlight(receiver) => {
+                crate::refresh::attempt::wait_for_outcome(receiver).await;
+            }
+            Join::BackingOff(_) => {}
+        }
+    }
+    next_nap(engine, inner.time.now())
+}
+
+/// Until the refresh point, or until the backoff allows the next attempt.
+fn next_nap(engine: &RefreshEngine, now: SystemTime) -> Duration {
+    let inner = &*engine.inner;
+    let until = |t: SystemTime| t.duration_since(now).ok().filter(|d| !d.is_zero());
+    let current = inner.current.load();
+    let until_refresh = current
+        .as_deref()
+        .and_then(|s| until(s.schedule.refresh_at));
+    let until_retry = inner.lock().retry_not_before.and_then(until);
+    let idle = current.is_none() && !inner.config.prefetch;
+    match (until_refresh, until_retry) {
+        (Some(d), _) | (None, Some(d)) => d,
+        // Nothing to refresh until a caller fetches a session; that wakes the task.
+        (None, None) if idle => MAX_NAP,
+        (None, None) => MIN_NAP,
+    }
+    .clamp(MIN_NAP, MAX_NAP)
+}
