@@ -140,13 +140,7 @@ async fn setting() -> (TickAdvanceTime, BenchAws, SdkConfig) {
     let (time, sleep): (TickAdvanceTime, TickAdvanceSleep) = tick_advance_time_and_sleep();
     time.tick(Duration::from_secs(T0_SECS)).await;
     let aws = BenchAws::new(time.clone(), Duration::from_secs(3600), STS_LATENCY);
-    let sdk_config = SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_types::region::Region::new("us-east-1"))
-        .http_client(aws.clone())
-        .time_source(time.clone())
-        .sleep_impl(sleep)
-        .build();
+    let sdk_config = support::sdk_config_on(&aws, time.clone(), sleep);
     (time, aws, sdk_config)
 }
 

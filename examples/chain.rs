@@ -40,8 +40,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!(
         "STS calls: hop 1 made {}, hop 2 made {} (hop 2 asked hop 1's cache)",
-        hop1.refresh_count(),
-        hop2.refresh_count()
+        hop1.status().refreshes_started,
+        hop2.status().refreshes_started
     );
     Ok(())
 }

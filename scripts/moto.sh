@@ -14,6 +14,10 @@ state="$root/.moto"
 python="${PYTHON:-python3}"
 
 install() {
+    # Test processes that start their own servers may install at the same time: one at a time.
+    mkdir -p "$(dirname "$venv")"
+    exec 9>"$venv.install.lock"
+    flock 9
     local stamp="$venv/.requirements.sha256"
     local want
     want="$(sha256sum "$root/scripts/requirements-moto.txt" | cut -d' ' -f1)"

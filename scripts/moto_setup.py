@@ -44,18 +44,14 @@ def trust(principal):
                                               "sts:SetSourceIdentity"]}]})
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--enforce", action="store_true")
-    parser.add_argument("--prefix", default="CC_")
-    args = parser.parse_args()
-
+def setup(endpoint, enforce):
+    """Creates the fixtures on the server at `endpoint` (then, if `enforce`, turns enforcement
+    on) and returns their names and keys."""
     session = boto3.session.Session(aws_access_key_id="setup", aws_secret_access_key="setup",
                                     region_name=REGION)
     cfg = Config(retries={"max_attempts": 2})
-    iam = session.client("iam", endpoint_url=args.endpoint, config=cfg)
-    s3 = session.client("s3", endpoint_url=args.endpoint, config=cfg)
+    iam = session.client("iam", endpoint_url=endpoint, config=cfg)
+    s3 = session.client("s3", endpoint_url=endpoint, config=cfg)
 
     out = {}
 
@@ -91,15 +87,15 @@ def main():
 
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="demo/hello.txt", Body=b"hello from the local S3\n")
-    out.update(BUCKET=BUCKET, REGION=REGION, ACCOUNT=ACCOUNT, ENDPOINT=args.endpoint)
+    out.update(BUCKET=BUCKET, REGION=REGION, ACCOUNT=ACCOUNT, ENDPOINT=endpoint)
 
-    if args.enforce:
-        req = urllib.request.Request(f"{args.endpoint}/moto-api/reset-auth", data=b"0",
+    if enforce:
+        req = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0",
                                      headers={"Content-Type": "text/plain"}, method="POST")
         urllib.request.urlopen(req, timeout=10).read()
         # Prove enforcement is on: the base user may not list buckets.
         denied = boto3.session.Session(aws_access_key_id=base[0], aws_secret_access_key=base[1],
-                                       region_name=REGION).client("s3", endpoint_url=args.endpoint,
+                                       region_name=REGION).client("s3", endpoint_url=endpoint,
                                                                   config=cfg)
         try:
             denied.list_buckets()
@@ -108,8 +104,16 @@ def main():
                 raise
         else:
             sys.exit("moto_setup: enforcement is not on: the base user could list buckets")
+    return out
 
-    for k, v in out.items():
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--enforce", action="store_true")
+    parser.add_argument("--prefix", default="CC_")
+    args = parser.parse_args()
+    for k, v in setup(args.endpoint, args.enforce).items():
         print(f"export {args.prefix}{k}='{v}'")
 
 

@@ -23,8 +23,6 @@ cargo clippy --lib -- -D warnings
 cargo clippy --lib --no-default-features -- -D warnings
 cargo clippy --lib --no-default-features --features file-cache -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps "${features[@]}" --quiet
-echo "== benches compile (run them with cargo bench; see BENCHMARKS.md)"
-cargo bench --no-run
 
 echo "== local AWS (moto)"
 scripts/moto.sh install
@@ -46,6 +44,8 @@ fi
 echo "== doc tests"
 cargo test --doc "${features[@]}"
 if [[ $# -eq 0 ]]; then
+    # Built in the test profile, which checks that they compile; `cargo bench` runs them for
+    # real (see BENCHMARKS.md).
     echo "== benches, once each with a small workload (their assertions hold; no timing)"
     cargo test --benches --quiet "${features[@]}"
     echo "== examples against the local server (scripts/demo.sh)"

@@ -1,12 +1,13 @@
 //! [`Builder`] for [`ChainableTemporaryCredentials`].
 
 use crate::error::BuildError;
-use crate::mfa::{Mfa, ProvideMfaToken};
+use crate::fetch::SessionFetcher;
+use crate::mfa::{MfaDevice, ProvideMfaToken};
 use crate::provider::ChainableTemporaryCredentials;
-use crate::refresh::backoff::Backoff;
-use crate::refresh::engine::{EngineConfig, RefreshEngine};
+use crate::refresh::{Backoff, EngineConfig, RefreshEngine};
+use crate::session::{AssumeRoleParams, SessionRequest};
 use crate::status::{RefreshListener, RefreshOutcome};
-use crate::sts_call::{AssumeRoleParams, SessionRequest, StsSessionFetcher};
+use crate::sts::Sts;
 use crate::validation;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sts::config::{BehaviorVersion, IdentityCache};
@@ -50,7 +51,7 @@ pub struct Builder {
     tags: Vec<(String, String)>,
     transitive_tag_keys: Vec<String>,
     source_identity: Option<String>,
-    mfa: Option<Mfa>,
+    mfa: Option<MfaDevice>,
     region: Option<Region>,
     endpoint_url: Option<String>,
     sdk_config: Option<SdkConfig>,
@@ -111,8 +112,12 @@ impl Builder {
     }
 
     /// Sets or clears the base credentials; see [`base_credentials`](Self::base_credentials).
-    pub fn set_base_credentials(&mut self, provider: Option<SharedCredentialsProvider>) {
+    pub fn set_base_credentials(
+        &mut self,
+        provider: Option<SharedCredentialsProvider>,
+    ) -> &mut Self {
         self.base_credentials = provider;
+        self
     }
 
     /// The role to assume, `arn:PARTITION:iam::ACCOUNT_ID:role/[PATH/]NAME` (STS: 20 to 2,048
@@ -126,8 +131,9 @@ impl Builder {
     }
 
     /// Sets or clears the role ARN; see [`role_arn`](Self::role_arn).
-    pub fn set_role_arn(&mut self, arn: Option<String>) {
+    pub fn set_role_arn(&mut self, arn: Option<String>) -> &mut Self {
         self.role_arn = arn;
+        self
     }
 
     /// The role session name: it appears in the assumed-role ARN and in CloudTrail (STS: 2 to
@@ -141,8 +147,9 @@ impl Builder {
     }
 
     /// Sets or clears the session name; see [`role_session_name`](Self::role_session_name).
-    pub fn set_role_session_name(&mut self, name: Option<String>) {
+    pub fn set_role_session_name(&mut self, name: Option<String>) -> &mut Self {
         self.role_session_name = name;
+        self
     }
 
     /// How long each session lasts (`DurationSeconds`, whole seconds). STS accepts 900 s to
@@ -157,8 +164,9 @@ impl Builder {
     }
 
     /// Sets or clears the duration; see [`duration`](Self::duration).
-    pub fn set_duration(&mut self, duration: Option<Duration>) {
+    pub fn set_duration(&mut self, duration: Option<Duration>) -> &mut Self {
         self.duration = duration;
+        self
     }
 
     /// The external id the role's trust policy requires, as given by the role's owner (STS: 2
@@ -172,8 +180,9 @@ impl Builder {
     }
 
     /// Sets or clears the external id; see [`external_id`](Self::external_id).
-    pub fn set_external_id(&mut self, id: Option<String>) {
+    pub fn set_external_id(&mut self, id: Option<String>) -> &mut Self {
         self.external_id = id;
+        self
     }
 
     /// An inline session policy (JSON): the session may do only what both the role's policies
@@ -188,8 +197,9 @@ impl Builder {
     }
 
     /// Sets or clears the inline session policy; see [`policy`](Self::policy).
-    pub fn set_policy(&mut self, json: Option<String>) {
+    pub fn set_policy(&mut self, json: Option<String>) -> &mut Self {
         self.policy = json;
+        self
     }
 
     /// Adds a managed session policy by ARN (`arn:aws:iam::ACCOUNT_ID|aws:policy/NAME`); STS
@@ -208,8 +218,9 @@ impl Builder {
     }
 
     /// Replaces the managed session policies; see [`policy_arn`](Self::policy_arn).
-    pub fn set_policy_arns(&mut self, arns: Option<Vec<String>>) {
+    pub fn set_policy_arns(&mut self, arns: Option<Vec<String>>) -> &mut Self {
         self.policy_arns = arns.unwrap_or_default();
+        self
     }
 
     /// Adds a session tag. STS: at most 50 tags; keys 1 to 128 and values 0 to 256 characters
@@ -234,8 +245,9 @@ impl Builder {
     }
 
     /// Replaces the session tags; see [`tag`](Self::tag).
-    pub fn set_tags(&mut self, tags: Option<Vec<(String, String)>>) {
+    pub fn set_tags(&mut self, tags: Option<Vec<(String, String)>>) -> &mut Self {
         self.tags = tags.unwrap_or_default();
+        self
     }
 
     /// Marks a session tag as transitive: it passes on to sessions assumed from this one (role
@@ -248,8 +260,9 @@ impl Builder {
     }
 
     /// Replaces the transitive tag keys; see [`transitive_tag_key`](Self::transitive_tag_key).
-    pub fn set_transitive_tag_keys(&mut self, keys: Option<Vec<String>>) {
+    pub fn set_transitive_tag_keys(&mut self, keys: Option<Vec<String>>) -> &mut Self {
         self.transitive_tag_keys = keys.unwrap_or_default();
+        self
     }
 
     /// The source identity: who is behind the session, recorded in CloudTrail and kept through
@@ -264,8 +277,9 @@ impl Builder {
     }
 
     /// Sets or clears the source identity; see [`source_identity`](Self::source_identity).
-    pub fn set_source_identity(&mut self, id: Option<String>) {
+    pub fn set_source_identity(&mut self, id: Option<String>) -> &mut Self {
         self.source_identity = id;
+        self
     }
 
     /// Multi-factor authentication: `serial_number` is the MFA device's ARN
@@ -280,16 +294,14 @@ impl Builder {
     ///
     /// Default: none.
     pub fn mfa(mut self, serial_number: impl Into<String>, tokens: impl ProvideMfaToken) -> Self {
-        self.mfa = Some(Mfa {
-            serial_number: serial_number.into(),
-            tokens: Arc::new(tokens),
-        });
+        self.mfa = Some(MfaDevice::new(serial_number, tokens));
         self
     }
 
-    /// Removes MFA; see [`mfa`](Self::mfa).
-    pub fn clear_mfa(&mut self) {
-        self.mfa = None;
+    /// Sets or clears the MFA device; see [`mfa`](Self::mfa).
+    pub fn set_mfa(&mut self, device: Option<MfaDevice>) -> &mut Self {
+        self.mfa = device;
+        self
     }
 
     /// The region whose STS endpoint is called and signed for (regional endpoints, as AWS
@@ -305,8 +317,9 @@ impl Builder {
     }
 
     /// Sets or clears the region; see [`region`](Self::region).
-    pub fn set_region(&mut self, region: Option<Region>) {
+    pub fn set_region(&mut self, region: Option<Region>) -> &mut Self {
         self.region = region;
+        self
     }
 
     /// A custom STS endpoint, e.g. a VPC endpoint or a local test server
@@ -321,8 +334,9 @@ impl Builder {
     }
 
     /// Sets or clears the endpoint; see [`endpoint_url`](Self::endpoint_url).
-    pub fn set_endpoint_url(&mut self, url: Option<String>) {
+    pub fn set_endpoint_url(&mut self, url: Option<String>) -> &mut Self {
         self.endpoint_url = url;
+        self
     }
 
     /// Takes the region, endpoint, HTTP client, sleep, time source, retry and timeout
@@ -338,16 +352,16 @@ impl Builder {
 
     /// The clock every expiry decision is made with. Tests inject a manual clock here.
     ///
-    /// Default: the [`SdkConfig`]'s, else [`CoarseSystemTimeSource`](crate::clock::CoarseSystemTimeSource),
-    /// the system clock read cheaply (it is read on every call, cache hits included).
+    /// Default: the [`SdkConfig`]'s, else the system clock.
     pub fn time_source(mut self, time_source: impl TimeSource + 'static) -> Self {
         self.time_source = Some(time_source.into_shared());
         self
     }
 
     /// Sets or clears the time source; see [`time_source`](Self::time_source).
-    pub fn set_time_source(&mut self, time_source: Option<SharedTimeSource>) {
+    pub fn set_time_source(&mut self, time_source: Option<SharedTimeSource>) -> &mut Self {
         self.time_source = time_source;
+        self
     }
 
     /// How to sleep (load timeout, SDK retries, the keep-warm schedule).
@@ -359,8 +373,9 @@ impl Builder {
     }
 
     /// Sets or clears the sleep implementation; see [`sleep_impl`](Self::sleep_impl).
-    pub fn set_sleep_impl(&mut self, sleep: Option<SharedAsyncSleep>) {
+    pub fn set_sleep_impl(&mut self, sleep: Option<SharedAsyncSleep>) -> &mut Self {
         self.sleep_impl = sleep;
+        self
     }
 
     /// The HTTP client for STS calls.
@@ -374,8 +389,9 @@ impl Builder {
     }
 
     /// Sets or clears the HTTP client; see [`http_client`](Self::http_client).
-    pub fn set_http_client(&mut self, client: Option<SharedHttpClient>) {
+    pub fn set_http_client(&mut self, client: Option<SharedHttpClient>) -> &mut Self {
         self.http_client = client;
+        self
     }
 
     /// How long one refresh may take in all (base credentials and STS, SDK retries
@@ -389,8 +405,9 @@ impl Builder {
     }
 
     /// Sets or clears the load timeout; see [`load_timeout`](Self::load_timeout).
-    pub fn set_load_timeout(&mut self, timeout: Option<Duration>) {
+    pub fn set_load_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
         self.load_timeout = timeout;
+        self
     }
 
     /// Refresh the session at its refresh point from a background task, whether or not
@@ -508,8 +525,9 @@ impl Builder {
 
     /// Sets or clears the file cache directory; see [`file_cache`](Self::file_cache).
     #[cfg(feature = "file-cache")]
-    pub fn set_file_cache(&mut self, dir: Option<std::path::PathBuf>) {
+    pub fn set_file_cache(&mut self, dir: Option<std::path::PathBuf>) -> &mut Self {
         self.file_cache = dir;
+        self
     }
 
     fn file_cache_dir(&self) -> Option<&std::path::Path> {
@@ -642,15 +660,11 @@ impl Builder {
         if http_client.is_none() && !cfg!(feature = "default-https-client") {
             return Err(BuildError::MissingHttpClient);
         }
-        let clock = match self
+        let time_source = self
             .time_source
             .clone()
             .or_else(|| sdk.and_then(SdkConfig::time_source))
-        {
-            Some(injected) => crate::clock::Clock::Injected(injected),
-            None => crate::clock::Clock::Coarse(crate::clock::CoarseSystemTimeSource::new()),
-        };
-        let time_source = clock.shared();
+            .unwrap_or_default();
         let sleep = self
             .sleep_impl
             .clone()
@@ -726,23 +740,28 @@ impl Builder {
                 &region,
                 sts_sdk_config.endpoint_url(),
             );
-            crate::file_cache::FileCache::new(dir, params, sleep.clone(), load_timeout / 2)
+            crate::file_cache::FileCache::new(
+                dir,
+                params,
+                time_source.clone(),
+                sleep.clone(),
+                load_timeout / 2,
+            )
         });
-        let sts_config = aws_sdk_sts::config::Builder::from(&sts_sdk_config).build();
-        let client = crate::sts_call::LazyStsClient::new(sts_config);
-
-        let fetcher = StsSessionFetcher {
-            client,
+        let fetcher = SessionFetcher {
             base,
+            sts: Sts::new(
+                aws_sdk_sts::config::Builder::from(&sts_sdk_config).build(),
+                request.clone(),
+                time_source.clone(),
+            ),
             request: request.clone(),
-            time: time_source.clone(),
-            warned_chain_clamp: Default::default(),
             #[cfg(feature = "file-cache")]
             file_cache,
         };
         let engine = RefreshEngine::new(
             Arc::new(fetcher),
-            clock,
+            time_source,
             sleep,
             EngineConfig {
                 load_timeout,

@@ -65,25 +65,25 @@
 
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
+mod arn;
 mod base_credentials;
 mod builder;
-pub mod clock;
 mod error;
+mod fetch;
 #[cfg(feature = "file-cache")]
 pub mod file_cache;
 pub mod guide;
+mod lock;
 mod mfa;
 mod provider;
-pub mod refresh;
-mod server_date;
+mod refresh;
 mod session;
 mod status;
-mod sts_call;
-pub mod validation;
+mod sts;
+mod validation;
 
 pub use builder::{Builder, DEFAULT_LOAD_TIMEOUT, DEFAULT_SESSION_NAME_PREFIX};
 pub use error::{BuildError, FetchError, fetch_error};
-pub use mfa::{MfaTokenError, MfaTokenFuture, ProvideMfaToken};
+pub use mfa::{MfaDevice, MfaTokenError, MfaTokenFuture, ProvideMfaToken};
 pub use provider::ChainableTemporaryCredentials;
-pub use refresh::backoff::{DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX};
 pub use status::{ProviderStatus, RefreshOutcome};

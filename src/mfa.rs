@@ -1,5 +1,7 @@
 //! MFA token codes for `AssumeRole` and `GetSessionToken` with `SerialNumber`/`TokenCode`.
 
+use crate::error::FetchError;
+use aws_credential_types::provider::error::CredentialsError;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
@@ -40,16 +42,66 @@ where
     }
 }
 
-/// An MFA device: its serial number and where its codes come from.
+/// An MFA device: its serial number and where its codes come from. Set it with
+/// [`Builder::mfa`](crate::Builder::mfa), or build one for
+/// [`Builder::set_mfa`](crate::Builder::set_mfa).
 #[derive(Clone)]
-pub(crate) struct Mfa {
+pub struct MfaDevice {
     pub(crate) serial_number: String,
     pub(crate) tokens: Arc<dyn ProvideMfaToken>,
 }
 
-impl fmt::Debug for Mfa {
+impl MfaDevice {
+    /// The device with this serial number (an MFA device ARN or a hardware device's serial),
+    /// whose current code `tokens` gives.
+    pub fn new(serial_number: impl Into<String>, tokens: impl ProvideMfaToken) -> Self {
+        MfaDevice {
+            serial_number: serial_number.into(),
+            tokens: Arc::new(tokens),
+        }
+    }
+
+    /// The device's serial number.
+    pub fn serial_number(&self) -> &str {
+        &self.serial_number
+    }
+
+    /// Asks the token provider for the current code and checks that it has the form STS
+    /// takes (exactly 6 digits); `operation` names the STS call in the error.
+    pub(crate) async fn token_code(
+        &self,
+        operation: &'static str,
+    ) -> Result<String, CredentialsError> {
+        let failed = |problem: String, source: Option<MfaTokenError>| {
+            CredentialsError::provider_error(FetchError::MfaToken {
+                operation,
+                problem,
+                source: source.map(Arc::from),
+            })
+        };
+        let code = self
+            .tokens
+            .mfa_token()
+            .await
+            .map_err(|source| failed("the token provider failed".into(), Some(source)))?;
+        let code = code.trim();
+        if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(code.to_owned())
+        } else {
+            Err(failed(
+                format!(
+                    "the MFA token code must be exactly 6 digits, got {} characters",
+                    code.chars().count()
+                ),
+                None,
+            ))
+        }
+    }
+}
+
+impl fmt::Debug for MfaDevice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mfa")
+        f.debug_struct("MfaDevice")
             .field("serial_number", &self.serial_number)
             .finish_non_exhaustive()
     }

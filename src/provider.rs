@@ -1,9 +1,9 @@
 //! [`ChainableTemporaryCredentials`]: the provider users hand to SDK clients.
 
 use crate::builder::Builder;
-use crate::refresh::engine::RefreshEngine;
+use crate::refresh::RefreshEngine;
+use crate::session::SessionRequest;
 use crate::status::ProviderStatus;
-use crate::sts_call::SessionRequest;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, future};
 use aws_types::SdkConfig;
@@ -75,10 +75,9 @@ impl ChainableTemporaryCredentials {
         }
     }
 
-    /// The expiry of the cached session in the local clock's frame; `None` before the first
-    /// load and after [`invalidate`](Self::invalidate). With the default clock
-    /// ([`CoarseSystemTimeSource`](crate::clock::CoarseSystemTimeSource)) that frame runs a few
-    /// tens of milliseconds ahead of `SystemTime::now`.
+    /// The expiry of the cached session in the local clock's frame (STS's `Expiration` moved
+    /// by the skew its `Date` header showed, less a second for that header's resolution);
+    /// `None` before the first load and after [`invalidate`](Self::invalidate).
     pub fn expiry(&self) -> Option<SystemTime> {
         self.engine.expiry()
     }
@@ -93,12 +92,6 @@ impl ChainableTemporaryCredentials {
     /// `.identity_cache(IdentityCache::no_cache())` (see the [guide](crate::guide)).
     pub fn invalidate(&self) {
         self.engine.invalidate();
-    }
-
-    /// How many refreshes (STS calls, each with the SDK's retries) this provider and its
-    /// clones have started.
-    pub fn refresh_count(&self) -> u64 {
-        self.engine.attempts()
     }
 
     /// A snapshot of the cache and the refreshes — session expiry, next refresh point,
@@ -174,7 +167,7 @@ impl fmt::Debug for ChainableTemporaryCredentials {
             .field("region", &self.about.sts_config.region())
             .field("endpoint_url", &self.about.sts_config.endpoint_url())
             .field("expiry", &self.expiry())
-            .field("refreshes", &self.engine.attempts())
+            .field("refreshes", &self.status().refreshes_started)
             .finish()
     }
 }

@@ -1,9 +1,80 @@
-//! A session as fetched: credentials plus when they were received and when they expire, both in
-//! the local clock's frame.
+//! The model everything else builds on: what to ask STS for ([`SessionRequest`]), what comes
+//! back ([`Session`]), the name this crate's credentials carry, and STS's limits on session
+//! lengths.
 
+use crate::mfa::MfaDevice;
 use aws_credential_types::Credentials;
+use aws_sdk_sts::types::Tag;
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// The name credentials from this crate carry as `provider_name`.
+pub(crate) const PROVIDER_NAME: &str = "ChainableTemporaryCredentials";
+
+/// Shortest session STS grants, for both operations (15 minutes).
+pub(crate) const MIN_SESSION_DURATION: Duration = Duration::from_secs(900);
+/// Longest `DurationSeconds` STS accepts for `AssumeRole` (12 hours; the role's own maximum
+/// may be lower).
+pub(crate) const MAX_ASSUME_ROLE_DURATION: Duration = Duration::from_secs(43_200);
+/// Longest `DurationSeconds` STS accepts for `GetSessionToken` (36 hours): also the longest
+/// any session of this crate lives.
+pub(crate) const MAX_GET_SESSION_TOKEN_DURATION: Duration = Duration::from_secs(129_600);
+/// Longest session STS grants to a role assumed with temporary credentials (role chaining).
+pub(crate) const MAX_CHAINED_SESSION_DURATION: Duration = Duration::from_secs(3600);
+
+/// What to ask STS for.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionRequest {
+    /// `AssumeRole` with these parameters; `None` means `GetSessionToken`.
+    pub(crate) role: Option<AssumeRoleParams>,
+    /// `DurationSeconds`, if set.
+    pub(crate) duration: Option<Duration>,
+    /// `SerialNumber` and `TokenCode`, if set.
+    pub(crate) mfa: Option<MfaDevice>,
+}
+
+impl SessionRequest {
+    /// The STS operation: `AssumeRole` or `GetSessionToken`.
+    pub(crate) fn operation(&self) -> &'static str {
+        if self.role.is_some() {
+            "AssumeRole"
+        } else {
+            "GetSessionToken"
+        }
+    }
+}
+
+/// The parameters of `AssumeRole` besides duration and MFA, validated by the builder.
+#[derive(Clone)]
+pub(crate) struct AssumeRoleParams {
+    pub(crate) role_arn: String,
+    pub(crate) session_name: String,
+    pub(crate) external_id: Option<String>,
+    /// Packed (whitespace-free) JSON.
+    pub(crate) policy: Option<String>,
+    pub(crate) policy_arns: Vec<String>,
+    pub(crate) tags: Vec<Tag>,
+    pub(crate) transitive_tag_keys: Vec<String>,
+    pub(crate) source_identity: Option<String>,
+}
+
+impl fmt::Debug for AssumeRoleParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssumeRoleParams")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "** set **"),
+            )
+            .field("policy", &self.policy.as_ref().map(|p| p.len()))
+            .field("policy_arns", &self.policy_arns)
+            .field("tags", &self.tags.len())
+            .field("transitive_tag_keys", &self.transitive_tag_keys)
+            .field("source_identity", &self.source_identity)
+            .finish()
+    }
+}
 
 /// One set of temporary credentials and its lifetime on the local clock.
 pub(crate) struct Session {
@@ -13,6 +84,34 @@ pub(crate) struct Session {
     pub(crate) received_at: SystemTime,
     /// Local time at which STS will stop accepting the credentials.
     pub(crate) expires_at: SystemTime,
+}
+
+/// The parts of a session's credentials, whether from STS or from the file cache.
+pub(crate) struct SessionKeys {
+    pub(crate) access_key_id: String,
+    pub(crate) secret_access_key: String,
+    pub(crate) session_token: String,
+    pub(crate) account_id: Option<String>,
+}
+
+impl Session {
+    /// A session received at `received_at` that expires at `expires_at` (both local).
+    pub(crate) fn new(keys: SessionKeys, received_at: SystemTime, expires_at: SystemTime) -> Self {
+        let mut builder = Credentials::builder()
+            .access_key_id(keys.access_key_id)
+            .secret_access_key(keys.secret_access_key)
+            .session_token(keys.session_token)
+            .expiry(expires_at)
+            .provider_name(PROVIDER_NAME);
+        if let Some(account) = keys.account_id {
+            builder = builder.account_id(account);
+        }
+        Session {
+            credentials: builder.build(),
+            received_at,
+            expires_at,
+        }
+    }
 }
 
 impl fmt::Debug for Session {

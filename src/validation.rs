@@ -4,15 +4,12 @@
 //!
 //! The rules are those of the STS API reference for `AssumeRole` and `GetSessionToken`.
 
+use crate::arn::Arn;
 use crate::error::BuildError;
+use crate::session::{
+    MAX_ASSUME_ROLE_DURATION, MAX_GET_SESSION_TOKEN_DURATION, MIN_SESSION_DURATION,
+};
 use std::time::Duration;
-
-/// Shortest session STS grants, for both operations (15 minutes).
-pub const MIN_SESSION_DURATION: Duration = Duration::from_secs(900);
-/// Longest `DurationSeconds` STS accepts for `AssumeRole` (12 hours; the role's own maximum may be lower).
-pub const MAX_ASSUME_ROLE_DURATION: Duration = Duration::from_secs(43_200);
-/// Longest `DurationSeconds` STS accepts for `GetSessionToken` (36 hours).
-pub const MAX_GET_SESSION_TOKEN_DURATION: Duration = Duration::from_secs(129_600);
 
 /// The characters STS allows in role names and session names: `[\w+=,.@-]`.
 fn is_name_char(c: char) -> bool {
@@ -70,51 +67,43 @@ pub(crate) fn role_arn(arn: &str) -> Result<(), BuildError> {
             format!("{FORM}, 20 to 2048 characters, got {len} characters"),
         ));
     }
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [prefix, partition, service, region, account, resource] = parts[..] else {
-        return Err(BuildError::invalid(
-            FIELD,
-            format!("{FORM} (six ':'-separated parts)"),
-        ));
-    };
-    if prefix != "arn" {
+    if !arn.starts_with("arn:") {
         return Err(BuildError::invalid(
             FIELD,
             format!("{FORM}: must start with `arn:`"),
         ));
     }
-    let partition_ok = partition
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase())
-        && partition
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !partition_ok {
+    let Some(parsed) = Arn::parse(arn) else {
+        return Err(BuildError::invalid(
+            FIELD,
+            format!("{FORM} (six ':'-separated parts)"),
+        ));
+    };
+    if !parsed.has_valid_partition() {
         return Err(BuildError::invalid(
             FIELD,
             format!("{FORM}: the partition must be like `aws`, `aws-cn` or `aws-us-gov`"),
         ));
     }
-    if service != "iam" {
+    if parsed.service != "iam" {
         return Err(BuildError::invalid(
             FIELD,
             format!("{FORM}: the service must be `iam` (a role ARN, not a session ARN)"),
         ));
     }
-    if !region.is_empty() {
+    if !parsed.region.is_empty() {
         return Err(BuildError::invalid(
             FIELD,
             format!("{FORM}: IAM ARNs have no region (`iam::`)"),
         ));
     }
-    if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
+    if !parsed.has_account_id() {
         return Err(BuildError::invalid(
             FIELD,
             format!("{FORM}: the account id must be 12 digits"),
         ));
     }
-    let Some(path_and_name) = resource.strip_prefix("role/") else {
+    let Some(path_and_name) = parsed.resource.strip_prefix("role/") else {
         return Err(BuildError::invalid(
             FIELD,
             format!("{FORM}: the resource must start with `role/`"),
@@ -250,13 +239,11 @@ pub(crate) fn load_timeout(d: Duration) -> Result<(), BuildError> {
 }
 
 /// Most managed session policies (`PolicyArns`) one call may carry.
-pub const MAX_POLICY_ARNS: usize = 10;
+const MAX_POLICY_ARNS: usize = 10;
 /// Most session tags one call may carry.
-pub const MAX_SESSION_TAGS: usize = 50;
+const MAX_SESSION_TAGS: usize = 50;
 /// Longest inline session policy, in characters of its packed (whitespace-free) JSON.
-pub const MAX_POLICY_CHARS: usize = 2048;
-/// Longest session STS grants to a role assumed with temporary credentials (role chaining).
-pub const MAX_CHAINED_SESSION_DURATION: Duration = Duration::from_secs(3600);
+const MAX_POLICY_CHARS: usize = 2048;
 
 /// `policy`: a JSON object of at most 2,048 characters once packed, of characters from U+0020
 /// to U+00FF (plus tab, line feed, carriage return). Returns the packed form, which is what is
@@ -316,20 +303,19 @@ pub(crate) fn policy_arns(arns: &[String]) -> Result<(), BuildError> {
             i + 1
         );
         let len = arn.chars().count();
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
         let ok = (20..=2048).contains(&len)
-            && matches!(parts[..], [prefix, partition, service, region, account, resource]
-            if prefix == "arn"
-                && !partition.is_empty()
-                && partition.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && service == "iam"
-                && region.is_empty()
-                && (account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
-                && resource.strip_prefix("policy/").is_some_and(|rest| {
-                    let name = rest.rsplit('/').next().unwrap_or_default();
-                    !name.is_empty() && name.chars().all(is_name_char)
-                        && rest.chars().all(|c| c.is_ascii_graphic())
-                }));
+            && Arn::parse(arn).is_some_and(|arn| {
+                arn.has_valid_partition()
+                    && arn.service == "iam"
+                    && arn.region.is_empty()
+                    && (arn.account == "aws" || arn.has_account_id())
+                    && arn.resource.strip_prefix("policy/").is_some_and(|rest| {
+                        let name = rest.rsplit('/').next().unwrap_or_default();
+                        !name.is_empty()
+                            && name.chars().all(is_name_char)
+                            && rest.chars().all(|c| c.is_ascii_graphic())
+                    })
+            });
         if !ok {
             return Err(BuildError::invalid(FIELD, form));
         }
@@ -470,19 +456,6 @@ pub(crate) fn mfa_serial(serial: &str) -> Result<(), BuildError> {
         is_serial_char,
         true,
     )
-}
-
-/// An MFA token code as STS takes it: exactly 6 digits. Checked at each refresh, since codes
-/// come from the token provider then.
-pub(crate) fn mfa_token_code(code: &str) -> Result<(), String> {
-    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(format!(
-            "the MFA token code must be exactly 6 digits, got {} characters",
-            code.chars().count()
-        ))
-    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ pub struct BenchAws {
     sts_calls: Arc<AtomicUsize>,
     other_calls: Arc<AtomicUsize>,
     sts_in_flight: Arc<AtomicUsize>,
+    /// When each STS call came, on `clock`.
+    sts_call_times: Arc<std::sync::Mutex<Vec<std::time::SystemTime>>>,
 }
 
 impl BenchAws {
@@ -37,12 +39,18 @@ impl BenchAws {
             sts_calls: Arc::default(),
             other_calls: Arc::default(),
             sts_in_flight: Arc::default(),
+            sts_call_times: Arc::default(),
         }
     }
 
     /// STS calls received (AssumeRole and GetSessionToken).
     pub fn sts_calls(&self) -> usize {
         self.sts_calls.load(Ordering::SeqCst)
+    }
+
+    /// When each STS call came, on the clock the STS was given.
+    pub fn sts_call_times(&self) -> Vec<std::time::SystemTime> {
+        self.sts_call_times.lock().unwrap().clone()
     }
 
     /// STS calls being answered right now.
@@ -61,6 +69,7 @@ impl HttpConnector for BenchAws {
         let body = request.body().bytes().unwrap_or_default();
         let is_sts = body.starts_with(b"Action=");
         let n = if is_sts {
+            self.sts_call_times.lock().unwrap().push(self.clock.now());
             self.sts_calls.fetch_add(1, Ordering::SeqCst) + 1
         } else {
             self.other_calls.fetch_add(1, Ordering::SeqCst) + 1
@@ -250,15 +259,24 @@ pub fn plot_svg(
 /// An `SdkConfig` for the fake AWS: region, HTTP client, system clock, Tokio sleep (what
 /// `aws_config::load_defaults` would give, minus the environment).
 pub fn sdk_config(aws: &BenchAws) -> aws_types::SdkConfig {
+    sdk_config_on(
+        aws,
+        aws_smithy_async::time::SystemTimeSource::new(),
+        TokioSleep::new(),
+    )
+}
+
+/// [`sdk_config`] on another clock and sleep (a test clock that the bench moves).
+pub fn sdk_config_on(
+    aws: &BenchAws,
+    time: impl TimeSource + 'static,
+    sleep: impl AsyncSleep + 'static,
+) -> aws_types::SdkConfig {
     aws_types::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_types::region::Region::new("us-east-1"))
         .http_client(aws.clone())
-        .time_source(SharedTimeSource::new(
-            aws_smithy_async::time::SystemTimeSource::new(),
-        ))
-        .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
-            TokioSleep::new(),
-        ))
+        .time_source(SharedTimeSource::new(time))
+        .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(sleep))
         .build()
 }

@@ -9,9 +9,7 @@
 //! Times are in the local clock's frame (STS's `Expiration` already translated with the
 //! response's `Date`), which every process on the machine shares.
 
-use crate::session::Session;
-use crate::sts_call::PROVIDER_NAME;
-use aws_credential_types::Credentials;
+use crate::session::{Session, SessionKeys};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use serde_json::{Map, Value};
@@ -19,7 +17,7 @@ use std::time::SystemTime;
 
 /// The format tag of the entries this version writes and reads (`"Format"` in the JSON);
 /// entries of any other format are ignored (and replaced on the next write).
-pub const ENTRY_FORMAT: &str = "chainable-credentials/file-cache/v1";
+pub(crate) const ENTRY_FORMAT: &str = "chainable-credentials/file-cache/v1";
 
 /// Serializes `session` as the entry for `key`; `None` for times RFC 3339 cannot express.
 pub(crate) fn to_bytes(key: &str, session: &Session) -> Option<Vec<u8>> {
@@ -75,20 +73,16 @@ pub(crate) fn from_bytes(key: &str, bytes: &[u8]) -> Result<Session, String> {
     if expires_at <= received_at {
         return Err("expires before it was received".into());
     }
-    let mut builder = Credentials::builder()
-        .access_key_id(text("AccessKeyId")?)
-        .secret_access_key(text("SecretAccessKey")?)
-        .session_token(text("SessionToken")?)
-        .expiry(expires_at)
-        .provider_name(PROVIDER_NAME);
-    if let Ok(account) = text("AccountId") {
-        builder = builder.account_id(account);
-    }
-    Ok(Session {
-        credentials: builder.build(),
+    Ok(Session::new(
+        SessionKeys {
+            access_key_id: text("AccessKeyId")?.to_owned(),
+            secret_access_key: text("SecretAccessKey")?.to_owned(),
+            session_token: text("SessionToken")?.to_owned(),
+            account_id: text("AccountId").ok().map(str::to_owned),
+        },
         received_at,
         expires_at,
-    })
+    ))
 }
 
 fn rfc3339(time: SystemTime) -> Option<String> {
@@ -102,19 +96,16 @@ mod tests {
 
     fn session() -> Session {
         let received_at = UNIX_EPOCH + Duration::from_millis(1_795_000_000_123);
-        let expires_at = received_at + Duration::from_secs(3600);
-        Session {
-            credentials: Credentials::builder()
-                .access_key_id("ASIAEXAMPLE")
-                .secret_access_key("secret")
-                .session_token("token")
-                .expiry(expires_at)
-                .account_id("123456789012")
-                .provider_name("test")
-                .build(),
+        Session::new(
+            SessionKeys {
+                access_key_id: "ASIAEXAMPLE".into(),
+                secret_access_key: "secret".into(),
+                session_token: "token".into(),
+                account_id: Some("123456789012".into()),
+            },
             received_at,
-            expires_at,
-        }
+            received_at + Duration::from_secs(3600),
+        )
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! changes the session, so that two source users, or two differently scoped sessions of one
 //! role, never share an entry. The secret key never enters it.
 
-use crate::sts_call::SessionRequest;
+use crate::session::SessionRequest;
 use aws_types::region::Region;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -85,7 +85,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sts_call::AssumeRoleParams;
+    use crate::session::AssumeRoleParams;
     use std::time::Duration;
 
     fn request(duration: Option<u64>, external_id: Option<&str>) -> SessionRequest {

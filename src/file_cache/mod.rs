@@ -26,12 +26,12 @@
 //!   other-key entry is ignored and replaced; an unusable directory means no caching (one
 //!   warning), never an error for the caller.
 //!
-//! Files of this cache older than [`SWEEP_AFTER`] (36 hours: expired whatever the session) are
-//! removed whenever a new entry is written.
+//! Files of this cache older than 36 hours (the longest STS session: expired whatever the
+//! session) are removed whenever a new entry is written.
 //!
-//! An entry is reused only while more than its advisory window is left (see
-//! [`refresh::schedule::advisory_window`](crate::refresh::schedule::advisory_window)), so a
-//! process that reads it has the whole usual refresh margin. After
+//! An entry is reused only while more than its advisory window is left (15 minutes of a
+//! one-hour session; see the crate's README for the windows), so a process that reads it has
+//! the whole usual refresh margin. After
 //! [`invalidate`](crate::ChainableTemporaryCredentials::invalidate) the dropped session is not
 //! read back from disk: the next refresh calls STS and overwrites the entry.
 //!
@@ -45,8 +45,9 @@ mod secure_fs;
 
 pub(crate) use key::SessionParams;
 
-use crate::refresh::schedule::advisory_window;
-use crate::session::Session;
+use crate::lock::lock;
+use crate::refresh::advisory_window;
+use crate::session::{MAX_GET_SESSION_TOKEN_DURATION, Session};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_async::rt::sleep::SharedAsyncSleep;
 use aws_smithy_async::time::SharedTimeSource;
@@ -57,12 +58,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-pub use entry::ENTRY_FORMAT;
-
 /// Files of this cache untouched for longer than this are removed when a new entry is written:
 /// 36 hours, the longest session STS issues (`GetSessionToken`), so they have expired. Entries of
 /// chain hops keyed by an earlier temporary session would otherwise pile up, one per session.
-pub const SWEEP_AFTER: Duration = crate::validation::MAX_GET_SESSION_TOKEN_DURATION;
+pub(crate) const SWEEP_AFTER: Duration = MAX_GET_SESSION_TOKEN_DURATION;
 
 /// The directory's name inside the user's cache directory.
 pub const DIR_NAME: &str = "chainable-credentials";
@@ -86,6 +85,7 @@ pub fn default_dir() -> Option<PathBuf> {
 pub(crate) struct FileCache {
     dir: PathBuf,
     params: SessionParams,
+    time: SharedTimeSource,
     sleep: SharedAsyncSleep,
     /// How long to wait for another process's fetch before fetching anyway.
     lock_wait: Duration,
@@ -99,12 +99,14 @@ impl FileCache {
     pub(crate) fn new(
         dir: PathBuf,
         params: SessionParams,
+        time: SharedTimeSource,
         sleep: SharedAsyncSleep,
         lock_wait: Duration,
     ) -> Self {
         FileCache {
             dir,
             params,
+            time,
             sleep,
             lock_wait,
             discarded: Mutex::new(None),
@@ -117,7 +119,6 @@ impl FileCache {
     pub(crate) async fn load_or_fetch(
         &self,
         source_access_key_id: &str,
-        time: &SharedTimeSource,
         fetch: impl Future<Output = Result<Session, CredentialsError>>,
     ) -> Result<Session, CredentialsError> {
         if let Err(problem) = secure_fs::prepare_dir(&self.dir) {
@@ -126,7 +127,7 @@ impl FileCache {
         }
         let key = self.params.key_for(source_access_key_id);
         let entry_path = self.dir.join(format!("{key}.json"));
-        if let Some(session) = self.reusable(&entry_path, &key, time.now()) {
+        if let Some(session) = self.reusable(&entry_path, &key, self.time.now()) {
             return Ok(session);
         }
         let lock_path = self.dir.join(format!("{key}.lock"));
@@ -140,7 +141,7 @@ impl FileCache {
             Locked::Unavailable(problem) => self.warn_once(problem),
         }
         // Whoever held the lock has probably just written a fresh entry.
-        if let Some(session) = self.reusable(&entry_path, &key, time.now()) {
+        if let Some(session) = self.reusable(&entry_path, &key, self.time.now()) {
             return Ok(session);
         }
         let session = fetch.await?;
@@ -148,7 +149,7 @@ impl FileCache {
             Some(bytes) => match secure_fs::write_atomically(&entry_path, &bytes) {
                 Ok(()) => {
                     tracing::debug!(entry = %entry_path.display(), "wrote the session to the file cache");
-                    let removed = secure_fs::sweep(&self.dir, time.now(), SWEEP_AFTER);
+                    let removed = secure_fs::sweep(&self.dir, self.time.now(), SWEEP_AFTER);
                     if removed > 0 {
                         tracing::debug!(removed, "removed expired files from the file cache");
                     }
@@ -163,10 +164,7 @@ impl FileCache {
 
     /// Marks the session with this access key id as refused: it is not read back from disk.
     pub(crate) fn discard(&self, access_key_id: &str) {
-        *self
-            .discarded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(access_key_id.to_owned());
+        *lock(&self.discarded) = Some(access_key_id.to_owned());
     }
 
     /// The entry at `path`, if it is sound and has more than its advisory window left.
@@ -198,10 +196,7 @@ impl FileCache {
             ignore("too close to its expiry");
             return None;
         }
-        let discarded = self
-            .discarded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let discarded = lock(&self.discarded);
         if discarded.as_deref() == Some(session.credentials.access_key_id()) {
             ignore("the provider was told to drop this session");
             return None;

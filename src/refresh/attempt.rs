@@ -1,9 +1,10 @@
-//! One refresh attempt: fetch under the load timeout, check the session, publish it, and tell
-//! the waiting callers, the background task and the user's listener how it ended.
+//! One refresh attempt: joining the one in flight or starting it, fetching under the load
+//! timeout, checking and publishing the session, and telling the waiting callers, the
+//! background task and the user's listener how it ended.
 
 use crate::error::{FetchError, SharedFailure};
-use crate::refresh::engine::{CachedSession, EngineInner};
 use crate::refresh::schedule::RefreshSchedule;
+use crate::refresh::state::{CachedSession, Outcome, State};
 use crate::status::RefreshOutcome;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_async::future::timeout::Timeout;
@@ -14,13 +15,37 @@ use std::time::SystemTime;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-/// How a refresh ended, as told to the callers waiting for it.
-#[derive(Clone)]
-pub(crate) enum Outcome {
-    Fresh(Arc<CachedSession>),
-    Failed(SharedFailure),
-    /// The refresh was dropped before it finished; waiters start over.
-    Abandoned,
+/// What a caller found when it wanted a refresh.
+pub(crate) enum Join {
+    /// A refresh is in flight: wait for its outcome here.
+    InFlight(watch::Receiver<Option<Outcome>>),
+    /// This caller started one: run (or spawn) the attempt, then wait on the receiver.
+    Started(watch::Receiver<Option<Outcome>>, RefreshAttempt),
+    /// None may start before the backoff after the last failure has passed.
+    BackingOff(Option<SharedFailure>),
+}
+
+/// Joins the refresh in flight, or starts one if the backoff allows: the one place where a
+/// refresh begins, for callers and the background task alike.
+pub(crate) fn join_or_start(state: &Arc<State>, now: SystemTime) -> Join {
+    let mut control = state.control();
+    if let Some(receiver) = &control.in_flight {
+        return Join::InFlight(receiver.clone());
+    }
+    if control.retry_not_before.is_some_and(|t| now < t) {
+        return Join::BackingOff(control.last_failure.clone());
+    }
+    let (sender, receiver) = watch::channel(None);
+    control.in_flight = Some(receiver.clone());
+    state.refreshing.store(true, Ordering::Release);
+    state.attempts.fetch_add(1, Ordering::Relaxed);
+    Join::Started(
+        receiver,
+        RefreshAttempt {
+            state: state.clone(),
+            sender: Some(sender),
+        },
+    )
 }
 
 /// Waits for the outcome a refresh publishes on `receiver`.
@@ -36,21 +61,14 @@ pub(crate) async fn wait_for_outcome(mut receiver: watch::Receiver<Option<Outcom
 /// if its future is dropped half-way, `Drop` reports it as abandoned, so that no caller waits
 /// forever and the next one starts a new refresh.
 pub(crate) struct RefreshAttempt {
-    inner: Arc<EngineInner>,
+    state: Arc<State>,
     sender: Option<watch::Sender<Option<Outcome>>>,
 }
 
 impl RefreshAttempt {
-    pub(crate) fn new(inner: Arc<EngineInner>, sender: watch::Sender<Option<Outcome>>) -> Self {
-        RefreshAttempt {
-            inner,
-            sender: Some(sender),
-        }
-    }
-
     /// Fetches, checks and publishes one session.
     pub(crate) async fn run(mut self) {
-        let inner = self.inner.clone();
+        let inner = self.state.clone();
         let span = inner.fetcher.refresh_span();
         let started = inner.time.now();
         let timeout = inner.config.load_timeout;
@@ -67,9 +85,11 @@ impl RefreshAttempt {
                 };
                 let received_at = session.received_at.min(now);
                 let schedule = RefreshSchedule::new(received_at, session.expires_at, jitter);
-                let cached = Arc::new(CachedSession::new(session.credentials, schedule));
+                let cached = Arc::new(CachedSession {
+                    credentials: session.credentials,
+                    schedule,
+                });
                 inner.current.store(Some(cached.clone()));
-                inner.generation.fetch_add(1, Ordering::Release);
                 span.record("expiry", tracing::field::debug(schedule.expires_at));
                 span.record("outcome", "refreshed");
                 span.in_scope(|| {
@@ -140,9 +160,9 @@ impl RefreshAttempt {
         let Some(sender) = self.sender.take() else {
             return (0, None);
         };
-        let inner = &*self.inner;
+        let inner = &*self.state;
         let told = {
-            let mut control = inner.lock();
+            let mut control = inner.control();
             control.in_flight = None;
             match &outcome {
                 Outcome::Fresh(_) => {
@@ -175,7 +195,7 @@ impl RefreshAttempt {
 impl Drop for RefreshAttempt {
     fn drop(&mut self) {
         if self.sender.is_some() {
-            let now = self.inner.time.now();
+            let now = self.state.time.now();
             self.finish(Outcome::Abandoned, now);
         }
     }

@@ -11,8 +11,10 @@
 //! and ends when the last clone is dropped. If its runtime drops it (a runtime shutting
 //! down), it marks itself as gone, and the next call made on a live runtime starts a new one.
 
-use crate::refresh::engine::{EngineInner, Join, RefreshEngine};
+use crate::refresh::attempt::{Join, join_or_start, wait_for_outcome};
+use crate::refresh::state::State;
 use aws_smithy_async::rt::sleep::AsyncSleep;
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
@@ -23,7 +25,7 @@ const MIN_NAP: Duration = Duration::from_secs(1);
 const MAX_NAP: Duration = Duration::from_secs(300);
 
 /// Marks the task as gone however it ends: returning, or dropped with its runtime.
-struct Running(Weak<EngineInner>);
+struct Running(Weak<State>);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -33,16 +35,17 @@ impl Drop for Running {
     }
 }
 
-/// The task's body. `engine.inner.background_running` is already set by the spawner.
-pub(crate) fn run(engine: &RefreshEngine) -> impl Future<Output = ()> + Send + 'static {
-    let weak = Arc::downgrade(&engine.inner);
-    let wake = engine.inner.wake.clone();
-    let sleep = engine.inner.sleep.clone();
+/// The task's body. `state.background_running` is already set by the spawner.
+pub(crate) fn run(state: &Arc<State>) -> impl Future<Output = ()> + Send + 'static {
+    let weak = Arc::downgrade(state);
+    let wake = state.wake.clone();
+    let sleep = state.sleep.clone();
     async move {
         let _running = Running(weak.clone());
         loop {
-            let Some(inner) = weak.upgrade() else { return };
-            let nap = round(&RefreshEngine { inner }).await;
+            let Some(state) = weak.upgrade() else { return };
+            let nap = round(&state).await;
+            drop(state);
             // Between rounds only the weak reference is held: the last clone may go.
             tokio::select! {
                 _ = sleep.sleep(nap) => {}
@@ -54,8 +57,8 @@ pub(crate) fn run(engine: &RefreshEngine) -> impl Future<Output = ()> + Send + '
 
 /// One round: refreshes if the session is due (and the backoff allows), then says how long
 /// to pause before the next round.
-async fn round(engine: &RefreshEngine) -> Duration {
-    let inner = &*engine.inner;
+async fn round(state: &Arc<State>) -> Duration {
+    let inner = &**state;
     let now = inner.time.now();
     let due = match inner.current.load().as_deref() {
         Some(session) => now >= session.schedule.refresh_at,
@@ -64,26 +67,25 @@ async fn round(engine: &RefreshEngine) -> Duration {
         None => inner.config.prefetch,
     };
     if due {
-        match engine.join_or_start(now) {
+        match join_or_start(state, now) {
             Join::Started(_, attempt) => attempt.run().await,
             Join::InFlight(receiver) => {
-                crate::refresh::attempt::wait_for_outcome(receiver).await;
+                wait_for_outcome(receiver).await;
             }
             Join::BackingOff(_) => {}
         }
     }
-    next_nap(engine, inner.time.now())
+    next_nap(inner, inner.time.now())
 }
 
 /// Until the refresh point, or until the backoff allows the next attempt.
-fn next_nap(engine: &RefreshEngine, now: SystemTime) -> Duration {
-    let inner = &*engine.inner;
+fn next_nap(inner: &State, now: SystemTime) -> Duration {
     let until = |t: SystemTime| t.duration_since(now).ok().filter(|d| !d.is_zero());
     let current = inner.current.load();
     let until_refresh = current
         .as_deref()
         .and_then(|s| until(s.schedule.refresh_at));
-    let until_retry = inner.lock().retry_not_before.and_then(until);
+    let until_retry = inner.control().retry_not_before.and_then(until);
     let idle = current.is_none() && !inner.config.prefetch;
     match (until_refresh, until_retry) {
         (Some(d), _) | (None, Some(d)) => d,

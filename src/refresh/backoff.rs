@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 /// First delay after a failed refresh (1 second).
-pub const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_secs(1);
 /// Longest delay between two refresh attempts (30 seconds): also how long after STS recovers
 /// the first caller may at most wait to get a fresh session.
-pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// Delays between failed refresh attempts: `initial * 2^(failures-1)`, capped at `max`, then
 /// drawn uniformly from its upper half ("equal jitter"), so that attempts are never closer than

@@ -1,9 +1,6 @@
 //! The refresh engine: caches one session, hands it out without locks, and refreshes it —
 //! once, however many callers — before it expires.
 //!
-//! The engine knows nothing about STS: it drives a [`FetchSession`], so the caching rules are
-//! tested and reasoned about on their own (the same split as object_store's `TokenCache`).
-//!
 //! # States a caller can meet
 //!
 //! | now is …                         | the caller gets …                                        |
@@ -18,203 +15,58 @@
 //! expired, the last error at once.
 //!
 //! Callers are not the only ones to start refreshes: with a Tokio runtime at hand, the
-//! [background task](super::background) refreshes at the refresh point whether or not anyone
+//! background task (`background.rs`) refreshes at the refresh point whether or not anyone
 //! calls. SDK clients put their own identity cache in front of the provider and ask it again
 //! only seconds before expiry — inside the mandatory window — so without the task the
 //! advisory window would never be seen by them.
 
-use crate::clock::Clock;
-use crate::error::SharedFailure;
-use crate::refresh::attempt::{Outcome, RefreshAttempt, wait_for_outcome};
-use crate::refresh::backoff::Backoff;
-use crate::refresh::replica;
-use crate::refresh::schedule::RefreshSchedule;
-use crate::session::Session;
-use crate::status::{ProviderStatus, RefreshListener};
-use arc_swap::ArcSwapOption;
+use crate::refresh::FetchSession;
+use crate::refresh::attempt::{Join, join_or_start, wait_for_outcome};
+use crate::refresh::background;
+use crate::refresh::state::{EngineConfig, Outcome, State};
+use crate::status::ProviderStatus;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, error::CredentialsError, future};
 use aws_smithy_async::rt::sleep::SharedAsyncSleep;
+use aws_smithy_async::time::SharedTimeSource;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
-use tokio::sync::{Notify, watch};
-
-/// A boxed, sendable future, as fetchers return them.
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Obtains a new session. Implemented by the STS call; fakes implement it in tests.
-pub(crate) trait FetchSession: Send + Sync + fmt::Debug + 'static {
-    /// Fetches one session. Called by at most one refresh at a time per engine.
-    fn fetch(&self) -> BoxFuture<'_, Result<Session, CredentialsError>>;
-
-    /// The tracing span a refresh runs in, with the fields that identify the session.
-    fn refresh_span(&self) -> tracing::Span;
-
-    /// Told when the provider is invalidated while holding these credentials: a fetcher that
-    /// keeps sessions elsewhere (the file cache) must not hand them back.
-    fn discard(&self, _credentials: &Credentials) {}
-}
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
 
 /// How often rounds of "wait for the refresh in flight" may be abandoned (the refresh task
 /// cancelled, e.g. by a runtime shutting down) before a caller gives up.
 const MAX_ABANDONED_ROUNDS: usize = 3;
 
-/// Tunables of the engine, set from the builder.
-#[derive(Debug, Clone)]
-pub(crate) struct EngineConfig {
-    pub(crate) load_timeout: Duration,
-    pub(crate) backoff: Backoff,
-    pub(crate) jitter: bool,
-    /// Refresh from a background task at the refresh point, with or without callers.
-    pub(crate) background_refresh: bool,
-    /// Have the background task fetch the first session without waiting for a caller.
-    pub(crate) prefetch: bool,
-    /// Told of every refresh's outcome.
-    pub(crate) on_refresh: Option<RefreshListener>,
-}
-
-/// One cached session and its schedule.
-pub(crate) struct CachedSession {
-    pub(crate) credentials: Credentials,
-    pub(crate) schedule: RefreshSchedule,
-    /// `schedule.refresh_at` and `schedule.mandatory_at` in nanoseconds since the epoch: what
-    /// the hot path compares the clock with.
-    refresh_at_nanos: u64,
-    mandatory_at_nanos: u64,
-}
-
-impl CachedSession {
-    pub(crate) fn new(credentials: Credentials, schedule: RefreshSchedule) -> Self {
-        CachedSession {
-            credentials,
-            refresh_at_nanos: crate::clock::nanos_since_epoch(schedule.refresh_at),
-            mandatory_at_nanos: crate::clock::nanos_since_epoch(schedule.mandatory_at),
-            schedule,
-        }
-    }
-}
-
-/// The part of the state that changes only around refreshes. Guarded by a `std` mutex that
-/// is held for a few instructions and never across an `.await`.
-#[derive(Default)]
-pub(crate) struct Control {
-    /// The refresh in flight, if any: callers subscribe to its outcome.
-    pub(crate) in_flight: Option<watch::Receiver<Option<Outcome>>>,
-    /// Consecutive failed refreshes.
-    pub(crate) failures: u32,
-    /// No new refresh starts before this point (the backoff after a failure).
-    pub(crate) retry_not_before: Option<SystemTime>,
-    /// The error of the last failed refresh, returned while backing off with nothing valid.
-    pub(crate) last_failure: Option<SharedFailure>,
-}
-
-pub(crate) struct EngineInner {
-    /// Tells this engine's per-thread replicas apart from other engines'.
-    id: u64,
-    /// Bumped after every change of `current`: per-thread replicas of an older generation are
-    /// stale.
-    pub(crate) generation: AtomicU64,
-    /// The cached session; read without locks on every call.
-    pub(crate) current: ArcSwapOption<CachedSession>,
-    /// Mirrors `control.in_flight.is_some()` so that callers in the advisory window skip the
-    /// mutex while a refresh runs.
-    pub(crate) refreshing: AtomicBool,
-    control: Mutex<Control>,
-    /// Refresh attempts started since creation.
-    pub(crate) attempts: AtomicU64,
-    /// Refresh attempts that failed since creation.
-    pub(crate) failed_attempts: AtomicU64,
-    /// Whether the background refresh task is alive; it clears this when it ends, also when
-    /// its runtime drops it, so that the next call from a live runtime starts a new one.
-    pub(crate) background_running: AtomicBool,
-    /// Wakes the background task: a refresh ended, the session was dropped, or the engine is
-    /// gone.
-    pub(crate) wake: Arc<Notify>,
-    pub(crate) fetcher: Arc<dyn FetchSession>,
-    pub(crate) time: Clock,
-    pub(crate) sleep: SharedAsyncSleep,
-    pub(crate) config: EngineConfig,
-}
-
-impl EngineInner {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Control> {
-        // A panic while holding this lock cannot leave `Control` inconsistent (every critical
-        // section is a few plain assignments), so a poisoned lock is used as is.
-        self.control
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl Drop for EngineInner {
-    fn drop(&mut self) {
-        // The last provider clone is gone: the background task wakes, finds no engine, ends.
-        self.wake.notify_one();
-    }
-}
-
 /// The cache and refresh logic behind a provider. Clones share one cache.
 #[derive(Clone)]
 pub(crate) struct RefreshEngine {
-    pub(crate) inner: Arc<EngineInner>,
+    state: Arc<State>,
 }
 
 impl fmt::Debug for RefreshEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Only the schedule: the credentials stay out of every Debug output.
-        let current = self.inner.current.load();
+        let current = self.state.current.load();
         f.debug_struct("RefreshEngine")
-            .field(
-                "expires_at",
-                &current.as_ref().map(|s| s.schedule.expires_at),
-            )
-            .field(
-                "refresh_at",
-                &current.as_ref().map(|s| s.schedule.refresh_at),
-            )
-            .field("refreshing", &self.inner.refreshing.load(Ordering::Relaxed))
-            .field("config", &self.inner.config)
+            .field("schedule", &current.as_ref().map(|s| s.schedule))
+            .field("refreshing", &self.state.refreshing.load(Ordering::Relaxed))
+            .field("config", &self.state.config)
             .finish()
     }
 }
 
-/// What a caller found when it wanted a refresh.
-pub(crate) enum Join {
-    /// A refresh is in flight: wait for its outcome here.
-    InFlight(watch::Receiver<Option<Outcome>>),
-    /// This caller started one: run (or spawn) the attempt, then wait on the receiver.
-    Started(watch::Receiver<Option<Outcome>>, RefreshAttempt),
-    /// None may start before the backoff after the last failure has passed.
-    BackingOff(Option<SharedFailure>),
-}
-
 impl RefreshEngine {
+    /// An engine with nothing cached; its background task starts now if a runtime is at
+    /// hand, else at the first call made on one.
     pub(crate) fn new(
         fetcher: Arc<dyn FetchSession>,
-        time: Clock,
+        time: SharedTimeSource,
         sleep: SharedAsyncSleep,
         config: EngineConfig,
     ) -> Self {
         let engine = RefreshEngine {
-            inner: Arc::new(EngineInner {
-                id: replica::next_engine_id(),
-                generation: AtomicU64::new(0),
-                current: ArcSwapOption::empty(),
-                refreshing: AtomicBool::new(false),
-                control: Mutex::new(Control::default()),
-                attempts: AtomicU64::new(0),
-                failed_attempts: AtomicU64::new(0),
-                background_running: AtomicBool::new(false),
-                wake: Arc::new(Notify::new()),
-                fetcher,
-                time,
-                sleep,
-                config,
-            }),
+            state: Arc::new(State::new(fetcher, time, sleep, config)),
         };
         engine.ensure_background_refresh();
         engine
@@ -222,39 +74,22 @@ impl RefreshEngine {
 
     /// Credentials for one caller. Ready at once (no allocation, no lock) whenever a session
     /// outside the mandatory window is cached.
-    #[inline]
     pub(crate) fn provide(&self) -> future::ProvideCredentials<'_> {
-        let inner = &*self.inner;
-        if inner.config.background_refresh && !inner.background_running.load(Ordering::Acquire) {
+        let state = &*self.state;
+        if state.config.background_refresh && !state.background_running.load(Ordering::Acquire) {
             self.ensure_background_refresh();
         }
-        let now = inner.time.now_nanos();
-        // This thread's own copy first: cloning it touches no shared cache line.
-        let generation = inner.generation.load(Ordering::Acquire);
-        if let Some(credentials) = replica::fresh(inner.id, generation, now) {
+        let now = state.time.now();
+        let (credentials, schedule) = match state.current.load().as_deref() {
+            Some(session) => (session.credentials.clone(), session.schedule),
+            None => return future::ProvideCredentials::new(self.wait_for_session()),
+        };
+        if now < schedule.refresh_at {
             return future::ProvideCredentials::ready(Ok(credentials));
         }
-        {
-            let current = inner.current.load();
-            if let Some(session) = current.as_deref() {
-                if now < session.refresh_at_nanos {
-                    // `current` is at least as new as `generation` (it is stored before the
-                    // generation is bumped), so the copy is never older than its tag says.
-                    replica::keep(
-                        inner.id,
-                        generation,
-                        session.refresh_at_nanos,
-                        &session.credentials,
-                    );
-                    return future::ProvideCredentials::ready(Ok(session.credentials.clone()));
-                }
-                if now < session.mandatory_at_nanos {
-                    let credentials = session.credentials.clone();
-                    drop(current);
-                    self.refresh_in_background(self.inner.time.now());
-                    return future::ProvideCredentials::ready(Ok(credentials));
-                }
-            }
+        if now < schedule.mandatory_at {
+            self.refresh_in_background(now);
+            return future::ProvideCredentials::ready(Ok(credentials));
         }
         future::ProvideCredentials::new(self.wait_for_session())
     }
@@ -262,26 +97,26 @@ impl RefreshEngine {
     /// Starts the background refresh task if it is switched on, not running, and a Tokio
     /// runtime is at hand.
     pub(crate) fn ensure_background_refresh(&self) {
-        if !self.inner.config.background_refresh {
+        if !self.state.config.background_refresh {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         if self
-            .inner
+            .state
             .background_running
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            runtime.spawn(super::background::run(self));
+            runtime.spawn(background::run(&self.state));
         }
     }
 
     /// The cached session while it is valid: what to use when loading was interrupted.
     pub(crate) fn fallback(&self) -> Option<Credentials> {
-        let now = self.inner.time.now();
-        self.inner
+        let now = self.state.time.now();
+        self.state
             .current
             .load()
             .as_deref()
@@ -291,7 +126,7 @@ impl RefreshEngine {
 
     /// The expiry of the cached session, in the local clock's frame.
     pub(crate) fn expiry(&self) -> Option<SystemTime> {
-        self.inner
+        self.state
             .current
             .load()
             .as_deref()
@@ -300,31 +135,25 @@ impl RefreshEngine {
 
     /// Drops the cached session and any backoff: the next call fetches a new session.
     pub(crate) fn invalidate(&self) {
-        if let Some(dropped) = self.inner.current.swap(None) {
-            self.inner.fetcher.discard(&dropped.credentials);
+        if let Some(dropped) = self.state.current.swap(None) {
+            self.state.fetcher.discard(&dropped.credentials);
         }
-        self.inner.generation.fetch_add(1, Ordering::Release);
         {
-            let mut control = self.inner.lock();
+            let mut control = self.state.control();
             control.failures = 0;
             control.retry_not_before = None;
             control.last_failure = None;
         }
-        self.inner.wake.notify_one();
-    }
-
-    /// Refresh attempts started so far.
-    pub(crate) fn attempts(&self) -> u64 {
-        self.inner.attempts.load(Ordering::Relaxed)
+        self.state.wake.notify_one();
     }
 
     /// A snapshot of the cache and refresh state.
     pub(crate) fn status(&self) -> ProviderStatus {
-        let inner = &*self.inner;
-        let now = inner.time.now();
-        let current = inner.current.load_full();
+        let state = &*self.state;
+        let now = state.time.now();
+        let current = state.current.load_full();
         let schedule = current.as_deref().map(|s| s.schedule);
-        let control = inner.lock();
+        let control = state.control();
         let has_valid_session = schedule.is_some_and(|s| now < s.expires_at);
         ProviderStatus {
             has_valid_session,
@@ -332,41 +161,25 @@ impl RefreshEngine {
             refresh_at: schedule.map(|s| s.refresh_at),
             refreshing: control.in_flight.is_some(),
             next_attempt_at: control.retry_not_before.filter(|t| now < *t),
-            refreshes_started: inner.attempts.load(Ordering::Relaxed),
-            refreshes_failed: inner.failed_attempts.load(Ordering::Relaxed),
+            refreshes_started: state.attempts.load(Ordering::Relaxed),
+            refreshes_failed: state.failed_attempts.load(Ordering::Relaxed),
             failures_in_a_row: control.failures,
             last_error: control.last_failure.as_ref().map(ToString::to_string),
             serving_cached_after_failure: has_valid_session && control.failures > 0,
-            background_refresh_running: inner.background_running.load(Ordering::Acquire),
+            background_refresh_running: state.background_running.load(Ordering::Acquire),
         }
-    }
-
-    /// Joins the refresh in flight, or starts one if the backoff allows.
-    pub(crate) fn join_or_start(&self, now: SystemTime) -> Join {
-        let mut control = self.inner.lock();
-        if let Some(receiver) = &control.in_flight {
-            return Join::InFlight(receiver.clone());
-        }
-        if control.retry_not_before.is_some_and(|t| now < t) {
-            return Join::BackingOff(control.last_failure.clone());
-        }
-        let (sender, receiver) = watch::channel(None);
-        control.in_flight = Some(receiver.clone());
-        self.inner.refreshing.store(true, Ordering::Release);
-        self.inner.attempts.fetch_add(1, Ordering::Relaxed);
-        Join::Started(receiver, RefreshAttempt::new(self.inner.clone(), sender))
     }
 
     /// Starts a refresh in the background if none is in flight and the backoff allows one.
     /// Needs a Tokio runtime; without one, the mandatory window's callers refresh inline.
     fn refresh_in_background(&self, now: SystemTime) {
-        if self.inner.refreshing.load(Ordering::Acquire) {
+        if self.state.refreshing.load(Ordering::Acquire) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if let Join::Started(_, attempt) = self.join_or_start(now) {
+        if let Join::Started(_, attempt) = join_or_start(&self.state, now) {
             runtime.spawn(attempt.run());
         }
     }
@@ -374,8 +187,8 @@ impl RefreshEngine {
     /// The slow path: nothing usable without waiting, so join (or start) the refresh.
     async fn wait_for_session(&self) -> provider::Result {
         for _ in 0..MAX_ABANDONED_ROUNDS {
-            let now = self.inner.time.now();
-            let current = self.inner.current.load_full();
+            let now = self.state.time.now();
+            let current = self.state.current.load_full();
             if let Some(session) = current.as_deref() {
                 // Another caller's refresh may have landed since the fast path looked.
                 if now < session.schedule.mandatory_at {
@@ -386,7 +199,7 @@ impl RefreshEngine {
                 }
             }
             let still_valid = current.filter(|s| now < s.schedule.expires_at);
-            let receiver = match self.join_or_start(now) {
+            let receiver = match join_or_start(&self.state, now) {
                 Join::InFlight(receiver) => receiver,
                 Join::BackingOff(last_failure) => {
                     return match (still_valid, last_failure) {
@@ -412,7 +225,7 @@ impl RefreshEngine {
             match wait_for_outcome(receiver).await {
                 Outcome::Fresh(session) => return Ok(session.credentials.clone()),
                 Outcome::Failed(failure) => {
-                    let now = self.inner.time.now();
+                    let now = self.state.time.now();
                     return match still_valid.filter(|s| now < s.schedule.expires_at) {
                         Some(session) => Ok(session.credentials.clone()),
                         None => Err(failure.to_error()),
@@ -424,5 +237,229 @@ impl RefreshEngine {
         Err(CredentialsError::provider_error(
             "the session refresh was cancelled repeatedly (is the async runtime shutting down?)",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refresh::{Backoff, BoxFuture};
+    use crate::session::{Session, SessionKeys};
+    use aws_smithy_async::test_util::tick_advance_sleep::{
+        TickAdvanceTime, tick_advance_time_and_sleep,
+    };
+    use aws_smithy_async::time::TimeSource;
+    use std::collections::VecDeque;
+    use std::future::Future;
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+    const MIN: Duration = Duration::from_secs(60);
+
+    /// Answers each fetch with the next scripted result: `Ok(lifetime)` is a session that
+    /// lasts that long from now, `Err(())` a failure.
+    #[derive(Debug)]
+    struct Scripted {
+        time: TickAdvanceTime,
+        script: Mutex<VecDeque<Result<Duration, ()>>>,
+        fetches: AtomicUsize,
+    }
+
+    impl FetchSession for Scripted {
+        fn fetch(&self) -> BoxFuture<'_, Result<Session, CredentialsError>> {
+            let n = self.fetches.fetch_add(1, Ordering::SeqCst) + 1;
+            let next = self.script.lock().unwrap().pop_front().unwrap_or(Ok(HOUR));
+            let now = self.time.now();
+            Box::pin(async move {
+                let lifetime = next.map_err(|()| CredentialsError::provider_error("scripted"))?;
+                let keys = SessionKeys {
+                    access_key_id: format!("ASIA{n}"),
+                    secret_access_key: "secret".into(),
+                    session_token: "token".into(),
+                    account_id: None,
+                };
+                Ok(Session::new(keys, now, now + lifetime))
+            })
+        }
+
+        fn refresh_span(&self) -> tracing::Span {
+            tracing::Span::none()
+        }
+    }
+
+    struct Rig {
+        time: TickAdvanceTime,
+        fetcher: Arc<Scripted>,
+        engine: RefreshEngine,
+    }
+
+    async fn rig(background_refresh: bool, script: Vec<Result<Duration, ()>>) -> Rig {
+        let (time, sleep) = tick_advance_time_and_sleep();
+        time.tick(Duration::from_secs(1_700_000_000)).await;
+        let fetcher = Arc::new(Scripted {
+            time: time.clone(),
+            script: Mutex::new(script.into()),
+            fetches: AtomicUsize::new(0),
+        });
+        let engine = RefreshEngine::new(
+            fetcher.clone(),
+            SharedTimeSource::new(time.clone()),
+            SharedAsyncSleep::new(sleep),
+            EngineConfig {
+                load_timeout: Duration::from_secs(5),
+                backoff: Backoff::default(),
+                jitter: false,
+                background_refresh,
+                prefetch: false,
+                on_refresh: None,
+            },
+        );
+        Rig {
+            time,
+            fetcher,
+            engine,
+        }
+    }
+
+    impl Rig {
+        fn fetches(&self) -> usize {
+            self.fetcher.fetches.load(Ordering::SeqCst)
+        }
+
+        async fn settle(&self) {
+            for _ in 0..20 {
+                tokio::task::yield_now().await;
+            }
+        }
+
+        /// The key the engine hands out now, if it answers without waiting.
+        fn key_at_once(&self) -> Option<String> {
+            let mut call = std::pin::pin!(self.engine.provide());
+            match call
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+            {
+                std::task::Poll::Ready(result) => Some(
+                    result
+                        .map(|c| c.access_key_id().to_owned())
+                        .unwrap_or_default(),
+                ),
+                std::task::Poll::Pending => None,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_callers_share_one_fetch() {
+        let rig = rig(false, vec![]).await;
+        let callers: Vec<_> = (0..100)
+            .map(|_| {
+                let engine = rig.engine.clone();
+                tokio::spawn(async move { engine.provide().await })
+            })
+            .collect();
+        for caller in callers {
+            assert_eq!(caller.await.unwrap().unwrap().access_key_id(), "ASIA1");
+        }
+        assert_eq!(rig.fetches(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_advisory_window_answers_at_once_and_refreshes_once() {
+        let rig = rig(false, vec![]).await;
+        rig.engine.provide().await.unwrap();
+        // Without jitter the refresh point is the start of the 15-minute advisory window.
+        rig.time
+            .tick(HOUR - 15 * MIN - Duration::from_secs(1))
+            .await;
+        assert_eq!(rig.key_at_once().as_deref(), Some("ASIA1"));
+        assert_eq!(rig.fetches(), 1, "not yet");
+        rig.time.tick(Duration::from_secs(2)).await;
+        for _ in 0..10 {
+            assert_eq!(
+                rig.key_at_once().as_deref(),
+                Some("ASIA1"),
+                "the cached one, at once"
+            );
+        }
+        rig.settle().await;
+        assert_eq!(rig.fetches(), 2, "one background refresh for ten callers");
+        assert_eq!(rig.key_at_once().as_deref(), Some("ASIA2"));
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_serves_the_valid_session_and_backs_off() {
+        let rig = rig(false, vec![Ok(HOUR), Err(()), Err(())]).await;
+        rig.engine.provide().await.unwrap();
+        // In the mandatory window (last minute) callers wait for the refresh; it fails, so
+        // they get the still-valid session.
+        rig.time.tick(HOUR - Duration::from_secs(30)).await;
+        assert_eq!(rig.engine.provide().await.unwrap().access_key_id(), "ASIA1");
+        assert_eq!(rig.fetches(), 2);
+        let status = rig.engine.status();
+        assert!(status.serving_cached_after_failure && status.failures_in_a_row == 1);
+        let retry_at = status.next_attempt_at.expect("backing off");
+        // Until the backoff allows, no caller starts another fetch.
+        for _ in 0..10 {
+            assert_eq!(rig.key_at_once().as_deref(), Some("ASIA1"));
+        }
+        assert_eq!(rig.fetches(), 2);
+        rig.time
+            .tick(retry_at.duration_since(rig.time.now()).unwrap())
+            .await;
+        assert_eq!(rig.engine.provide().await.unwrap().access_key_id(), "ASIA1");
+        assert_eq!(
+            rig.fetches(),
+            3,
+            "one more attempt once the backoff allowed it"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_session_is_never_handed_out() {
+        let rig = rig(false, vec![Ok(HOUR), Err(())]).await;
+        rig.engine.provide().await.unwrap();
+        rig.time.tick(HOUR).await;
+        assert!(rig.engine.provide().await.is_err(), "the refresh failed");
+        assert!(rig.engine.fallback().is_none());
+        assert!(!rig.engine.status().has_valid_session);
+        // Backing off with nothing valid: the last error, at once.
+        assert_eq!(rig.key_at_once().as_deref(), Some(""));
+        assert_eq!(rig.fetches(), 2);
+    }
+
+    #[tokio::test]
+    async fn invalidate_drops_the_session_and_the_backoff() {
+        let rig = rig(false, vec![Ok(HOUR), Err(()), Ok(HOUR)]).await;
+        rig.engine.provide().await.unwrap();
+        rig.engine.invalidate();
+        assert!(rig.engine.provide().await.is_err());
+        assert!(rig.engine.status().next_attempt_at.is_some());
+        rig.engine.invalidate();
+        assert_eq!(rig.engine.status().next_attempt_at, None);
+        assert_eq!(rig.engine.provide().await.unwrap().access_key_id(), "ASIA3");
+    }
+
+    #[tokio::test]
+    async fn the_background_task_refreshes_at_the_refresh_point_without_callers() {
+        let rig = rig(true, vec![]).await;
+        rig.engine.provide().await.unwrap();
+        assert!(rig.engine.status().background_refresh_running);
+        let refresh_at = rig.engine.status().refresh_at.unwrap();
+        rig.time
+            .tick(refresh_at.duration_since(rig.time.now()).unwrap() - Duration::from_secs(1))
+            .await;
+        rig.settle().await;
+        assert_eq!(rig.fetches(), 1);
+        rig.time.tick(Duration::from_secs(1)).await;
+        rig.settle().await;
+        assert_eq!(
+            rig.fetches(),
+            2,
+            "refreshed at the refresh point, nobody calling"
+        );
+        assert_eq!(rig.key_at_once().as_deref(), Some("ASIA2"));
     }
 }

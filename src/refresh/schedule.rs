@@ -1,15 +1,13 @@
 //! When to refresh a session: the advisory and mandatory windows and the jittered refresh point.
 //!
-//! Pure functions of the session's lifetime and a random number, so that benches and
-//! simulations (a fleet of providers starting in the same minute) use exactly the engine's own
-//! scheduling.
+//! Pure functions of the session's lifetime and a random number, tested here on their own.
 
 use std::time::{Duration, SystemTime};
 
 /// How long before expiry callers stop getting the cached session at once and wait for the
 /// refresh in flight (1 minute). Shortened to a quarter of the lifetime for sessions shorter
 /// than 4 minutes, which STS never issues but test servers may.
-pub const MANDATORY_WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const MANDATORY_WINDOW: Duration = Duration::from_secs(60);
 
 /// The advisory window for a session of the given lifetime: within it, the first caller past
 /// the session's refresh point starts a background refresh while still receiving the cached
@@ -21,7 +19,7 @@ pub const MANDATORY_WINDOW: Duration = Duration::from_secs(60);
 ///
 /// Never more than three quarters of the lifetime (which no STS session reaches: they last at
 /// least 15 minutes), so a short test session is used for at least a quarter of its life.
-pub fn advisory_window(lifetime: Duration) -> Duration {
+pub(crate) fn advisory_window(lifetime: Duration) -> Duration {
     let window = if lifetime <= Duration::from_secs(20 * 60) {
         Duration::from_secs(5 * 60)
     } else if lifetime < Duration::from_secs(90 * 60) {
@@ -33,19 +31,19 @@ pub fn advisory_window(lifetime: Duration) -> Duration {
 }
 
 /// The mandatory window for a session of the given lifetime (see [`MANDATORY_WINDOW`]).
-pub fn mandatory_window(lifetime: Duration) -> Duration {
+pub(crate) fn mandatory_window(lifetime: Duration) -> Duration {
     MANDATORY_WINDOW.min(lifetime / 4)
 }
 
 /// The points in time that govern one cached session, all in the local clock's frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RefreshSchedule {
+pub(crate) struct RefreshSchedule {
     /// From here on, the first caller starts a background refresh.
-    pub refresh_at: SystemTime,
+    pub(crate) refresh_at: SystemTime,
     /// From here on, callers wait for the refresh in flight.
-    pub mandatory_at: SystemTime,
+    pub(crate) mandatory_at: SystemTime,
     /// The session's expiry: it is never handed out at or after this point.
-    pub expires_at: SystemTime,
+    pub(crate) expires_at: SystemTime,
 }
 
 impl RefreshSchedule {
@@ -55,7 +53,7 @@ impl RefreshSchedule {
     /// uniformly within the first half of the advisory window, so a fleet whose sessions
     /// started in the same second does not refresh in the same second. `0.0` disables the
     /// jitter (everyone refreshes at the start of the window).
-    pub fn new(received_at: SystemTime, expires_at: SystemTime, jitter: f64) -> Self {
+    pub(crate) fn new(received_at: SystemTime, expires_at: SystemTime, jitter: f64) -> Self {
         let lifetime = expires_at
             .duration_since(received_at)
             .unwrap_or(Duration::ZERO);

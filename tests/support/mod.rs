@@ -1,6 +1,7 @@
-//! Shared test support: a scriptable in-process STS (`FakeSts`), the local moto server's
-//! fixtures (`Moto`), and small helpers. Each test file uses part of it.
-#![allow(dead_code, unreachable_pub, unused_imports)]
+//! Shared test support: a scriptable in-process STS (`FakeSts`) and S3 (`fake_s3`), the local
+//! server's fixtures (`Moto`), the fault proxy, and small helpers.
+// Shared by the three test binaries, each of which uses only part of it.
+#![allow(dead_code)]
 
 #[cfg(feature = "cli")]
 pub mod cli;
@@ -17,6 +18,11 @@ use chainable_credentials::{Builder, ChainableTemporaryCredentials};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use fake_sts::{FakeSts, Reply};
+
+/// The provider's backoff between failed refreshes, as documented (README, "How it behaves"):
+/// 1 second doubling up to 30 seconds, each delay drawn from the upper half of its step.
+pub const BACKOFF_INITIAL: Duration = Duration::from_secs(1);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// A fixed start for manual clocks in tests that do not talk to moto.
 pub const T0_SECS: u64 = 1_700_000_000;

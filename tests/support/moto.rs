@@ -1,9 +1,16 @@
-//! The local moto server started by `scripts/test.sh`, and the fixtures
-//! `scripts/moto_setup.py` created in it (passed as `CC_*` environment variables).
+//! The local servers (moto) and the fixtures `scripts/moto_setup.py` created in them: those
+//! `scripts/test.sh` started, passed as `CC_*` environment variables; or, when the environment
+//! names none (a plain `cargo test`), servers started for this test process by
+//! `scripts/moto_session.py`, which stops them when the process ends.
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_types::region::Region;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 
 /// Fixtures of an enforcing moto server (signatures and IAM policies checked).
 #[derive(Debug, Clone)]
@@ -22,13 +29,66 @@ pub struct Moto {
     pub chain_hop_arns: [String; 3],
 }
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: tests against the local STS run from `scripts/test.sh`, which \
-             installs and starts moto (pass a test name filter as its argument)"
-        )
+/// The fixtures by name (`CC_ENDPOINT`, `CC_OPEN_BUCKET`, ...).
+fn fixtures() -> &'static HashMap<String, String> {
+    static FIXTURES: OnceLock<HashMap<String, String>> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        if std::env::var_os("CC_ENDPOINT").is_some() {
+            std::env::vars()
+                .filter(|(k, _)| k.starts_with("CC_"))
+                .collect()
+        } else {
+            start_servers()
+        }
     })
+}
+
+/// Installs moto into the checkout's venv (once, ~10 s) and starts the servers for this
+/// process; they stop when it ends and the session script's standard input closes.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the session runs until this process exits; its end closes the pipe that stops it"
+)]
+fn start_servers() -> HashMap<String, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let installed = Command::new("bash")
+        .arg(root.join("scripts/moto.sh"))
+        .arg("install")
+        .status()
+        .expect("run scripts/moto.sh install");
+    assert!(installed.success(), "scripts/moto.sh install failed");
+    let venv = std::env::var_os("CC_VENV").map_or_else(|| root.join(".venv"), Into::into);
+    let mut session = Command::new(venv.join("bin/python"))
+        .arg(root.join("scripts/moto_session.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start scripts/moto_session.py");
+    let mut fixtures = HashMap::new();
+    let stdout = BufReader::new(session.stdout.take().expect("piped"));
+    for line in stdout.lines() {
+        let line = line.expect("read the fixtures");
+        if line == "READY" {
+            // Held until the process exits: then the pipe closes and the servers stop.
+            static SESSION: OnceLock<Mutex<Child>> = OnceLock::new();
+            let _ = SESSION.set(Mutex::new(session));
+            return fixtures;
+        }
+        if let Some((name, value)) = line
+            .strip_prefix("export ")
+            .and_then(|assignment| assignment.split_once('='))
+        {
+            fixtures.insert(name.to_owned(), value.trim_matches('\'').to_owned());
+        }
+    }
+    panic!("scripts/moto_session.py ended without starting the servers");
+}
+
+fn var(name: &str) -> String {
+    fixtures()
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| panic!("the local server's fixtures have no {name}"))
 }
 
 impl Moto {

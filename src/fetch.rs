@@ -1,0 +1,85 @@
+//! The one fetch pipeline: base credentials → file cache → STS. What the refresh engine calls
+//! when it needs a new session.
+//!
+//! The base credentials are resolved here, before STS is called, rather than by the STS client,
+//! so a failure of theirs is reported as such and not as an STS signing error; their access key
+//! id also names the file cache entry (the source principal).
+
+use crate::error::FetchError;
+use crate::refresh::{BoxFuture, FetchSession};
+use crate::session::{Session, SessionRequest};
+use crate::sts::Sts;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use std::sync::Arc;
+
+/// Fetches sessions for one provider.
+#[derive(Debug)]
+pub(crate) struct SessionFetcher {
+    pub(crate) base: SharedCredentialsProvider,
+    pub(crate) sts: Sts,
+    /// What is asked for: names the refresh's tracing span.
+    pub(crate) request: SessionRequest,
+    /// Sessions shared with other processes through a directory, if configured.
+    #[cfg(feature = "file-cache")]
+    pub(crate) file_cache: Option<crate::file_cache::FileCache>,
+}
+
+impl SessionFetcher {
+    async fn session(&self) -> Result<Session, CredentialsError> {
+        let base = self
+            .base
+            .provide_credentials()
+            .await
+            .map_err(base_credentials_error)?;
+        #[cfg(feature = "file-cache")]
+        if let Some(cache) = &self.file_cache {
+            return cache
+                .load_or_fetch(base.access_key_id(), self.sts.session(&base))
+                .await;
+        }
+        self.sts.session(&base).await
+    }
+}
+
+impl FetchSession for SessionFetcher {
+    fn fetch(&self) -> BoxFuture<'_, Result<Session, CredentialsError>> {
+        Box::pin(self.session())
+    }
+
+    fn discard(&self, _credentials: &Credentials) {
+        #[cfg(feature = "file-cache")]
+        if let Some(cache) = &self.file_cache {
+            cache.discard(_credentials.access_key_id());
+        }
+    }
+
+    fn refresh_span(&self) -> tracing::Span {
+        let role = self.request.role.as_ref();
+        tracing::info_span!(
+            "refresh_session",
+            operation = self.request.operation(),
+            role_arn = role.map(|r| r.role_arn.as_str()),
+            session_name = role.map(|r| r.session_name.as_str()),
+            expiry = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        )
+    }
+}
+
+/// Wraps a base provider's error, keeping its kind (a timeout stays a timeout).
+fn base_credentials_error(error: CredentialsError) -> CredentialsError {
+    match error {
+        CredentialsError::ProviderTimedOut(t) => {
+            CredentialsError::provider_timed_out(t.timeout_duration())
+        }
+        CredentialsError::InvalidConfiguration(_) => {
+            CredentialsError::invalid_configuration(FetchError::BaseCredentials(Arc::new(error)))
+        }
+        CredentialsError::CredentialsNotLoaded(_) => {
+            CredentialsError::not_loaded(FetchError::BaseCredentials(Arc::new(error)))
+        }
+        other => CredentialsError::provider_error(FetchError::BaseCredentials(Arc::new(other))),
+    }
+}

@@ -1,0 +1,119 @@
+//! What one provider's cache holds and shares between its clones, its refresh attempts and
+//! its background task.
+
+use crate::error::SharedFailure;
+use crate::lock::lock;
+use crate::refresh::FetchSession;
+use crate::refresh::backoff::Backoff;
+use crate::refresh::schedule::RefreshSchedule;
+use crate::status::RefreshListener;
+use arc_swap::ArcSwapOption;
+use aws_credential_types::Credentials;
+use aws_smithy_async::rt::sleep::SharedAsyncSleep;
+use aws_smithy_async::time::SharedTimeSource;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{Notify, watch};
+
+/// Tunables of the engine, set from the builder.
+#[derive(Debug, Clone)]
+pub(crate) struct EngineConfig {
+    pub(crate) load_timeout: Duration,
+    pub(crate) backoff: Backoff,
+    /// Draw each session's refresh point at random in the first half of its advisory window.
+    pub(crate) jitter: bool,
+    /// Refresh from a background task at the refresh point, with or without callers.
+    pub(crate) background_refresh: bool,
+    /// Have the background task fetch the first session without waiting for a caller.
+    pub(crate) prefetch: bool,
+    /// Told of every refresh's outcome.
+    pub(crate) on_refresh: Option<RefreshListener>,
+}
+
+/// One cached session and its schedule.
+pub(crate) struct CachedSession {
+    pub(crate) credentials: Credentials,
+    pub(crate) schedule: RefreshSchedule,
+}
+
+/// How a refresh ended, as told to the callers waiting for it.
+#[derive(Clone)]
+pub(crate) enum Outcome {
+    Fresh(Arc<CachedSession>),
+    Failed(SharedFailure),
+    /// The refresh was dropped before it finished; waiters start over.
+    Abandoned,
+}
+
+/// The part of the state that changes only around refreshes. Guarded by a `std` mutex that
+/// is held for a few instructions and never across an `.await`.
+#[derive(Default)]
+pub(crate) struct Control {
+    /// The refresh in flight, if any: callers subscribe to its outcome.
+    pub(crate) in_flight: Option<watch::Receiver<Option<Outcome>>>,
+    /// Consecutive failed refreshes.
+    pub(crate) failures: u32,
+    /// No new refresh starts before this point (the backoff after a failure).
+    pub(crate) retry_not_before: Option<SystemTime>,
+    /// The error of the last failed refresh, returned while backing off with nothing valid.
+    pub(crate) last_failure: Option<SharedFailure>,
+}
+
+/// The shared state of one provider (all its clones).
+pub(crate) struct State {
+    /// The cached session; read without locks on every call.
+    pub(crate) current: ArcSwapOption<CachedSession>,
+    /// Mirrors `control.in_flight.is_some()` so that callers in the advisory window skip the
+    /// mutex while a refresh runs.
+    pub(crate) refreshing: AtomicBool,
+    control: Mutex<Control>,
+    /// Refresh attempts started since creation.
+    pub(crate) attempts: AtomicU64,
+    /// Refresh attempts that failed since creation.
+    pub(crate) failed_attempts: AtomicU64,
+    /// Whether the background refresh task is alive; it clears this when it ends, also when
+    /// its runtime drops it, so that the next call from a live runtime starts a new one.
+    pub(crate) background_running: AtomicBool,
+    /// Wakes the background task: a refresh ended, the session was dropped, or the state is
+    /// gone.
+    pub(crate) wake: Arc<Notify>,
+    pub(crate) fetcher: Arc<dyn FetchSession>,
+    pub(crate) time: SharedTimeSource,
+    pub(crate) sleep: SharedAsyncSleep,
+    pub(crate) config: EngineConfig,
+}
+
+impl State {
+    pub(crate) fn new(
+        fetcher: Arc<dyn FetchSession>,
+        time: SharedTimeSource,
+        sleep: SharedAsyncSleep,
+        config: EngineConfig,
+    ) -> Self {
+        State {
+            current: ArcSwapOption::empty(),
+            refreshing: AtomicBool::new(false),
+            control: Mutex::new(Control::default()),
+            attempts: AtomicU64::new(0),
+            failed_attempts: AtomicU64::new(0),
+            background_running: AtomicBool::new(false),
+            wake: Arc::new(Notify::new()),
+            fetcher,
+            time,
+            sleep,
+            config,
+        }
+    }
+
+    pub(crate) fn control(&self) -> MutexGuard<'_, Control> {
+        lock(&self.control)
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        // The last provider clone is gone: the background task wakes, finds no state, ends.
+        self.wake.notify_one();
+    }
+}

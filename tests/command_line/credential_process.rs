@@ -1,0 +1,445 @@
+//! The `chainable-credentials` binary as the AWS CLI runs it — a separate process each time —
+//! against moto with enforcement: the exact `credential_process` JSON, one STS call for eight
+//! processes starting together, a private cache that survives damage and separates source
+//! users, `env` lines, chains, one-line errors, recursion detection, and aws-config's own
+//! `credential_process` provider reading it.
+//!
+//! STS is reached through the fault proxy (passing everything through) to count the calls.
+
+use crate::support;
+
+use aws_credential_types::Credentials;
+use aws_smithy_async::time::{SystemTimeSource, TimeSource};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use support::cli::{BINARY, Home, credentials_json, finish, shell_words, stderr, stdout};
+use support::fault_proxy::FaultProxy;
+use support::moto::Moto;
+
+/// A home whose credentials file has the base user (profile `base`) and the other user
+/// (profile `other`), with STS behind a counting proxy.
+async fn setup() -> (Moto, Home, FaultProxy) {
+    let moto = Moto::enforcing();
+    let home = Home::new();
+    home.write_credentials(&[
+        (
+            "base",
+            &moto.base_access_key_id,
+            &moto.base_secret_access_key,
+        ),
+        (
+            "other",
+            &moto.other_access_key_id,
+            &moto.other_secret_access_key,
+        ),
+    ]);
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    (moto, home, proxy)
+}
+
+/// `credential-process` for the S3 role with the given source profile, via the proxy.
+fn role_args<'a>(moto: &'a Moto, proxy: &'a FaultProxy, profile: &'a str) -> Vec<&'a str> {
+    vec![
+        "credential-process",
+        "--source-profile",
+        profile,
+        "--role-arn",
+        &moto.role_arn,
+        "--session-name",
+        "cli-test",
+        "--region",
+        &moto.region,
+        "--endpoint-url",
+        &proxy.endpoint,
+        // Generous: a process that waits for another's STS call waits up to half of it, and
+        // moto answers slowly while other tests load it.
+        "--timeout",
+        "30s",
+    ]
+}
+
+fn static_credentials(json: &serde_json::Value) -> Credentials {
+    Credentials::new(
+        json["AccessKeyId"].as_str().unwrap(),
+        json["SecretAccessKey"].as_str().unwrap(),
+        json["SessionToken"].as_str().map(str::to_owned),
+        None,
+        "cli-output",
+    )
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn prints_exactly_the_credential_process_json_and_the_credentials_work() {
+    let (moto, home, proxy) = setup().await;
+    let output = home.run(&role_args(&moto, &proxy, "base")).await;
+    let json = credentials_json(&output);
+    assert!(stderr(&output).is_empty(), "stderr: {}", stderr(&output));
+    assert_eq!(
+        stdout(&output).lines().count(),
+        1,
+        "one line of JSON and nothing else"
+    );
+
+    let object = json.as_object().unwrap();
+    let mut keys: Vec<_> = object.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "AccessKeyId",
+            "Expiration",
+            "SecretAccessKey",
+            "SessionToken",
+            "Version"
+        ]
+    );
+    assert_eq!(json["Version"], 1);
+    assert!(json["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    let expiration = aws_smithy_types::DateTime::from_str(
+        json["Expiration"].as_str().unwrap(),
+        aws_smithy_types::date_time::Format::DateTime,
+    )
+    .expect("Expiration is RFC 3339");
+    // Measured to the millisecond: truncating both ends to whole seconds made it read 3601
+    // once.
+    let left = expiration.as_secs_f64()
+        - aws_smithy_types::DateTime::from(SystemTimeSource::new().now()).as_secs_f64();
+    let lead = 0.02;
+    assert!(
+        left > 3500.0 && left <= 3600.0 + lead,
+        "about an hour left: {left} s"
+    );
+
+    // Under enforcement the base user may not list buckets; the printed session may.
+    let buckets = moto.bucket_names(static_credentials(&json)).await;
+    assert!(buckets.contains(&moto.bucket), "{buckets:?}");
+    assert_eq!(proxy.sts_requests(), 1);
+}
+
+#[tokio::test]
+async fn eight_processes_starting_together_make_one_sts_call_and_share_a_private_entry() {
+    let (moto, home, proxy) = setup().await;
+    let args = role_args(&moto, &proxy, "base");
+    let runs: Vec<_> = (0..8)
+        .map(|_| {
+            let mut command = home.command(BINARY);
+            command.args(&args);
+            tokio::spawn(finish(command))
+        })
+        .collect();
+    let mut key_ids = Vec::new();
+    for run in runs {
+        let json = credentials_json(&run.await.unwrap());
+        key_ids.push(json["AccessKeyId"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        proxy.sts_requests(),
+        1,
+        "one AssumeRole for eight processes"
+    );
+    assert!(key_ids.iter().all(|k| *k == key_ids[0]), "{key_ids:?}");
+
+    let dir = home.cache_dir();
+    assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+    for path in fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()) {
+        assert_eq!(
+            fs::metadata(&path).unwrap().mode() & 0o777,
+            0o600,
+            "{}",
+            path.display()
+        );
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains(&moto.base_secret_access_key),
+            "no base secret on disk"
+        );
+        assert!(
+            !path.to_string_lossy().contains(&moto.base_access_key_id),
+            "the key is hashed into the name"
+        );
+    }
+    assert_eq!(entries(&dir).len(), 1);
+}
+
+#[tokio::test]
+async fn a_corrupted_entry_is_replaced_without_an_error() {
+    let (moto, home, proxy) = setup().await;
+    let args = role_args(&moto, &proxy, "base");
+    let first = credentials_json(&home.run(&args).await);
+    let entry = entries(&home.cache_dir()).remove(0);
+    let text = fs::read_to_string(&entry).unwrap();
+    fs::write(&entry, &text[..text.len() / 3]).unwrap();
+
+    let output = home.run(&args).await;
+    let second = credentials_json(&output);
+    assert!(
+        stderr(&output).is_empty(),
+        "no complaint: {}",
+        stderr(&output)
+    );
+    assert_ne!(second["AccessKeyId"], first["AccessKeyId"]);
+    assert_eq!(proxy.sts_requests(), 2);
+    let replaced: serde_json::Value = serde_json::from_slice(&fs::read(&entry).unwrap()).unwrap();
+    assert_eq!(replaced["AccessKeyId"], second["AccessKeyId"]);
+    assert_eq!(fs::metadata(&entry).unwrap().mode() & 0o777, 0o600);
+
+    let third = credentials_json(&home.run(&args).await);
+    assert_eq!(third["AccessKeyId"], second["AccessKeyId"]);
+    assert_eq!(proxy.sts_requests(), 2);
+}
+
+#[tokio::test]
+async fn another_source_users_entry_is_not_used() {
+    let (moto, home, proxy) = setup().await;
+    let mine = credentials_json(&home.run(&role_args(&moto, &proxy, "base")).await);
+    let theirs = credentials_json(&home.run(&role_args(&moto, &proxy, "other")).await);
+    assert_ne!(mine["AccessKeyId"], theirs["AccessKeyId"]);
+    assert_eq!(
+        proxy.sts_requests(),
+        2,
+        "the other user got its own session"
+    );
+    assert_eq!(
+        entries(&home.cache_dir()).len(),
+        2,
+        "one entry per source user"
+    );
+    // Each keeps using its own.
+    let mine_again = credentials_json(&home.run(&role_args(&moto, &proxy, "base")).await);
+    assert_eq!(mine_again["AccessKeyId"], mine["AccessKeyId"]);
+    assert_eq!(proxy.sts_requests(), 2);
+}
+
+#[tokio::test]
+async fn no_cache_calls_sts_every_time_and_writes_nothing() {
+    let (moto, home, proxy) = setup().await;
+    let mut args = role_args(&moto, &proxy, "base");
+    args.push("--no-cache");
+    let a = credentials_json(&home.run(&args).await);
+    let b = credentials_json(&home.run(&args).await);
+    assert_ne!(a["AccessKeyId"], b["AccessKeyId"]);
+    assert_eq!(proxy.sts_requests(), 2);
+    assert!(!home.cache_dir().exists());
+}
+
+#[tokio::test]
+async fn env_prints_export_lines_that_a_shell_can_use() {
+    let (moto, home, proxy) = setup().await;
+    let mut args = role_args(&moto, &proxy, "base");
+    args[0] = "env";
+    let output = home.run(&args).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines = stdout(&output);
+    let names: Vec<_> = lines
+        .lines()
+        .map(|l| l.split('=').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "export AWS_ACCESS_KEY_ID",
+            "export AWS_SECRET_ACCESS_KEY",
+            "export AWS_SESSION_TOKEN",
+            "export AWS_CREDENTIAL_EXPIRATION"
+        ]
+    );
+    // A shell evaluates them: the same session the cache now holds.
+    let mut shell = home.command("sh");
+    shell
+        .arg("-c")
+        .arg(format!("{lines}\nprintf %s \"$AWS_ACCESS_KEY_ID\""));
+    let evaluated = finish(shell).await;
+    let cached = credentials_json(&home.run(&role_args(&moto, &proxy, "base")).await);
+    assert_eq!(stdout(&evaluated), cached["AccessKeyId"].as_str().unwrap());
+    assert_eq!(proxy.sts_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_chain_of_two_roles_is_cached_hop_by_hop() {
+    let (moto, home, proxy) = setup().await;
+    let [hop1, hop2, _] = &moto.chain_hop_arns;
+    let args = [
+        "credential-process",
+        "--source-profile",
+        "base",
+        "--role-arn",
+        hop1,
+        "--chain",
+        hop2,
+        // Hop 2 trusts the session of hop 1 named `hop-1`.
+        "--session-name",
+        "hop-1",
+        "--region",
+        &moto.region,
+        "--endpoint-url",
+        &proxy.endpoint,
+    ];
+    let json = credentials_json(&home.run(&args).await);
+    assert_eq!(proxy.sts_requests(), 2, "one AssumeRole per hop");
+    let arn = moto.caller_arn(static_credentials(&json)).await;
+    assert!(arn.ends_with(":assumed-role/chain-hop-2/hop-1"), "{arn}");
+    let again = credentials_json(&home.run(&args).await);
+    assert_eq!(again["AccessKeyId"], json["AccessKeyId"]);
+    assert_eq!(proxy.sts_requests(), 2, "both hops came from the cache");
+}
+
+/// Every failure: exit code non-zero, nothing on stdout, one line on stderr without secrets.
+fn assert_failed_with(output: &std::process::Output, code: i32, needle: &str, moto: &Moto) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(code), "stderr: {err}");
+    assert!(output.stdout.is_empty(), "stdout: {}", stdout(output));
+    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+    assert!(err.starts_with("chainable-credentials: "), "{err}");
+    assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    assert!(!err.contains(&moto.base_secret_access_key));
+}
+
+#[tokio::test]
+async fn failures_are_one_line_on_stderr_with_a_non_zero_exit() {
+    let (moto, home, proxy) = setup().await;
+
+    let mut bad_duration = role_args(&moto, &proxy, "base");
+    bad_duration.extend(["--duration", "10m"]);
+    assert_failed_with(&home.run(&bad_duration).await, 1, "--duration", &moto);
+
+    let mut zero_timeout = role_args(&moto, &proxy, "base");
+    *zero_timeout.last_mut().unwrap() = "0";
+    assert_failed_with(&home.run(&zero_timeout).await, 1, "--timeout", &moto);
+
+    let mut bad_flag = role_args(&moto, &proxy, "base");
+    bad_flag.push("--no-such-flag");
+    assert_failed_with(&home.run(&bad_flag).await, 2, "--no-such-flag", &moto);
+
+    let missing_profile = role_args(&moto, &proxy, "no-such-profile");
+    assert_failed_with(
+        &home.run(&missing_profile).await,
+        1,
+        "no-such-profile",
+        &moto,
+    );
+
+    // STS refuses: chain-hop-2 does not trust the base user.
+    let mut refused = role_args(&moto, &proxy, "base");
+    refused[4] = &moto.chain_hop_arns[1];
+    assert_failed_with(&home.run(&refused).await, 1, "AccessDenied", &moto);
+
+    // STS rejects the signature of a wrong secret.
+    home.write_credentials(&[("base", &moto.base_access_key_id, "not-the-secret-key")]);
+    let output = home.run(&role_args(&moto, &proxy, "base")).await;
+    assert_failed_with(&output, 1, "AssumeRole", &moto);
+    assert!(!stderr(&output).contains("not-the-secret-key"));
+    assert!(!home.cache_dir().exists() || entries(&home.cache_dir()).is_empty());
+}
+
+#[tokio::test]
+async fn a_profile_whose_credential_process_calls_itself_fails_with_one_line() {
+    let (moto, home, proxy) = setup().await;
+    // `loop`'s credential_process asks for `loop`'s credentials again.
+    let looping = format!(
+        "{BINARY} credential-process --source-profile loop --role-arn {} --region {} \
+         --endpoint-url {}",
+        moto.role_arn, moto.region, proxy.endpoint
+    );
+    home.write_config(&format!("[profile loop]\ncredential_process = {looping}\n"));
+    let output = home.run(&role_args(&moto, &proxy, "loop")).await;
+    assert_failed_with(&output, 1, "recursion", &moto);
+    assert!(
+        stderr(&output).contains("profile loop"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(proxy.sts_requests(), 0);
+}
+
+#[tokio::test]
+async fn secrets_are_not_printed_to_a_terminal_unless_asked() {
+    let (moto, home, proxy) = setup().await;
+    let mut args = role_args(&moto, &proxy, "base");
+    args.push("--no-cache");
+    // `script` runs the command with its standard output on a pseudo-terminal.
+    let in_terminal = |extra: &[&str]| {
+        let line = shell_words(
+            std::iter::once(BINARY)
+                .chain(args.iter().copied())
+                .chain(extra.iter().copied()),
+        );
+        let mut script = home.command("script");
+        script.args(["--quiet", "--return", "--command", &line, "/dev/null"]);
+        finish(script)
+    };
+    let refused = in_terminal(&[]).await;
+    assert!(!refused.status.success());
+    let text = stdout(&refused);
+    assert!(text.contains("standard output is a terminal"), "{text}");
+    assert!(!text.contains("SecretAccessKey"), "{text}");
+    assert_eq!(proxy.sts_requests(), 0, "refused before calling STS");
+
+    let allowed = in_terminal(&["--allow-terminal"]).await;
+    assert!(allowed.status.success(), "{}", stdout(&allowed));
+    assert!(stdout(&allowed).contains("\"SecretAccessKey\""));
+}
+
+#[tokio::test]
+async fn aws_sdk_rusts_own_credential_process_provider_reads_it() {
+    let (moto, home, proxy) = setup().await;
+    // aws-config runs the command line with `sh -c`, in this process's environment: the
+    // home's files are passed on the command line.
+    let command = format!(
+        "AWS_CONFIG_FILE='{}' AWS_SHARED_CREDENTIALS_FILE='{}' XDG_CACHE_HOME='{}' {BINARY} {}",
+        home.config_file().display(),
+        home.credentials_file().display(),
+        home.cache_dir().parent().unwrap().display(),
+        shell_words(role_args(&moto, &proxy, "base")),
+    );
+    for _ in 0..2 {
+        let provider =
+            aws_config::credential_process::CredentialProcessProvider::new(command.clone());
+        assert!(moto.bucket_names(provider).await.contains(&moto.bucket));
+    }
+    assert_eq!(
+        proxy.sts_requests(),
+        1,
+        "the second provider read the disk cache"
+    );
+}
+
+#[tokio::test]
+async fn without_source_profile_the_default_chain_supplies_the_base_credentials() {
+    let (moto, home, proxy) = setup().await;
+    let args = [
+        "credential-process",
+        "--role-arn",
+        &moto.role_arn,
+        "--region",
+        &moto.region,
+        "--endpoint-url",
+        &proxy.endpoint,
+        "--no-cache",
+    ];
+    // Keys in the environment (the chain's first link).
+    let mut from_env = home.command(BINARY);
+    from_env
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", &moto.base_access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &moto.base_secret_access_key);
+    credentials_json(&finish(from_env).await);
+    // No keys in the environment: the chain goes on to the profile named by AWS_PROFILE.
+    let mut from_profile = home.command(BINARY);
+    from_profile.args(args).env("AWS_PROFILE", "other");
+    credentials_json(&finish(from_profile).await);
+    // Neither: a one-line error.
+    let output = home.run(&args).await;
+    assert_failed_with(&output, 1, "credentials", &moto);
+    assert_eq!(proxy.sts_requests(), 2);
+}

@@ -1,0 +1,21 @@
+//! Tests that need nothing outside the process: the provider against an in-process STS
+//! (`support::FakeSts`) and S3 (`support::fake_s3`), on injected clocks, plus the offline
+//! checks of the builder. Each module is one behaviour.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod background_refresh;
+mod behind_sdk_client;
+mod build_validation;
+mod cancellation;
+mod clock_skew;
+#[cfg(feature = "file-cache")]
+mod file_cache;
+mod get_session_token;
+mod outage_and_backoff;
+mod parameters;
+mod properties;
+mod refresh_windows;
+mod secrets;
+mod single_flight;

@@ -1,0 +1,23 @@
+//! Tests against a real local STS, IAM and S3: moto with signatures and IAM policies enforced
+//! (and a second, open server where moto needs one), started by `scripts/test.sh` or, when the
+//! environment names none, by the first test that needs it (see `support::moto`). Faults are
+//! injected by the project's proxy in front of it (`support::fault_proxy`). Each module is one
+//! behaviour.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod assume_role;
+mod base_credential_failures;
+mod behind_sdk_client;
+mod chains;
+mod default_chain;
+mod get_session_token;
+mod malformed_answers;
+mod outage;
+mod parameters;
+mod presign;
+mod secrets;
+mod slow_sts;
+mod throttling;
+mod transport_failures;
