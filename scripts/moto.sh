@@ -15,19 +15,21 @@ python="${PYTHON:-python3}"
 
 install() {
     # Test processes that start their own servers may install at the same time: one at a time.
+    # The lock lives in a subshell, so that no server started later inherits it.
     mkdir -p "$(dirname "$venv")"
-    exec 9>"$venv.install.lock"
-    flock 9
-    local stamp="$venv/.requirements.sha256"
-    local want
-    want="$(sha256sum "$root/scripts/requirements-moto.txt" | cut -d' ' -f1)"
-    if [[ -x "$venv/bin/moto_server" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-        return 0
-    fi
-    echo "moto.sh: installing moto into $venv" >&2
-    "$python" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/scripts/requirements-moto.txt"
-    echo "$want" > "$stamp"
+    (
+        flock 9
+        local stamp="$venv/.requirements.sha256"
+        local want
+        want="$(sha256sum "$root/scripts/requirements-moto.txt" | cut -d' ' -f1)"
+        if [[ -x "$venv/bin/moto_server" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+            exit 0
+        fi
+        echo "moto.sh: installing moto into $venv" >&2
+        "$python" -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/scripts/requirements-moto.txt"
+        echo "$want" > "$stamp"
+    ) 9>"$venv.install.lock"
 }
 
 free_port() {

@@ -15,8 +15,10 @@ unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_
 # Tests build with every feature (`cli` includes `file-cache`); the lints also check the
 # library without them.
 features=(--features cli)
+# Each section says when it starts, so a slow CI run shows where the time went.
+section() { echo "== $* (at ${SECONDS} s)"; }
 
-echo "== format and lints"
+section "format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets "${features[@]}" -- -D warnings
 cargo clippy --lib -- -D warnings
@@ -24,7 +26,7 @@ cargo clippy --lib --no-default-features -- -D warnings
 cargo clippy --lib --no-default-features --features file-cache -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps "${features[@]}" --quiet
 
-echo "== local AWS (moto)"
+section "local AWS (moto)"
 scripts/moto.sh install
 trap 'scripts/moto.sh stop test-enforcing; scripts/moto.sh stop test-open' EXIT
 enforcing="$(scripts/moto.sh start test-enforcing)"
@@ -35,19 +37,20 @@ eval "$(.venv/bin/python scripts/moto_setup.py --endpoint "$open" --prefix CC_OP
 set +a
 echo "enforcing server at $enforcing, open server at $open"
 
-echo "== tests"
+section "tests"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run "${features[@]}" --lib --bins --tests --examples --no-fail-fast "$@"
 else
     cargo test "${features[@]}" --lib --bins --tests --examples --no-fail-fast -- "$@"
 fi
-echo "== doc tests"
+section "doc tests"
 cargo test --doc "${features[@]}"
 if [[ $# -eq 0 ]]; then
     # Built in the test profile, which checks that they compile; `cargo bench` runs them for
     # real (see BENCHMARKS.md).
-    echo "== benches, once each with a small workload (their assertions hold; no timing)"
+    section "benches, once each with a small workload (their assertions hold; no timing)"
     cargo test --benches --quiet "${features[@]}"
-    echo "== examples against the local server (scripts/demo.sh)"
+    section "examples against the local server (scripts/demo.sh)"
     scripts/demo.sh
 fi
+section "done"
