@@ -173,19 +173,47 @@
 //!
 //! A backend hands out presigned URLs made with the provider; the browser or device uses them
 //! with plain HTTP. A presigned URL carries the session token and stops working when the
-//! session expires, so keep its lifetime within [`expiry`](crate::ChainableTemporaryCredentials::expiry).
+//! session expires, so keep its lifetime within the session that signs it. Behind the client's
+//! own identity cache that may be an older session than the provider's current one (the client
+//! keeps its copy until seconds before its expiry), so a presigning client turns that cache
+//! off: it then signs with the session the provider hands out, whose expiry caps the URL.
+//! `examples/upload_service` is a whole backend built this way.
 //!
 //! ```no_run
+//! use aws_sdk_s3::config::IdentityCache;
 //! use aws_sdk_s3::presigning::PresigningConfig;
 //! use chainable_credentials::ChainableTemporaryCredentials;
-//! use std::time::Duration;
+//! use std::time::{Duration, SystemTime};
 //!
-//! async fn upload_url(s3: &aws_sdk_s3::Client, key: &str) -> Result<String, Box<dyn std::error::Error>> {
+//! fn presigning_client(
+//!     sdk_config: &aws_types::SdkConfig,
+//!     provider: &ChainableTemporaryCredentials,
+//! ) -> aws_sdk_s3::Client {
+//!     aws_sdk_s3::Client::from_conf(
+//!         aws_sdk_s3::config::Builder::from(sdk_config)
+//!             .credentials_provider(provider.clone())
+//!             .identity_cache(IdentityCache::no_cache())
+//!             .build(),
+//!     )
+//! }
+//!
+//! async fn upload_url(
+//!     s3: &aws_sdk_s3::Client,
+//!     provider: &ChainableTemporaryCredentials,
+//!     key: &str,
+//! ) -> Result<String, Box<dyn std::error::Error>> {
+//!     // The session about to sign: the URL must not outlive it.
+//!     let session = provider.credentials().await?;
+//!     let left = session
+//!         .expiry()
+//!         .and_then(|expiry| expiry.duration_since(SystemTime::now()).ok())
+//!         .unwrap_or_default();
+//!     let lifetime = Duration::from_secs(300).min(left);
 //!     let request = s3
 //!         .put_object()
 //!         .bucket("uploads")
 //!         .key(key)
-//!         .presigned(PresigningConfig::expires_in(Duration::from_secs(300))?)
+//!         .presigned(PresigningConfig::expires_in(lifetime)?)
 //!         .await?;
 //!     Ok(request.uri().to_owned())
 //! }

@@ -201,7 +201,7 @@ impl FileCache {
             ignore("the provider was told to drop this session");
             return None;
         }
-        tracing::debug!(entry = %path.display(), expires_at = ?session.expires_at, "reusing the session from the file cache");
+        tracing::debug!(entry = %path.display(), expires_at = %aws_smithy_types::DateTime::from(session.expires_at), "reusing the session from the file cache");
         Some(session)
     }
 

@@ -9,6 +9,7 @@ use crate::status::RefreshOutcome;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_async::future::timeout::Timeout;
 use aws_smithy_async::rt::sleep::AsyncSleep;
+use aws_smithy_types::DateTime;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
@@ -90,12 +91,15 @@ impl RefreshAttempt {
                     schedule,
                 });
                 inner.current.store(Some(cached.clone()));
-                span.record("expiry", tracing::field::debug(schedule.expires_at));
+                span.record(
+                    "expiry",
+                    tracing::field::display(DateTime::from(schedule.expires_at)),
+                );
                 span.record("outcome", "refreshed");
                 span.in_scope(|| {
                     tracing::info!(
-                        expires_at = ?schedule.expires_at,
-                        refresh_at = ?schedule.refresh_at,
+                        expires_at = %DateTime::from(schedule.expires_at),
+                        refresh_at = %DateTime::from(schedule.refresh_at),
                         "obtained a new session"
                     );
                 });
@@ -126,7 +130,7 @@ impl RefreshAttempt {
             span.in_scope(|| match serving_cached_until {
                 Some(until) => tracing::warn!(
                     error = %failure,
-                    serving_cached_until = ?until,
+                    serving_cached_until = %DateTime::from(until),
                     "session refresh failed; serving the cached session while it is valid"
                 ),
                 None => tracing::warn!(error = %failure, "session refresh failed"),

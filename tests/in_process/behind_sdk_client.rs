@@ -299,7 +299,8 @@ async fn an_outage_from_the_refresh_point_on_is_retried_from_its_start_and_absor
         while rig.time.now() < outage_end {
             waited.extend(requests_until(&rig, rig.time.now() + MIN).await);
             let status = rig.provider.status();
-            if status.failures_in_a_row > 0 && seen_degraded.is_none() {
+            // Between attempts (not while one is in flight, when no next attempt is set yet).
+            if status.failures_in_a_row > 0 && !status.refreshing && seen_degraded.is_none() {
                 seen_degraded = Some(status);
             }
         }
