@@ -2,8 +2,9 @@
 # The demo, on a fresh machine: installs and starts a local AWS (moto) on 127.0.0.1, creates a
 # user allowed only sts:AssumeRole, roles allowed S3 and a bucket, turns on signature and IAM
 # enforcement, then runs the examples with the user's keys: list_buckets (S3 refuses the user
-# and lists the bucket for the assumed role), list_objects, presign, chain, mfa and export_env,
-# and finally the AWS CLI with the `chainable-credentials` command as its credential_process.
+# and lists the bucket for the assumed role), list_objects, presign, the upload_service web
+# backend (a scripted upload and download with curl), chain, mfa and export_env, and finally
+# the AWS CLI with the `chainable-credentials` command as its credential_process.
 # Stops the server on exit.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +27,8 @@ export AWS_REGION="$DEMO_REGION" AWS_ENDPOINT_URL="$endpoint"
 # The `cli` feature adds the command-line tool; one build then serves it and the examples.
 features=(--features cli)
 cargo build --quiet "${features[@]}" --examples --bin chainable-credentials
+# Where that build put the binaries (CARGO_TARGET_DIR moves them).
+built="${CARGO_TARGET_DIR:-$root/target}/debug"
 
 example() { echo; echo "== $*"; }
 example list_buckets: the base user is denied, the assumed role is allowed
@@ -36,6 +39,42 @@ example "presign: a presigned PUT and GET, used with plain HTTP (non-enforcing s
 AWS_ACCESS_KEY_ID="$DEMO_OPEN_BASE_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$DEMO_OPEN_BASE_SECRET_ACCESS_KEY" \
 AWS_ENDPOINT_URL="$open_endpoint" \
     cargo run --quiet "${features[@]}" --example presign -- "$DEMO_OPEN_ROLE_ARN" "$DEMO_OPEN_BUCKET" "uploads/presigned.txt"
+example "upload_service: a web backend on one provider; a scripted upload and download with curl (non-enforcing server)"
+(
+    export AWS_ACCESS_KEY_ID="$DEMO_OPEN_BASE_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$DEMO_OPEN_BASE_SECRET_ACCESS_KEY"
+    export AWS_ENDPOINT_URL="$open_endpoint" UPLOAD_ROLE_ARN="$DEMO_OPEN_ROLE_ARN" UPLOAD_BUCKET="$DEMO_OPEN_BUCKET"
+    work="$(mktemp -d)"
+    "$built/examples/upload_service" --bind 127.0.0.1:0 \
+        > "$work/stdout" 2> "$work/log" &
+    service=$!
+    trap 'kill "$service" 2>/dev/null || true; rm -rf "$work"' EXIT
+    for _ in $(seq 1 300); do grep -q '^listening on ' "$work/stdout" && break; sleep 0.1; done
+    url="$(sed -n 's/^listening on //p' "$work/stdout")"
+    [[ -n "$url" ]] || { cat "$work/log"; echo "the service did not start"; exit 1; }
+    echo "service at $url (STS and S3 at $open_endpoint)"
+    head -c 300000 /dev/urandom > "$work/upload.bin"
+    json() { .venv/bin/python -c "import json,sys; v=json.load(sys.stdin)$1; print(v if isinstance(v,str) else json.dumps(v))"; }
+    echo "POST /item (curl -F file=@upload.bin -F key=demo/upload.bin):"
+    curl -sS --fail-with-body -F key=demo/upload.bin -F file=@"$work/upload.bin" "$url/item"; echo
+    echo "GET /items?prefix=demo/:"
+    curl -sS --fail-with-body "$url/items?prefix=demo/" | json '["items"]' | sed 's/}, {/},\n {/g'
+    link="$(curl -sS --fail-with-body "$url/item?key=demo/upload.bin")"
+    presigned="$(json '["url"]' <<<"$link")"
+    # The URL's query holds the session token: shown without it.
+    echo "GET /item?key=demo/upload.bin: presigned ${presigned%%\?*}?... valid $(json '["expires_in"]' <<<"$link") s"
+    curl -sS --fail -o "$work/download.bin" "$presigned"
+    cmp "$work/upload.bin" "$work/download.bin"
+    echo "downloaded through the presigned URL with plain curl: $(wc -c < "$work/download.bin") bytes, identical"
+    echo "GET /healthz: $(curl -sS "$url/healthz" | json '["status"]'), role assumed $(curl -sS "$url/healthz" | json '["refreshes_started"]') time(s) for these requests"
+    curl -sS -o /dev/null -w 'GET /item?key=demo/nothing-here -> HTTP %{http_code}: ' "$url/item?key=demo/nothing-here"
+    curl -sS "$url/item?key=demo/nothing-here"; echo
+    kill -TERM "$service"
+    if wait "$service"; then
+        echo "SIGTERM: the service stopped gracefully (exit 0)"
+    else
+        status=$?; cat "$work/log"; echo "the service exited with $status"; exit 1
+    fi
+)
 example chain: two hops, each hop\'s identity
 cargo run --quiet "${features[@]}" --example chain -- "$DEMO_CHAIN_HOP1_ARN" "$DEMO_CHAIN_HOP2_ARN"
 example "mfa: a code read from stdin (the local server does not check MFA codes)"
@@ -53,7 +92,7 @@ example "the AWS CLI with chainable-credentials as its credential_process (5 com
         "$DEMO_BASE_ACCESS_KEY_ID" "$DEMO_BASE_SECRET_ACCESS_KEY" > "$home/credentials"
     cat > "$home/config" <<INI
 [profile s3-reader]
-credential_process = $root/target/debug/chainable-credentials credential-process --source-profile base --role-arn $DEMO_ROLE_ARN --region $DEMO_REGION
+credential_process = $built/chainable-credentials credential-process --source-profile base --role-arn $DEMO_ROLE_ARN --region $DEMO_REGION
 region = $DEMO_REGION
 s3 =
     addressing_style = path
@@ -61,7 +100,7 @@ INI
     unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
     export AWS_CONFIG_FILE="$home/config" AWS_SHARED_CREDENTIALS_FILE="$home/credentials"
     export XDG_CACHE_HOME="$home/cache"
-    sed -n '/credential_process/p' "$home/config" | sed "s|$root/target/debug/||"
+    sed -n '/credential_process/p' "$home/config" | sed "s|$built/||"
     for run in 1 2 3 4 5; do
         listing="$(.venv/bin/aws --profile s3-reader s3 ls --debug 2>"$home/debug.log")"
         key="$(grep -o 'Credential=[A-Z0-9]*' "$home/debug.log" | head -1 | cut -d= -f2)"

@@ -2,8 +2,10 @@
 # The whole test suite, on a fresh machine: formatting, clippy, unit and integration tests
 # (in-process fake STS with an injected clock) and the tests against a real local STS/IAM/S3
 # (moto, installed into .venv and started on 127.0.0.1 by this script, stopped on exit), the
-# command-line tool driven by the real AWS CLI and boto3 (installed into .venv too), then the
-# doc tests. Extra arguments go to the test runner, e.g. `scripts/test.sh moto_`.
+# command-line tool driven by the real AWS CLI and boto3 (installed into .venv too), the upload
+# service example over HTTP and its page in headless Chromium (installed from the distribution's
+# packages by scripts/browser.sh), then the doc tests. Extra arguments go to the test runner,
+# e.g. `scripts/test.sh moto_`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -36,6 +38,12 @@ eval "$(.venv/bin/python scripts/moto_setup.py --endpoint "$enforcing" --enforce
 eval "$(.venv/bin/python scripts/moto_setup.py --endpoint "$open" --prefix CC_OPEN_)"
 set +a
 echo "enforcing server at $enforcing, open server at $open"
+
+section "headless browser for the upload service's page test (scripts/browser.sh)"
+scripts/browser.sh install
+scripts/browser.sh check
+# The browser test skips without Chromium only when nobody asked for it; here it must run.
+export CC_REQUIRE_BROWSER=1
 
 section "tests"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -1,0 +1,828 @@
+//! The upload service's HTTP side: the router, its handlers and their limits. `main.rs` wires
+//! it to the environment; the tests serve [`router`] in-process.
+//!
+//! Every S3 call is signed with one [`ChainableTemporaryCredentials`] shared by the whole
+//! service: the role is assumed once per session lifetime (and refreshed in the background),
+//! not once per request as the usual tutorial backend does.
+
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_async::time::{SystemTimeSource, TimeSource};
+use aws_smithy_types::date_time::{DateTime, Format};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_types::SdkConfig;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use bytes::{Bytes, BytesMut};
+use chainable_credentials::{ChainableTemporaryCredentials, RefreshOutcome};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::Semaphore;
+
+/// The page served at `/`: plain HTML and a little JavaScript, no build step.
+const PAGE: &str = include_str!("page.html");
+
+/// S3's limit on a key's length, in bytes (UTF-8; our keys are ASCII).
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// What a presigned URL is valid for at most, by default (the tutorial's 2,400 s).
+pub const DEFAULT_PRESIGN_LIFETIME: Duration = Duration::from_secs(2400);
+
+/// S3's own ceiling for a SigV4 presigned URL: 7 days.
+pub const MAX_PRESIGN_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A presigned URL must stop working before the session that signed it does (S3 refuses it
+/// afterwards anyway); this much is kept in hand for clock differences and the trip to S3.
+const SESSION_MARGIN: Duration = Duration::from_secs(10);
+
+/// Room for the multipart framing and the small fields on top of the file itself.
+const MULTIPART_OVERHEAD: usize = 16 * 1024;
+
+/// The longest `bucket` form field read (S3 bucket names have at most 63 characters).
+const MAX_BUCKET_FIELD: usize = 256;
+
+/// Objects listed per page unless the request asks for fewer (S3's own maximum is 1,000).
+const DEFAULT_PAGE_SIZE: i32 = 100;
+
+/// The service's limits and defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The bucket used when a request names none.
+    pub default_bucket: Option<String>,
+    /// How long presigned download URLs are valid at most (also capped by the session).
+    pub presign_lifetime: Duration,
+    /// The largest file `POST /item` accepts.
+    pub max_upload_bytes: usize,
+    /// Uploads held in memory at the same time; more are refused with 503 and `Retry-After`.
+    pub max_concurrent_uploads: usize,
+    /// A request still running after this long is answered with 408 (and dropped), so that
+    /// neither a stalled client nor a stuck S3 call can hold a graceful shutdown forever.
+    pub request_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            default_bucket: None,
+            presign_lifetime: DEFAULT_PRESIGN_LIFETIME,
+            max_upload_bytes: 10 * 1024 * 1024,
+            max_concurrent_uploads: 16,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Settings {
+    /// Checks the settings, with an error that names the bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(bucket) = &self.default_bucket {
+            validate_bucket(bucket).map_err(|e| format!("--bucket: {e}"))?;
+        }
+        if self.presign_lifetime < Duration::from_secs(1)
+            || self.presign_lifetime > MAX_PRESIGN_LIFETIME
+        {
+            return Err(format!(
+                "--presign-seconds: {} is out of range: 1 to {} (7 days, S3's limit)",
+                self.presign_lifetime.as_secs(),
+                MAX_PRESIGN_LIFETIME.as_secs()
+            ));
+        }
+        if self.max_upload_bytes == 0 {
+            return Err("--max-upload-bytes: must be at least 1".into());
+        }
+        if self.max_concurrent_uploads == 0 {
+            return Err("--max-concurrent-uploads: must be at least 1".into());
+        }
+        if self.request_timeout.is_zero() {
+            return Err("--request-timeout-seconds: must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// What every handler shares: the one provider, the S3 client signing with it, the limits.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    provider: ChainableTemporaryCredentials,
+    s3: aws_sdk_s3::Client,
+    settings: Settings,
+    uploads: Semaphore,
+}
+
+impl AppState {
+    /// `s3` must sign with `provider` (see [`s3_client`]).
+    pub fn new(
+        provider: ChainableTemporaryCredentials,
+        s3: aws_sdk_s3::Client,
+        settings: Settings,
+    ) -> Self {
+        AppState(Arc::new(Inner {
+            provider,
+            s3,
+            uploads: Semaphore::new(settings.max_concurrent_uploads),
+            settings,
+        }))
+    }
+}
+
+/// An S3 client for the service: the region and endpoint of `sdk_config`, signing with
+/// `provider`, path-style addressing (works with AWS and with a local server on an IP).
+///
+/// The client's own identity cache is switched off so that every request asks the provider,
+/// which answers from its cache in nanoseconds. That way the session a URL is presigned with
+/// is the provider's current one (or a newer one), never an older session the SDK's cache
+/// still holds, and capping the URL's lifetime at the provider's expiry is safe.
+pub fn s3_client(
+    sdk_config: &SdkConfig,
+    provider: ChainableTemporaryCredentials,
+) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk_config)
+            .force_path_style(true)
+            .identity_cache(aws_sdk_s3::config::IdentityCache::no_cache())
+            .credentials_provider(provider)
+            .build(),
+    )
+}
+
+/// Logs how each refresh of the service's session ended (for `Builder::on_refresh`). No
+/// secret is in an outcome.
+pub fn log_refresh(outcome: &RefreshOutcome<'_>) {
+    match outcome {
+        RefreshOutcome::Refreshed {
+            expires_at,
+            refresh_at,
+            took,
+            ..
+        } => tracing::info!(
+            expires_at = %rfc3339(*expires_at),
+            refresh_at = %rfc3339(*refresh_at),
+            took_ms = took.as_millis() as u64,
+            "assumed the role: new session"
+        ),
+        RefreshOutcome::Failed {
+            error,
+            failures_in_a_row,
+            next_attempt_at,
+            serving_cached_until,
+            ..
+        } => tracing::warn!(
+            error = %DisplayErrorContext(*error),
+            failures_in_a_row,
+            next_attempt_at = %rfc3339(*next_attempt_at),
+            serving_cached_until = serving_cached_until.map(rfc3339),
+            "assuming the role failed"
+        ),
+        _ => tracing::info!(%outcome, "session refresh"),
+    }
+}
+
+/// The service's routes. Every error is JSON: `{"error": "..."}`.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state
+        .0
+        .settings
+        .max_upload_bytes
+        .saturating_add(MULTIPART_OVERHEAD);
+    Router::new()
+        .route("/", get(page))
+        .route(
+            "/item",
+            get(get_item)
+                .post(post_item)
+                .layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .route("/items", get(list_items))
+        .route("/healthz", get(healthz))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), log_and_limit))
+        .with_state(state)
+}
+
+/// Logs every request (method, path, status, duration; not the query, and never a response
+/// body, which may hold a presigned URL) and bounds how long it may run.
+async fn log_and_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = now();
+    let limit = state.0.settings.request_timeout;
+    let response = match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request took longer than {} s", limit.as_secs()),
+        )
+        .into_response(),
+    };
+    let took = now().duration_since(started).unwrap_or_default();
+    let status = response.status().as_u16();
+    if response.status().is_server_error() {
+        tracing::warn!(%method, path, status, took_ms = took.as_millis() as u64, "request");
+    } else {
+        tracing::info!(%method, path, status, took_ms = took.as_millis() as u64, "request");
+    }
+    response
+}
+
+async fn page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // The page talks to this service only; the download links leave it by navigation.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                 connect-src 'self'; img-src 'self'; form-action 'self'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        PAGE,
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct ItemQuery {
+    bucket: Option<String>,
+    key: Option<String>,
+}
+
+/// `GET /item?bucket=&key=`: a presigned GET URL for an object that exists.
+async fn get_item(
+    State(state): State<AppState>,
+    query: Result<Query<ItemQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(ApiError::bad_query)?;
+    let bucket = state.bucket(query.bucket)?;
+    let key = query
+        .key
+        .ok_or_else(|| ApiError::bad_request("missing query parameter `key`"))?;
+    validate_key(&key).map_err(ApiError::bad_request)?;
+
+    // The session the URL is signed with; its expiry caps the URL's lifetime.
+    let session = state
+        .0
+        .provider
+        .credentials()
+        .await
+        .map_err(|e| ApiError::no_session(&e))?;
+    let lifetime = presign_lifetime(state.0.settings.presign_lifetime, session.expiry(), now())?;
+
+    let head = state
+        .0
+        .s3
+        .head_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await;
+    let head = match head {
+        Ok(head) => head,
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no object `{key}` in bucket `{bucket}`"),
+            ));
+        }
+        Err(e) => return Err(ApiError::s3("HeadObject", e)),
+    };
+    let config = PresigningConfig::expires_in(lifetime)
+        .map_err(|e| ApiError::internal(format!("presigning config: {e}")))?;
+    let presigned = state
+        .0
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        // The browser saves the file under its own name instead of showing it.
+        .response_content_disposition(content_disposition(&key))
+        .presigned(config)
+        .await
+        .map_err(|e| ApiError::s3("presigning GetObject", e))?;
+    // The URL holds the session token: it goes to the client only, never to the log.
+    tracing::info!(
+        bucket,
+        key,
+        expires_in = lifetime.as_secs(),
+        "presigned a download"
+    );
+    Ok(no_store(Json(json!({
+        "url": presigned.uri(),
+        "expires_in": lifetime.as_secs(),
+        "bucket": bucket,
+        "key": key,
+        "size": head.content_length(),
+    }))))
+}
+
+/// `POST /item` (multipart: `file`, `bucket`, `key`): stores the file in S3.
+///
+/// The whole file is read and its size checked before anything is sent to S3, and one
+/// `PutObject` stores it: S3 then has the whole object or nothing, and a refused request
+/// (too large, bad key, missing field, S3 error) leaves nothing behind.
+async fn post_item(
+    State(state): State<AppState>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let mut multipart = multipart.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    // Bounds the memory held by uploads; refusing beats queueing behind slow clients.
+    let _permit = state.0.uploads.try_acquire().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many uploads in progress; try again",
+        )
+        .retry_after(1)
+    })?;
+    let max = state.0.settings.max_upload_bytes;
+    let (mut bucket, mut key, mut file) = (None, None, None::<Upload>);
+    while let Some(mut field) = multipart.next_field().await.map_err(ApiError::multipart)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "bucket" if bucket.is_none() => {
+                let value = read_text(&mut field, "bucket", MAX_BUCKET_FIELD).await?;
+                validate_bucket(&value).map_err(ApiError::bad_request)?;
+                bucket = Some(value);
+            }
+            "key" if key.is_none() => {
+                // Checked as soon as it arrives, before a large file after it is read.
+                let value = read_text(&mut field, "key", MAX_KEY_BYTES).await?;
+                validate_key(&value).map_err(ApiError::bad_request)?;
+                key = Some(value);
+            }
+            "file" if file.is_none() => {
+                let content_type = field
+                    .content_type()
+                    .filter(|t| is_plain_content_type(t))
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                let chosen = field.file_name().is_some_and(|n| !n.is_empty());
+                let mut bytes = BytesMut::new();
+                while let Some(chunk) = field.chunk().await.map_err(ApiError::multipart)? {
+                    if bytes.len() + chunk.len() > max {
+                        return Err(ApiError::too_large(max));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                if !chosen && bytes.is_empty() {
+                    return Err(ApiError::bad_request(
+                        "no file chosen (field `file` is empty)",
+                    ));
+                }
+                file = Some(Upload {
+                    bytes: bytes.freeze(),
+                    content_type,
+                });
+            }
+            "bucket" | "key" | "file" => {
+                return Err(ApiError::bad_request(format!("field `{name}` given twice")));
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "unexpected field `{}`: the form has `file`, `key` and `bucket`",
+                    name.escape_debug()
+                )));
+            }
+        }
+    }
+    let file = file.ok_or_else(|| ApiError::bad_request("missing field `file`"))?;
+    let key = key.ok_or_else(|| ApiError::bad_request("missing field `key`"))?;
+    let bucket = state.bucket(bucket)?;
+
+    let size = file.bytes.len();
+    let stored = state
+        .0
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .content_type(file.content_type)
+        .content_length(size as i64)
+        .body(ByteStream::from(file.bytes))
+        .send()
+        .await
+        .map_err(|e| ApiError::s3("PutObject", e))?;
+    let etag = stored.e_tag().map(|t| t.trim_matches('"').to_owned());
+    tracing::info!(bucket, key, size, "stored an upload");
+    let location = format!("/item?bucket={bucket}&key={key}");
+    let mut response = (
+        StatusCode::CREATED,
+        Json(json!({ "bucket": bucket, "key": key, "size": size, "etag": etag })),
+    )
+        .into_response();
+    // Keys and bucket names are checked to be URL-safe, so the location needs no escaping.
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+struct Upload {
+    bytes: Bytes,
+    content_type: String,
+}
+
+/// A small text field, read up to `max` bytes.
+async fn read_text(
+    field: &mut axum::extract::multipart::Field<'_>,
+    name: &str,
+    max: usize,
+) -> Result<String, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(ApiError::multipart)? {
+        if bytes.len() + chunk.len() > max {
+            return Err(ApiError::bad_request(format!(
+                "field `{name}` is longer than {max} bytes"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| ApiError::bad_request(format!("field `{name}` is not UTF-8 text")))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    bucket: Option<String>,
+    prefix: Option<String>,
+    /// The `next_token` of the previous page.
+    token: Option<String>,
+    limit: Option<i32>,
+}
+
+/// `GET /items?bucket=&prefix=&token=&limit=`: one page of objects.
+async fn list_items(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(ApiError::bad_query)?;
+    let bucket = state.bucket(query.bucket)?;
+    let prefix = query.prefix.unwrap_or_default();
+    validate_prefix(&prefix).map_err(ApiError::bad_request)?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit {limit} is out of range: 1 to 1000"
+        )));
+    }
+    if query.token.as_ref().is_some_and(|t| t.len() > 4096) {
+        return Err(ApiError::bad_request("token is too long"));
+    }
+    let page = state
+        .0
+        .s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(&prefix)
+        .max_keys(limit)
+        .set_continuation_token(query.token)
+        .send()
+        .await
+        .map_err(|e| ApiError::s3("ListObjectsV2", e))?;
+    let items: Vec<_> = page
+        .contents()
+        .iter()
+        .map(|object| {
+            json!({
+                "key": object.key(),
+                "size": object.size(),
+                "last_modified": object.last_modified().and_then(|t| t.fmt(Format::DateTime).ok()),
+                "etag": object.e_tag().map(|t| t.trim_matches('"')),
+            })
+        })
+        .collect();
+    Ok(no_store(Json(json!({
+        "bucket": bucket,
+        "prefix": prefix,
+        "items": items,
+        "next_token": page.next_continuation_token(),
+    }))))
+}
+
+/// `GET /healthz`: the provider's status; 503 when no valid session can be had.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let provider = &state.0.provider;
+    let mut status = provider.status();
+    if !status.has_valid_session {
+        // Try to get one (one STS call shared with any other caller, and no more often than
+        // the provider's backoff allows), so that a fresh service reports ready as soon as it
+        // can assume the role.
+        let _ = provider.credentials().await;
+        status = provider.status();
+    }
+    let now = now();
+    let seconds_until =
+        |t: Option<SystemTime>| t.map(|t| t.duration_since(now).unwrap_or_default().as_secs());
+    let body = json!({
+        "status": if status.has_valid_session { "ok" } else { "unavailable" },
+        "role_arn": provider.role_arn(),
+        "has_valid_session": status.has_valid_session,
+        "session_expires_at": status.expires_at.map(rfc3339),
+        "session_expires_in": seconds_until(status.expires_at),
+        "next_refresh_at": status.refresh_at.map(rfc3339),
+        "refreshing": status.refreshing,
+        "next_attempt_at": status.next_attempt_at.map(rfc3339),
+        "refreshes_started": status.refreshes_started,
+        "refreshes_failed": status.refreshes_failed,
+        "failures_in_a_row": status.failures_in_a_row,
+        "last_error": status.last_error,
+        "serving_cached_after_failure": status.serving_cached_after_failure,
+        "background_refresh_running": status.background_refresh_running,
+    });
+    let code = if status.has_valid_session {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    no_store((code, Json(body)))
+}
+
+impl AppState {
+    /// The bucket a request names, else the default one.
+    fn bucket(&self, named: Option<String>) -> Result<String, ApiError> {
+        match named.filter(|b| !b.is_empty()) {
+            Some(bucket) => {
+                validate_bucket(&bucket).map_err(ApiError::bad_request)?;
+                Ok(bucket)
+            }
+            None => self.0.settings.default_bucket.clone().ok_or_else(|| {
+                ApiError::bad_request(
+                    "missing `bucket`: name one (this service has no default bucket)",
+                )
+            }),
+        }
+    }
+}
+
+/// How long a URL presigned now may be valid: the configured lifetime, cut to what is left of
+/// the session (less a margin), in whole seconds.
+pub fn presign_lifetime(
+    configured: Duration,
+    session_expiry: Option<SystemTime>,
+    now: SystemTime,
+) -> Result<Duration, ApiError> {
+    let Some(expiry) = session_expiry else {
+        return Ok(configured);
+    };
+    let left = expiry
+        .duration_since(now)
+        .unwrap_or_default()
+        .saturating_sub(SESSION_MARGIN);
+    let lifetime = Duration::from_secs(configured.min(left).as_secs());
+    if lifetime.is_zero() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the AWS session expires too soon to presign a URL; try again shortly",
+        )
+        .retry_after(1));
+    }
+    Ok(lifetime)
+}
+
+/// Characters allowed in keys: S3's "safe characters" (letters, digits, `!-_.*'()`) and `/`
+/// between segments. No spaces, no `%`, `+`, `?`, `#`, `&`, quotes or controls, so a key needs
+/// no escaping in a URL, a header or a log line.
+fn is_key_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!-_.*'()/".contains(c)
+}
+
+/// Checks an object key: 1 to 1,024 bytes of [`is_key_char`] characters, segments between
+/// `/` neither empty nor `.` or `..` (no leading, trailing or doubled `/`).
+pub fn validate_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("key is empty".into());
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(format!(
+            "key is {} bytes long; S3 allows at most {MAX_KEY_BYTES}",
+            key.len()
+        ));
+    }
+    check_chars("key", key)?;
+    if key.starts_with('/') || key.ends_with('/') {
+        return Err("key must not start or end with `/`".into());
+    }
+    check_segments("key", key)
+}
+
+/// Checks a listing prefix: like a key, but it may be empty and may end with `/`.
+pub fn validate_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.len() > MAX_KEY_BYTES {
+        return Err(format!(
+            "prefix is {} bytes long; at most {MAX_KEY_BYTES}",
+            prefix.len()
+        ));
+    }
+    check_chars("prefix", prefix)?;
+    if prefix.starts_with('/') {
+        return Err("prefix must not start with `/`".into());
+    }
+    check_segments("prefix", prefix.strip_suffix('/').unwrap_or(prefix))
+}
+
+fn check_chars(what: &str, text: &str) -> Result<(), String> {
+    match text.chars().find(|c| !is_key_char(*c)) {
+        Some(c) => Err(format!(
+            "{what} contains {:?}: allowed are letters, digits, `/` and ! - _ . * ' ( )",
+            c
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_segments(what: &str, text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    for segment in text.split('/') {
+        match segment {
+            "" => return Err(format!("{what} has an empty segment (`//`)")),
+            "." | ".." => return Err(format!("{what} has a `{segment}` segment")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks a bucket name against S3's rules for new buckets: 3 to 63 lowercase letters, digits,
+/// `-` and `.`, starting and ending with a letter or digit.
+pub fn validate_bucket(bucket: &str) -> Result<(), String> {
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !bucket.contains("..");
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "bucket {:?} is not a valid bucket name (3 to 63 lowercase letters, digits, `-` and \
+             `.`, starting and ending with a letter or digit)",
+            bucket
+        ))
+    }
+}
+
+/// `attachment; filename="<last segment>"`: a valid key's characters need no quoting inside
+/// the quotes, and the value has no space.
+fn content_disposition(key: &str) -> String {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    format!("attachment;filename=\"{name}\"")
+}
+
+/// A client's content type is stored only when it is a plain `type/subtype` (no parameters,
+/// nothing that could break a header).
+fn is_plain_content_type(value: &str) -> bool {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 100
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+    };
+    matches!(value.split_once('/'), Some((a, b)) if token(a) && token(b))
+}
+
+/// The wall clock (the one place this service reads it).
+fn now() -> SystemTime {
+    SystemTimeSource::new().now()
+}
+
+pub fn rfc3339(time: SystemTime) -> String {
+    DateTime::from(time)
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| format!("{time:?}"))
+}
+
+/// Responses that must not be cached by a browser or proxy (presigned URLs, health).
+fn no_store(response: impl IntoResponse) -> Response {
+    let mut response = response.into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// An error answer: a status and `{"error": message}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn bad_query(rejection: QueryRejection) -> Self {
+        Self::bad_request(rejection.body_text())
+    }
+
+    fn too_large(max: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the file is larger than the limit of {max} bytes"),
+        )
+    }
+
+    fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    /// A malformed or oversized multipart body.
+    fn multipart(error: axum::extract::multipart::MultipartError) -> Self {
+        if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is larger than the upload limit",
+            )
+        } else {
+            Self::new(error.status(), error.body_text())
+        }
+    }
+
+    /// No valid session: the role cannot be assumed right now.
+    fn no_session(error: &CredentialsError) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "no valid AWS session (assuming the role failed): {}",
+                DisplayErrorContext(error)
+            ),
+        )
+        .retry_after(5)
+    }
+
+    /// A failed S3 call: 503 when it failed for want of credentials, S3's own 403/404 when it
+    /// refused, else 502.
+    fn s3<E>(operation: &str, error: SdkError<E, aws_smithy_runtime_api::http::Response>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+        while let Some(e) = source {
+            if let Some(credentials) = e.downcast_ref::<CredentialsError>() {
+                return Self::no_session(credentials);
+            }
+            source = e.source();
+        }
+        if let Some(service) = error.as_service_error() {
+            let code = service.code().unwrap_or("Unknown");
+            let message = service.message().unwrap_or_default();
+            let status = match code {
+                "NoSuchBucket" | "NoSuchKey" | "NotFound" => StatusCode::NOT_FOUND,
+                "AccessDenied" | "AllAccessDisabled" => StatusCode::FORBIDDEN,
+                _ => StatusCode::BAD_GATEWAY,
+            };
+            tracing::warn!(operation, code, message, "S3 refused");
+            return Self::new(status, format!("S3 {operation}: {code}: {message}"));
+        }
+        tracing::warn!(operation, error = %DisplayErrorContext(&error), "S3 call failed");
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            format!("S3 {operation} failed: {}", DisplayErrorContext(&error)),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = no_store((self.status, Json(json!({ "error": self.message }))));
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

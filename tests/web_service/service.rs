@@ -1,0 +1,318 @@
+//! What the upload service's tests share: the service (`examples/upload_service/app.rs`)
+//! served in-process on a free loopback port against the local moto server, with STS reached
+//! through the counting fault proxy; a small HTTP client; multipart bodies; the example
+//! binary, built on demand.
+#![allow(dead_code)]
+
+#[path = "../../examples/upload_service/app.rs"]
+#[allow(dead_code)]
+pub mod app;
+
+use crate::support::fault_proxy::FaultProxy;
+use crate::support::moto::Moto;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_types::SdkConfig;
+use bytes::Bytes;
+use chainable_credentials::ChainableTemporaryCredentials;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::path::PathBuf;
+
+/// The service running in this test process. Stops when dropped.
+pub struct Service {
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    /// The service's one provider (clones share its cache).
+    pub provider: ChainableTemporaryCredentials,
+    /// Counts the service's STS requests (every STS call goes through it).
+    pub proxy: FaultProxy,
+    pub moto: Moto,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Settings for tests: the fixture bucket as default, the rest as the service's defaults.
+pub fn settings(moto: &Moto) -> app::Settings {
+    app::Settings {
+        default_bucket: Some(moto.bucket.clone()),
+        ..app::Settings::default()
+    }
+}
+
+/// Starts the service as `main.rs` wires it: one provider assuming the fixture role with the
+/// base user's keys (STS through a fresh counting proxy in front of `moto`), one S3 client on
+/// `moto` signing with it.
+pub async fn start(moto: &Moto, settings: app::Settings) -> Service {
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    start_with_proxy(moto, proxy, settings).await
+}
+
+/// [`start`] with a proxy the test has scripted already.
+pub async fn start_with_proxy(moto: &Moto, proxy: FaultProxy, settings: app::Settings) -> Service {
+    let sdk_config = sdk_config(moto);
+    let provider = ChainableTemporaryCredentials::builder()
+        .configure(&sdk_config)
+        .endpoint_url(&proxy.endpoint)
+        .role_arn(&moto.role_arn)
+        .role_session_name("upload-service-test")
+        .on_refresh(app::log_refresh)
+        .build()
+        .expect("the provider builds");
+    let s3 = app::s3_client(&sdk_config, provider.clone());
+    let router = app::router(app::AppState::new(provider.clone(), s3, settings));
+    let (url, task) = serve(router).await;
+    Service {
+        url,
+        provider,
+        proxy,
+        moto: moto.clone(),
+        task,
+    }
+}
+
+/// What `aws_config::load_defaults` gives the binary, for the local server: region, endpoint
+/// (S3 and, unless overridden, STS) and the base user's keys.
+pub fn sdk_config(moto: &Moto) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(moto.region())
+        .endpoint_url(&moto.endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(moto.base_credentials()))
+        .build()
+}
+
+/// Serves `router` on a free loopback port.
+pub async fn serve(router: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (url, task)
+}
+
+/// A plain HTTP client (what a browser or curl is to the service).
+#[derive(Clone)]
+pub struct Http(Client<HttpConnector, Full<Bytes>>);
+
+/// One answer: status, headers, body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// The body as JSON (panics with the body's text if it is not).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "HTTP {} answered something that is not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The `error` text of a JSON error answer (panics if there is none).
+    pub fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `error` in {}", self.json()))
+            .to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Http {
+    pub fn new() -> Self {
+        Http(Client::builder(TokioExecutor::new()).build_http())
+    }
+
+    pub async fn send(&self, request: http::Request<Full<Bytes>>) -> Answer {
+        let uri = request.uri().clone();
+        let response = self
+            .0
+            .request(request)
+            .await
+            .unwrap_or_else(|e| panic!("request to {uri} failed: {e:?}"));
+        let (head, body) = response.into_parts();
+        Answer {
+            status: head.status.as_u16(),
+            headers: head.headers,
+            body: body.collect().await.unwrap().to_bytes(),
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> Answer {
+        self.send(
+            http::Request::get(url)
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn request(&self, method: &str, url: &str) -> Answer {
+        self.send(
+            http::Request::builder()
+                .method(method)
+                .uri(url)
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// `POST url` with a `multipart/form-data` body of `parts`.
+    pub async fn post_multipart(&self, url: &str, parts: &[Part]) -> Answer {
+        let (content_type, body) = multipart(parts);
+        self.send(
+            http::Request::post(url)
+                .header("content-type", content_type)
+                .body(Full::new(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Uploads `data` as `key` to the service's default bucket; panics unless it is stored.
+    pub async fn upload(&self, service: &str, key: &str, data: &[u8]) -> serde_json::Value {
+        let answer = self
+            .post_multipart(
+                &format!("{service}/item"),
+                &[
+                    Part::text("key", key),
+                    Part::file("file", "upload.bin", data),
+                ],
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            201,
+            "upload of {key}: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        answer.json()
+    }
+}
+
+/// One part of a multipart form.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub name: String,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub data: Vec<u8>,
+}
+
+impl Part {
+    pub fn text(name: &str, value: &str) -> Self {
+        Part {
+            name: name.into(),
+            file_name: None,
+            content_type: None,
+            data: value.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn file(name: &str, file_name: &str, data: &[u8]) -> Self {
+        Part {
+            name: name.into(),
+            file_name: Some(file_name.into()),
+            content_type: Some("application/octet-stream".into()),
+            data: data.to_vec(),
+        }
+    }
+}
+
+/// A `multipart/form-data` body: its content type (with the boundary) and bytes.
+pub fn multipart(parts: &[Part]) -> (String, Bytes) {
+    let boundary = format!("----upload-service-test-{:016x}", fastrand::u64(..));
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", part.name);
+        if let Some(file_name) = &part.file_name {
+            disposition.push_str(&format!("; filename=\"{file_name}\""));
+        }
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(b"\r\n");
+        if let Some(content_type) = &part.content_type {
+            body.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(&part.data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into(),
+    )
+}
+
+/// Bytes that are not text: every byte value, in a random order.
+pub fn random_bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|_| fastrand::u8(..)).collect()
+}
+
+/// A key prefix no other test (or earlier run against the same server) uses.
+pub fn unique_prefix(test: &str) -> String {
+    format!("{test}-{:08x}/", fastrand::u32(..))
+}
+
+/// The example binary, built now with this test's features (cargo returns at once when it
+/// is up to date), so a process test never runs a stale build.
+pub fn example_binary() -> PathBuf {
+    let mut features = Vec::new();
+    for (feature, on) in [
+        ("cli", cfg!(feature = "cli")),
+        ("file-cache", cfg!(feature = "file-cache")),
+        ("default-chain", cfg!(feature = "default-chain")),
+        (
+            "default-https-client",
+            cfg!(feature = "default-https-client"),
+        ),
+    ] {
+        if on {
+            features.push(feature);
+        }
+    }
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", "upload_service"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .args(["--no-default-features", "--features", &features.join(",")])
+        .arg("--manifest-path")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building the upload_service example failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == "upload_service")
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .expect("cargo names the upload_service executable")
+}
