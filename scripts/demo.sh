@@ -3,7 +3,7 @@
 # user allowed only sts:AssumeRole, roles allowed S3 and a bucket, turns on signature and IAM
 # enforcement, then runs the examples with the user's keys: list_buckets (S3 refuses the user
 # and lists the bucket for the assumed role), list_objects, presign, the upload_service web
-# backend (a scripted upload and download with curl), chain, mfa and export_env, and finally
+# backend (a scripted upload and download with curl), chain, mfa, profile and export_env, and finally
 # the AWS CLI with the `chainable-credentials` command as its credential_process.
 # Stops the server on exit.
 set -euo pipefail
@@ -79,6 +79,21 @@ example chain: two hops, each hop\'s identity
 cargo run --quiet "${features[@]}" --example chain -- "$DEMO_CHAIN_HOP1_ARN" "$DEMO_CHAIN_HOP2_ARN"
 example "mfa: a code read from stdin (the local server does not check MFA codes)"
 echo 123456 | cargo run --quiet "${features[@]}" --example mfa -- "arn:aws:iam::$DEMO_ACCOUNT:mfa/demo" "$DEMO_ROLE_ARN"
+example "profile: a role chain from a config file, MFA on its first hop (the code is piped in)"
+(
+    profiles="$(mktemp -d)"
+    trap 'rm -rf "$profiles"' EXIT
+    printf '[demo-keys]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+        "$DEMO_BASE_ACCESS_KEY_ID" "$DEMO_BASE_SECRET_ACCESS_KEY" > "$profiles/credentials"
+    printf '%s\n' \
+        "[profile hop1]" "role_arn = $DEMO_CHAIN_HOP1_ARN" "source_profile = demo-keys" \
+        "role_session_name = hop-1" "mfa_serial = arn:aws:iam::$DEMO_ACCOUNT:mfa/demo" \
+        "[profile hop2]" "role_arn = $DEMO_CHAIN_HOP2_ARN" "source_profile = hop1" \
+        "role_session_name = hop-2" "region = $DEMO_REGION" > "$profiles/config"
+    unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    echo 123456 | AWS_CONFIG_FILE="$profiles/config" AWS_SHARED_CREDENTIALS_FILE="$profiles/credentials" \
+        cargo run --quiet "${features[@]}" --example profile -- hop2
+)
 example export_env: export lines for a shell, then the AWS CLI\'s variables in use
 (
     eval "$(cargo run --quiet "${features[@]}" --example export_env -- "$DEMO_ROLE_ARN")"

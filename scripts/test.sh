@@ -26,6 +26,7 @@ cargo clippy --all-targets "${features[@]}" -- -D warnings
 cargo clippy --lib -- -D warnings
 cargo clippy --lib --no-default-features -- -D warnings
 cargo clippy --lib --no-default-features --features file-cache -- -D warnings
+cargo clippy --lib --no-default-features --features profile -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps "${features[@]}" --quiet
 
 section "local AWS (moto)"

@@ -5,6 +5,7 @@ pub(crate) use default_chain::LazyDefaultChain;
 
 #[cfg(feature = "default-chain")]
 mod default_chain {
+    use crate::error::FetchError;
     use aws_config::default_provider::credentials::DefaultCredentialsChain;
     use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
     use aws_config::provider_config::ProviderConfig;
@@ -63,6 +64,16 @@ mod default_chain {
         }
     }
 
+    /// The error when no default source had credentials.
+    fn nothing_found() -> FetchError {
+        let env = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+        FetchError::NoBaseCredentials {
+            profile: env("AWS_PROFILE").unwrap_or_else(|| "default".to_owned()),
+            imds_disabled: env("AWS_EC2_METADATA_DISABLED")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        }
+    }
+
     impl fmt::Debug for LazyDefaultChain {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.debug_struct("LazyDefaultChain")
@@ -88,7 +99,14 @@ mod default_chain {
                     .await
                 {
                     Err(CredentialsError::CredentialsNotLoaded(_)) => {
-                        self.chain().await.provide_credentials().await
+                        match self.chain().await.provide_credentials().await {
+                            // Say what was tried and how to give credentials, rather than
+                            // what the last source of the chain said.
+                            Err(CredentialsError::CredentialsNotLoaded(_)) => {
+                                Err(CredentialsError::not_loaded(nothing_found()))
+                            }
+                            answered => answered,
+                        }
                     }
                     answered => answered,
                 }

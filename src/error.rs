@@ -47,6 +47,22 @@ pub enum BuildError {
          credentials provider to `configure(..)` (or enable the `default-chain` feature)"
     )]
     MissingBaseCredentials,
+    /// A profile of the shared config files cannot be used as it says (see
+    /// [`Builder::build_from_profile`](crate::Builder::build_from_profile)).
+    #[error(
+        "profile `{profile}` ({file}): {}{problem}",
+        key.as_deref().map(|k| format!("`{k}` ")).unwrap_or_default()
+    )]
+    Profile {
+        /// The profile at fault.
+        profile: String,
+        /// The key at fault, when it is one key.
+        key: Option<String>,
+        /// The file (or files) the profile is read from.
+        file: String,
+        /// What is wrong, in words.
+        problem: String,
+    },
     /// No HTTP client was given and the `default-https-client` feature is off.
     #[error(
         "no HTTP client: call `http_client(..)` or pass an `SdkConfig` with an HTTP client to \
@@ -72,6 +88,7 @@ impl BuildError {
             BuildError::MissingRegion => Some("region"),
             BuildError::MissingBaseCredentials => Some("base_credentials"),
             BuildError::MissingHttpClient => Some("http_client"),
+            BuildError::Profile { .. } => Some("profile"),
         }
     }
 }
@@ -140,6 +157,22 @@ pub enum FetchError {
         operation: &'static str,
         /// What is wrong with it, e.g. `missing <Credentials>` or `the session has already expired`.
         problem: String,
+    },
+    /// No base credentials were given, and none of the default sources had any.
+    #[error(
+        "no base credentials to call STS with: none in the environment (AWS_ACCESS_KEY_ID, \
+         AWS_SECRET_ACCESS_KEY), the profile `{profile}` (AWS_CONFIG_FILE, \
+         AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials), a web \
+         identity token (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS container endpoint or the EC2 \
+         instance metadata{}; give them with `Builder::base_credentials` or a profile, or set \
+         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        if *imds_disabled { " (disabled by AWS_EC2_METADATA_DISABLED)" } else { "" }
+    )]
+    NoBaseCredentials {
+        /// The profile the default sources looked in (`AWS_PROFILE`, else `default`).
+        profile: String,
+        /// Whether the instance metadata lookup was switched off.
+        imds_disabled: bool,
     },
     /// No usable MFA token code: the token provider failed or gave a malformed code.
     #[error("no MFA token code for STS {operation}: {problem}")]

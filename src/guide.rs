@@ -140,6 +140,49 @@
 //! }
 //! ```
 //!
+//! # A profile of `~/.aws/config`, with MFA
+//!
+//! The role chains people keep in their config files, as the AWS CLI reads them — with the
+//! MFA code aws-sdk-rust cannot ask for (cargo feature `profile`). Each `role_arn` of the
+//! profile and its `source_profile`s becomes one cached hop; the code is asked for when the hop
+//! that names the device refreshes, with that device's serial number.
+//!
+//! ```no_run
+//! # #[cfg(feature = "profile")]
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use chainable_credentials::{ChainableTemporaryCredentials, MfaTokenFuture, ProvideMfaToken};
+//!
+//! /// Codes from wherever the service keeps them (a TOTP secret, an operator's prompt, ...).
+//! struct Codes;
+//!
+//! impl ProvideMfaToken for Codes {
+//!     fn mfa_token(&self) -> MfaTokenFuture<'_> {
+//!         self.mfa_token_for("")
+//!     }
+//!
+//!     fn mfa_token_for(&self, serial_number: &str) -> MfaTokenFuture<'_> {
+//!         let serial = serial_number.to_owned();
+//!         Box::pin(async move { current_code(&serial) })
+//!     }
+//! }
+//! # fn current_code(_: &str) -> Result<String, chainable_credentials::MfaTokenError> { Ok("123456".into()) }
+//!
+//! let provider = ChainableTemporaryCredentials::builder()
+//!     .profile("home")
+//!     .mfa_tokens(Codes)
+//!     .build_from_profile()
+//!     .await?;
+//! let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+//!     .profile_name("home")
+//!     .credentials_provider(provider)
+//!     .load()
+//!     .await;
+//! let s3 = aws_sdk_s3::Client::new(&sdk_config);
+//! # let _ = s3;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # MFA once, then roles
 //!
 //! The JavaScript SDK v2 pattern: `GetSessionToken` with MFA (no role: sessions up to 36

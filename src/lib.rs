@@ -49,7 +49,8 @@
 //! ```
 //!
 //! The [`guide`] shows the common scenarios: an S3 client on a role, what the client's own
-//! identity cache does in front of the provider, health and metrics, role chains, MFA,
+//! identity cache does in front of the provider, health and metrics, role chains, profiles of
+//! `~/.aws/config`, MFA,
 //! presigned URLs, scoped-down sessions, regional and global endpoints.
 //!
 //! # Cargo features
@@ -58,6 +59,8 @@
 //! - `default-https-client` (default): the SDK's default HTTPS client for STS when none is given.
 //! - `file-cache`: share sessions between processes through a private directory
 //!   (`Builder::file_cache`, the `file_cache` module).
+//! - `profile`: providers from the named profiles of `~/.aws/config` and `~/.aws/credentials`,
+//!   one cached hop per `role_arn`, MFA included (`Builder::build_from_profile`).
 //! - `cli`: the `chainable-credentials` command, a `credential_process` for the AWS CLI and
 //!   SDKs with the file cache on (`cargo install chainable-credentials --features cli`).
 //!
@@ -75,6 +78,8 @@ pub mod file_cache;
 pub mod guide;
 mod lock;
 mod mfa;
+#[cfg(feature = "profile")]
+mod profile;
 mod provider;
 mod refresh;
 mod session;

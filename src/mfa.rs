@@ -28,6 +28,14 @@ pub type MfaTokenFuture<'a> =
 pub trait ProvideMfaToken: Send + Sync + 'static {
     /// The current 6-digit token code.
     fn mfa_token(&self) -> MfaTokenFuture<'_>;
+
+    /// The current code of the device with this serial number (an MFA device ARN or a
+    /// hardware serial), for providers that serve several devices — the profiles of a role
+    /// chain may name more than one. By default, [`mfa_token`](Self::mfa_token).
+    fn mfa_token_for(&self, serial_number: &str) -> MfaTokenFuture<'_> {
+        let _ = serial_number;
+        self.mfa_token()
+    }
 }
 
 impl<F, Fut, E> ProvideMfaToken for F
@@ -81,7 +89,7 @@ impl MfaDevice {
         };
         let code = self
             .tokens
-            .mfa_token()
+            .mfa_token_for(&self.serial_number)
             .await
             .map_err(|source| failed("the token provider failed".into(), Some(source)))?;
         let code = code.trim();

@@ -142,9 +142,12 @@ impl ChainableTemporaryCredentials {
     /// # }
     /// ```
     pub fn chain(&self) -> Builder {
-        Builder::new()
+        let mut next = Builder::new()
             .configure(&self.about.sts_config)
-            .base_credentials(self.clone())
+            .base_credentials(self.clone());
+        // The endpoint this hop calls, however it was chosen (set, or a service-specific one).
+        next.set_endpoint_url(self.about.sts_config.endpoint_url().map(str::to_owned));
+        next
     }
 
     /// Credentials for one request: the cached session when it is fresh enough, else the

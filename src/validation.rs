@@ -39,10 +39,15 @@ fn check_chars(
         ));
     }
     if let Some((pos, bad)) = value.chars().enumerate().find(|(_, c)| !allowed(*c)) {
-        let what = if echo_bad_char {
-            format!("{bad:?}")
-        } else {
-            "a character".to_owned()
+        // Values that are not echoed (they may be shared secrets) still say what kind of
+        // character is wrong.
+        let what = match bad {
+            ' ' => "a space".to_owned(),
+            _ if echo_bad_char => format!("{bad:?}"),
+            '\t' => "a tab".to_owned(),
+            c if c.is_control() => "a control character".to_owned(),
+            c if !c.is_ascii() => "a non-ASCII character".to_owned(),
+            _ => "a symbol outside that set".to_owned(),
         };
         return Err(BuildError::invalid(
             field,
@@ -177,6 +182,33 @@ pub(crate) fn duration(d: Duration, assume_role: bool) -> Result<(), BuildError>
         ));
     }
     Ok(())
+}
+
+/// `region`: a region name as AWS writes them (`us-east-1`, `eu-west-2`, `cn-north-1`): 1 to 63
+/// lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen
+/// — a host label, since the region becomes part of the STS endpoint's host name.
+pub(crate) fn region(region: &aws_types::region::Region) -> Result<(), BuildError> {
+    let name = region.as_ref();
+    let rule = "must be a region name such as `us-east-1`: 1 to 63 lowercase letters, digits \
+                and hyphens, starting with a letter";
+    let well_formed = (1..=63).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if well_formed {
+        return Ok(());
+    }
+    let problem = match name.chars().position(|c| c == ' ') {
+        Some(at) => format!(
+            "{rule}; got {}, whose character {} is a space",
+            shown(name),
+            at + 1
+        ),
+        None => format!("{rule}; got {}", shown(name)),
+    };
+    Err(BuildError::invalid("region", problem))
 }
 
 /// `endpoint_url`: an absolute `http://` or `https://` URL with a host, no whitespace or

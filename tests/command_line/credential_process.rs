@@ -98,6 +98,7 @@ async fn prints_exactly_the_credential_process_json_and_the_credentials_work() {
         keys,
         [
             "AccessKeyId",
+            "AccountId",
             "Expiration",
             "SecretAccessKey",
             "SessionToken",
@@ -105,6 +106,10 @@ async fn prints_exactly_the_credential_process_json_and_the_credentials_work() {
         ]
     );
     assert_eq!(json["Version"], 1);
+    assert_eq!(
+        json["AccountId"], "123456789012",
+        "from the assumed role's ARN"
+    );
     assert!(json["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
     let expiration = aws_smithy_types::DateTime::from_str(
         json["Expiration"].as_str().unwrap(),

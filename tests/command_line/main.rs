@@ -6,3 +6,4 @@ mod support;
 
 mod aws_cli;
 mod credential_process;
+mod profiles;

@@ -72,7 +72,7 @@ fn session_names() {
     expect_err(
         role().role_session_name("has space"),
         "role_session_name",
-        "character 4 is ' '",
+        "character 4 is a space",
     );
     expect_err(
         role().role_session_name("naïve"),
@@ -127,7 +127,17 @@ fn external_ids_are_checked_and_never_echoed() {
         .unwrap_err()
         .to_string();
     assert!(!err.contains("secret id"), "{err}");
-    assert!(err.contains("character 7 is a character"), "{err}");
+    assert!(err.contains("character 7 is a space"), "{err}");
+    let err = role()
+        .external_id("secret!id")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("secret!id"), "{err}");
+    assert!(
+        err.contains("character 7 is a symbol outside that set"),
+        "{err}"
+    );
     assert!(role().external_id("a:b/c=d").build().is_ok());
 }
 
@@ -298,7 +308,7 @@ fn source_identity() {
     expect_err(
         role().source_identity("with space"),
         "source_identity",
-        "character 5 is ' '",
+        "character 5 is a space",
     );
     assert!(role().source_identity("alice@example.com").build().is_ok());
 }
@@ -315,7 +325,7 @@ fn mfa_serial_numbers() {
     expect_err(
         role().mfa("arn:aws:iam::123456789012:mfa/has space", token),
         "mfa_serial_number",
-        "' '",
+        "is a space",
     );
     assert!(
         role()

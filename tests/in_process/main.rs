@@ -15,6 +15,8 @@ mod file_cache;
 mod get_session_token;
 mod outage_and_backoff;
 mod parameters;
+#[cfg(feature = "profile")]
+mod profiles;
 mod properties;
 mod refresh_windows;
 mod secrets;

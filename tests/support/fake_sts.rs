@@ -58,6 +58,8 @@ struct State {
     issued: Mutex<Vec<(String, std::time::SystemTime)>>,
     /// The server clock when each call arrived (before any latency).
     arrivals: Mutex<Vec<std::time::SystemTime>>,
+    /// Each call's URI and `Authorization` header.
+    requests: Mutex<Vec<(String, String)>>,
 }
 
 /// The fake STS. Clones share state.
@@ -80,6 +82,7 @@ impl FakeSts {
             latency: Mutex::new(None),
             issued: Mutex::new(Vec::new()),
             arrivals: Mutex::new(Vec::new()),
+            requests: Mutex::new(Vec::new()),
         }))
     }
 
@@ -132,6 +135,11 @@ impl FakeSts {
     pub fn slow(&self, sleep: impl AsyncSleep + 'static, latency: Duration) -> &Self {
         *self.0.latency.lock().unwrap() = Some((SharedAsyncSleep::new(sleep), latency));
         self
+    }
+
+    /// Each call's URI and `Authorization` header (which names the signing region).
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.0.requests.lock().unwrap().clone()
     }
 
     /// The server clock when each call arrived, before any latency.
@@ -281,6 +289,14 @@ impl HttpConnector for FakeSts {
             }
             let _out = Out(this.0.clone());
             this.0.arrivals.lock().unwrap().push(this.0.clock.now());
+            this.0.requests.lock().unwrap().push((
+                request.uri().to_owned(),
+                request
+                    .headers()
+                    .get("authorization")
+                    .unwrap_or_default()
+                    .to_owned(),
+            ));
             let latency = this.0.latency.lock().unwrap().clone();
             if let Some((sleep, latency)) = latency {
                 sleep.sleep(latency).await;

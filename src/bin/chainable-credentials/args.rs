@@ -33,7 +33,15 @@ impl Command {
 /// The session to obtain, and how.
 #[derive(Debug, Args)]
 pub(crate) struct SessionArgs {
-    /// Role to assume. Without it: GetSessionToken for the base credentials.
+    /// Profile of ~/.aws/config (AWS_CONFIG_FILE) whose role chain to assume: its `role_arn`,
+    /// `source_profile`s (or `credential_source`), `mfa_serial`, `external_id`,
+    /// `duration_seconds`, `role_session_name`, `region` and endpoint settings, as the AWS CLI
+    /// reads them. Each role of the chain is cached on its own.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["role_arn", "source_profile", "mfa_serial"])]
+    pub(crate) profile: Option<String>,
+
+    /// Role to assume. Without it (and without --profile): GetSessionToken for the base
+    /// credentials.
     #[arg(long, value_name = "ARN")]
     pub(crate) role_arn: Option<String>,
 
@@ -60,6 +68,26 @@ pub(crate) struct SessionArgs {
     /// GetSessionToken.
     #[arg(long, value_name = "SERIAL")]
     pub(crate) mfa_serial: Option<String>,
+
+    /// Inline session policy for the last role: JSON, or @FILE to read it from a file.
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub(crate) policy: Option<String>,
+
+    /// Managed session policy for the last role (repeatable, at most 10).
+    #[arg(long = "policy-arn", value_name = "ARN")]
+    pub(crate) policy_arns: Vec<String>,
+
+    /// Session tag for the last role, KEY=VALUE (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub(crate) tags: Vec<(String, String)>,
+
+    /// A session tag key that passes on to sessions chained from the last role (repeatable).
+    #[arg(long = "transitive-tag-key", value_name = "KEY")]
+    pub(crate) transitive_tag_keys: Vec<String>,
+
+    /// Source identity of the last role's session (kept through later role chaining).
+    #[arg(long, value_name = "ID")]
+    pub(crate) source_identity: Option<String>,
 
     /// Profile whose credentials (its keys, or its own chain: source_profile, role_arn,
     /// credential_process, SSO) sign the first STS call. Read from the usual files, honouring
@@ -101,6 +129,14 @@ pub(crate) struct SessionArgs {
     /// Log what happens (cache hits, STS calls) to standard error. Never secrets.
     #[arg(long, short)]
     pub(crate) verbose: bool,
+}
+
+/// `KEY=VALUE` (the value may be empty or contain `=`).
+pub(crate) fn parse_tag(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err("expected KEY=VALUE, e.g. --tag project=reports".into()),
+    }
 }
 
 /// `3600`, `3600s`, `60m`, `1h`, `1h30m`, `2h15m10s`.
@@ -155,6 +191,14 @@ mod tests {
         for bad in ["", "h", "1x", "1h30", "-5", "1.5h", "99999999999999999999h"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn tags() {
+        assert_eq!(parse_tag("a=b"), Ok(("a".into(), "b".into())));
+        assert_eq!(parse_tag("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(parse_tag("a="), Ok(("a".into(), String::new())));
+        assert!(parse_tag("=b").is_err() && parse_tag("ab").is_err());
     }
 
     #[test]

@@ -16,12 +16,16 @@ mod source_profile;
 mod terminal_mfa;
 
 use args::{Cli, Command, SessionArgs};
+use aws_config::default_provider::use_dual_stack::use_dual_stack_provider;
+use aws_config::default_provider::use_fips::use_fips_provider;
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::ProfileFileRegionProvider;
+use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::Credentials;
+use aws_types::SdkConfig;
 use aws_types::region::Region;
-use chainable_credentials::{BuildError, ChainableTemporaryCredentials};
+use chainable_credentials::{BuildError, Builder, ChainableTemporaryCredentials, FetchError};
 use clap::Parser;
 use std::error::Error;
 use std::io::{IsTerminal, Write};
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         .collect();
     let env_profile = std::env::var("AWS_PROFILE").ok();
     let identity = recursion::identity(
+        args.profile.as_deref(),
         args.source_profile.as_deref(),
         env_profile.as_deref(),
         &roles,
@@ -80,7 +85,7 @@ fn main() -> ExitCode {
     };
     let credentials = match runtime.block_on(credentials(args)) {
         Ok(credentials) => credentials,
-        Err(error) => return fail(&one_line(error.as_ref())),
+        Err(error) => return fail(&explain(error.as_ref())),
     };
     let text = match &cli.command {
         Command::CredentialProcess(_) => output::credential_process_json(&credentials),
@@ -93,9 +98,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Builds the provider (a chain when `--chain` is given) and fetches once.
+/// Builds the provider (from `--profile`, or from the flags; a chain when `--chain` is given)
+/// and fetches once.
 async fn credentials(args: &SessionArgs) -> Result<Credentials, Box<dyn Error>> {
-    let region = region(args).await;
     let cache_dir = if args.no_cache {
         None
     } else {
@@ -108,42 +113,105 @@ async fn credentials(args: &SessionArgs) -> Result<Credentials, Box<dyn Error>> 
         }
         dir
     };
-
-    let timeout = args.timeout.unwrap_or(if args.mfa_serial.is_some() {
-        DEFAULT_MFA_TIMEOUT
-    } else {
-        chainable_credentials::DEFAULT_LOAD_TIMEOUT
-    });
-    let mut first = ChainableTemporaryCredentials::builder()
-        .region(region.clone())
-        .load_timeout(timeout);
-    first.set_endpoint_url(endpoint_url(args));
-    first.set_role_arn(args.role_arn.clone());
-    first.set_role_session_name(args.session_name.clone());
-    first.set_duration(args.duration);
-    first.set_external_id(args.external_id.clone());
-    first.set_file_cache(cache_dir.clone());
-    if let Some(profile) = &args.source_profile {
-        first = first.base_credentials(source_profile::SourceProfile::new(profile, region.clone()));
+    // A profile's roles may ask for MFA codes too.
+    let timeout = args
+        .timeout
+        .unwrap_or(if args.mfa_serial.is_some() || args.profile.is_some() {
+            DEFAULT_MFA_TIMEOUT
+        } else {
+            chainable_credentials::DEFAULT_LOAD_TIMEOUT
+        });
+    let policy = args.policy.as_deref().map(policy_text).transpose()?;
+    // What every hop shares, and the session parameters of one role.
+    let common = |builder: Builder| {
+        let mut builder = builder.load_timeout(timeout);
+        builder
+            .set_file_cache(cache_dir.clone())
+            .set_role_session_name(args.session_name.clone())
+            .set_duration(args.duration)
+            .set_external_id(args.external_id.clone());
+        builder
+    };
+    // The last role's scoping: the printed session's.
+    let last = |mut builder: Builder| {
+        builder
+            .set_policy(policy.clone())
+            .set_policy_arns(Some(args.policy_arns.clone()))
+            .set_tags(Some(args.tags.clone()))
+            .set_transitive_tag_keys(Some(args.transitive_tag_keys.clone()))
+            .set_source_identity(args.source_identity.clone());
+        builder
+    };
+    let first_is_last = args.chain.is_empty();
+    let mut first = common(ChainableTemporaryCredentials::builder());
+    if first_is_last {
+        first = last(first);
     }
-    if let Some(serial) = &args.mfa_serial {
-        first = first.mfa(
-            serial.clone(),
-            terminal_mfa::TerminalMfa {
-                serial_number: serial.clone(),
-            },
-        );
-    }
-    let mut provider = first.build().map_err(flag_error)?;
-    for role_arn in &args.chain {
-        let mut hop = provider.chain().role_arn(role_arn).load_timeout(timeout);
-        hop.set_role_session_name(args.session_name.clone());
-        hop.set_duration(args.duration);
-        hop.set_external_id(args.external_id.clone());
-        hop.set_file_cache(cache_dir.clone());
+    let mut provider = match &args.profile {
+        Some(profile) => {
+            first
+                .set_region(args.region.clone().map(Region::new))
+                .set_endpoint_url(args.endpoint_url.clone());
+            first
+                .profile(profile)
+                .mfa_tokens(terminal_mfa::TerminalMfa {
+                    serial_number: None,
+                })
+                .build_from_profile()
+                .await
+                .map_err(flag_error)?
+        }
+        None => {
+            let region = region(args).await;
+            first = first
+                .configure(&endpoint_variants().await)
+                .region(region.clone());
+            first
+                .set_endpoint_url(endpoint_url(args))
+                .set_role_arn(args.role_arn.clone());
+            if let Some(profile) = &args.source_profile {
+                first = first
+                    .base_credentials(source_profile::SourceProfile::new(profile, region.clone()));
+            }
+            if let Some(serial) = &args.mfa_serial {
+                first = first.mfa(
+                    serial.clone(),
+                    terminal_mfa::TerminalMfa {
+                        serial_number: Some(serial.clone()),
+                    },
+                );
+            }
+            first.build().map_err(flag_error)?
+        }
+    };
+    for (i, role_arn) in args.chain.iter().enumerate() {
+        let mut hop = common(provider.chain().role_arn(role_arn));
+        if i + 1 == args.chain.len() {
+            hop = last(hop);
+        }
         provider = hop.build().map_err(flag_error)?;
     }
     Ok(provider.credentials().await?)
+}
+
+/// `--policy`: the JSON itself, or `@FILE`.
+fn policy_text(value: &str) -> Result<String, Box<dyn Error>> {
+    match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("--policy: cannot read {path}: {e}").into()),
+        None => Ok(value.to_owned()),
+    }
+}
+
+/// FIPS and dual-stack endpoints as the environment (`AWS_USE_FIPS_ENDPOINT`,
+/// `AWS_USE_DUALSTACK_ENDPOINT`) or the `AWS_PROFILE` profile ask, read by aws-config's own
+/// providers.
+async fn endpoint_variants() -> SdkConfig {
+    let config = ProviderConfig::default();
+    SdkConfig::builder()
+        .use_fips(use_fips_provider(&config).await.unwrap_or(false))
+        .use_dual_stack(use_dual_stack_provider(&config).await.unwrap_or(false))
+        .build()
 }
 
 /// `--region`, else AWS_REGION / AWS_DEFAULT_REGION, else the profile's `region`, else
@@ -190,6 +258,12 @@ fn flag_error(error: BuildError) -> Box<dyn Error> {
         Some("endpoint_url") => Some("--endpoint-url"),
         Some("region") => Some("--region"),
         Some("file_cache") => Some("--cache-dir"),
+        Some("policy") => Some("--policy"),
+        Some("policy_arns") => Some("--policy-arn"),
+        Some("tags") => Some("--tag"),
+        Some("transitive_tag_keys") => Some("--transitive-tag-key"),
+        Some("source_identity") => Some("--source-identity"),
+        Some("profile") => Some("--profile"),
         Some("load_timeout") => Some("--timeout"),
         _ => None,
     };
@@ -197,6 +271,35 @@ fn flag_error(error: BuildError) -> Box<dyn Error> {
         Some(flag) => format!("{flag}: {error}").into(),
         None => error.into(),
     }
+}
+
+/// What to print for a failure: one line, and for missing base credentials what to pass.
+fn explain(error: &(dyn Error + 'static)) -> String {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(FetchError::NoBaseCredentials {
+            profile,
+            imds_disabled,
+        }) = e.downcast_ref::<FetchError>()
+        {
+            return format!(
+                "no base credentials to call STS with: none in the environment \
+                 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), the profile `{profile}` \
+                 (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and \
+                 ~/.aws/credentials), a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS \
+                 container endpoint or the EC2 instance metadata{}; pass --source-profile NAME \
+                 (a profile with keys) or --profile NAME (a profile that assumes a role), or set \
+                 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                if *imds_disabled {
+                    " (disabled by AWS_EC2_METADATA_DISABLED)"
+                } else {
+                    ""
+                }
+            );
+        }
+        next = e.source();
+    }
+    one_line(error)
 }
 
 /// The error and its causes on one line, without repeating a cause its parent already quotes.

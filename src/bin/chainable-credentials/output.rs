@@ -22,6 +22,10 @@ pub(crate) fn credential_process_json(credentials: &Credentials) -> String {
     if let Some(expiration) = credentials.expiry().and_then(rfc3339_seconds) {
         out.insert("Expiration".into(), expiration.into());
     }
+    // Read by aws-config's own credential_process reader (account-based endpoints).
+    if let Some(account) = credentials.account_id() {
+        out.insert("AccountId".into(), account.as_str().into());
+    }
     serde_json::Value::Object(out).to_string()
 }
 

@@ -14,16 +14,19 @@ const SEPARATOR: char = '\u{1e}';
 /// More nested runs than this is a loop even if the runs differ.
 pub(crate) const MAX_NESTING: usize = 8;
 
-/// What identifies one run: the source of its base credentials and the roles.
+/// What identifies one run: the source of its base credentials (or the profile whose chain
+/// it assumes) and the roles.
 pub(crate) fn identity(
+    profile: Option<&str>,
     source_profile: Option<&str>,
     env_profile: Option<&str>,
     roles: &[&str],
 ) -> String {
-    let source = match (source_profile, env_profile) {
-        (Some(profile), _) => format!("profile {profile}"),
-        (None, Some(profile)) => format!("default chain with AWS_PROFILE={profile}"),
-        (None, None) => "default chain".to_owned(),
+    let source = match (profile, source_profile, env_profile) {
+        (Some(profile), _, _) => format!("role chain of profile {profile}"),
+        (None, Some(profile), _) => format!("profile {profile}"),
+        (None, None, Some(profile)) => format!("default chain with AWS_PROFILE={profile}"),
+        (None, None, None) => "default chain".to_owned(),
     };
     let roles = if roles.is_empty() {
         "GetSessionToken".to_owned()
@@ -68,7 +71,7 @@ mod tests {
 
     #[test]
     fn the_same_run_nested_in_itself_is_refused() {
-        let me = identity(Some("base"), None, &["arn:aws:iam::1:role/r"]);
+        let me = identity(None, Some("base"), None, &["arn:aws:iam::1:role/r"]);
         let child_env = enter(None, &me).unwrap();
         let error = enter(Some(&child_env), &me).unwrap_err();
         assert!(
@@ -82,17 +85,17 @@ mod tests {
     fn different_runs_may_nest_up_to_the_limit() {
         let mut env = None::<String>;
         for level in 0..MAX_NESTING {
-            let me = identity(Some(&format!("p{level}")), None, &[]);
+            let me = identity(None, Some(&format!("p{level}")), None, &[]);
             env = Some(enter(env.as_deref(), &me).unwrap());
         }
-        let error = enter(env.as_deref(), &identity(Some("last"), None, &[])).unwrap_err();
+        let error = enter(env.as_deref(), &identity(None, Some("last"), None, &[])).unwrap_err();
         assert!(error.contains("nested 9 levels"), "{error}");
     }
 
     #[test]
     fn the_default_chain_is_told_apart_by_aws_profile() {
-        let a = identity(None, Some("a"), &["r"]);
-        let b = identity(None, Some("b"), &["r"]);
+        let a = identity(None, None, Some("a"), &["r"]);
+        let b = identity(None, None, Some("b"), &["r"]);
         assert!(enter(Some(&enter(None, &a).unwrap()), &b).is_ok());
     }
 }

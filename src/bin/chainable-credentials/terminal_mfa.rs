@@ -5,20 +5,34 @@ use chainable_credentials::{MfaTokenFuture, ProvideMfaToken};
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
 
-/// Asks for the current code of one MFA device.
+/// Asks for the current code of an MFA device: the one given with `--mfa-serial`, or those the
+/// profiles of `--profile` name.
 pub(crate) struct TerminalMfa {
-    pub(crate) serial_number: String,
+    pub(crate) serial_number: Option<String>,
 }
 
 impl ProvideMfaToken for TerminalMfa {
     fn mfa_token(&self) -> MfaTokenFuture<'_> {
-        let prompt = format!("MFA code for {}: ", self.serial_number);
-        Box::pin(async move {
-            // Reading a terminal blocks: keep it off the async worker.
-            let line = tokio::task::spawn_blocking(move || ask(&prompt)).await??;
-            Ok(line.trim().to_owned())
-        })
+        ask_for(
+            self.serial_number
+                .clone()
+                .unwrap_or_else(|| "the MFA device".into()),
+        )
     }
+
+    fn mfa_token_for(&self, serial_number: &str) -> MfaTokenFuture<'_> {
+        ask_for(serial_number.to_owned())
+    }
+}
+
+/// Prompts for the code of `device` and reads it.
+fn ask_for(device: String) -> MfaTokenFuture<'static> {
+    let prompt = format!("MFA code for {device}: ");
+    Box::pin(async move {
+        // Reading a terminal blocks: keep it off the async worker.
+        let line = tokio::task::spawn_blocking(move || ask(&prompt)).await??;
+        Ok(line.trim().to_owned())
+    })
 }
 
 fn ask(prompt: &str) -> std::io::Result<String> {

@@ -1,5 +1,8 @@
 //! [`Builder`] for [`ChainableTemporaryCredentials`].
 
+#[cfg(feature = "profile")]
+mod profile;
+
 use crate::error::BuildError;
 use crate::fetch::SessionFetcher;
 use crate::mfa::{MfaDevice, ProvideMfaToken};
@@ -18,6 +21,7 @@ use aws_smithy_runtime_api::shared::IntoShared;
 use aws_types::SdkConfig;
 use aws_types::os_shim_internal::Env;
 use aws_types::region::Region;
+use aws_types::service_config::ServiceConfigKey;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -64,6 +68,14 @@ pub struct Builder {
     on_refresh: Option<RefreshListener>,
     #[cfg(feature = "file-cache")]
     file_cache: Option<std::path::PathBuf>,
+    /// The profile to read with `build_from_profile`, and its files.
+    #[cfg(feature = "profile")]
+    profile: Option<String>,
+    #[cfg(feature = "profile")]
+    profile_paths: crate::profile::ProfilePaths,
+    /// Asked for the codes of MFA devices that profiles name.
+    #[cfg(feature = "profile")]
+    mfa_tokens: Option<Arc<dyn ProvideMfaToken>>,
     /// Where `AWS_REGION` is looked up; a fake in unit tests.
     env: Option<Env>,
 }
@@ -551,6 +563,14 @@ impl Builder {
     /// A [`BuildError`] naming the field and the rule it broke, for any parameter STS would
     /// refuse, and when no region, base credentials or HTTP client can be found.
     pub fn build(self) -> Result<ChainableTemporaryCredentials, BuildError> {
+        #[cfg(feature = "profile")]
+        if self.profile.is_some() {
+            return Err(BuildError::Conflict {
+                field: "profile",
+                requires: "`build()` reads no files: build a provider from a profile with \
+                           `build_from_profile().await`",
+            });
+        }
         let assume_role = self.role_arn.is_some();
         if let Some(arn) = &self.role_arn {
             validation::role_arn(arn)?;
@@ -612,9 +632,6 @@ impl Builder {
         if let Some(duration) = self.duration {
             validation::duration(duration, assume_role)?;
         }
-        if let Some(url) = &self.endpoint_url {
-            validation::endpoint_url(url)?;
-        }
         let load_timeout = self.load_timeout.unwrap_or(DEFAULT_LOAD_TIMEOUT);
         validation::load_timeout(load_timeout)?;
         let background_refresh = self.background_refresh.unwrap_or(true);
@@ -649,10 +666,14 @@ impl Builder {
                     .map(Region::new)
             })
             .ok_or(BuildError::MissingRegion)?;
+        validation::region(&region)?;
         let endpoint_url = self
             .endpoint_url
             .clone()
-            .or_else(|| sdk.and_then(|c| c.endpoint_url().map(str::to_owned)));
+            .or_else(|| sdk.and_then(sts_endpoint_of));
+        if let Some(url) = &endpoint_url {
+            validation::endpoint_url(url)?;
+        }
         let http_client = self
             .http_client
             .clone()
@@ -716,7 +737,7 @@ impl Builder {
             .unwrap_or_default();
         sts_sdk_config
             .set_region(Some(region.clone()))
-            .set_endpoint_url(endpoint_url)
+            .set_endpoint_url(endpoint_url.clone())
             .set_http_client(http_client)
             .set_time_source(Some(time_source.clone()))
             .set_sleep_impl(Some(sleep.clone()))
@@ -738,7 +759,7 @@ impl Builder {
                 &request,
                 self.role_session_name.as_deref(),
                 &region,
-                sts_sdk_config.endpoint_url(),
+                endpoint_url.as_deref(),
             );
             crate::file_cache::FileCache::new(
                 dir,
@@ -748,13 +769,11 @@ impl Builder {
                 load_timeout / 2,
             )
         });
+        let mut sts_config = aws_sdk_sts::config::Builder::from(&sts_sdk_config);
+        sts_config.set_endpoint_url(endpoint_url);
         let fetcher = SessionFetcher {
             base,
-            sts: Sts::new(
-                aws_sdk_sts::config::Builder::from(&sts_sdk_config).build(),
-                request.clone(),
-                time_source.clone(),
-            ),
+            sts: Sts::new(sts_config.build(), request.clone(), time_source.clone()),
             request: request.clone(),
             #[cfg(feature = "file-cache")]
             file_cache,
@@ -778,6 +797,24 @@ impl Builder {
             sts_sdk_config,
         ))
     }
+}
+
+/// The STS endpoint a client built from `sdk` calls: one set in code, else `AWS_ENDPOINT_URL_STS`
+/// or an `sts` entry in the profile's `services` section, else the general endpoint URL (the
+/// order of the SDK's own clients).
+fn sts_endpoint_of(sdk: &SdkConfig) -> Option<String> {
+    if sdk.get_origin("endpoint_url").is_client_config() {
+        return sdk.endpoint_url().map(str::to_owned);
+    }
+    let key = ServiceConfigKey::builder()
+        .service_id("STS")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    sdk.service_config()
+        .and_then(|config| config.load_config(key))
+        .or_else(|| sdk.endpoint_url().map(str::to_owned))
 }
 
 #[cfg(feature = "default-chain")]

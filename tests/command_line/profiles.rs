@@ -1,0 +1,274 @@
+//! Named profiles, as people keep them in `~/.aws/config`, read by the reference tools and by
+//! this crate against the local server with enforcement: the AWS CLI's own assume-role profile
+//! support, boto3, the library (`build_from_profile`) and the command (`--profile`) end up as
+//! the same assumed role. The command caches each hop of the chain on disk.
+
+use crate::support;
+
+use aws_credential_types::Credentials;
+use chainable_credentials::ChainableTemporaryCredentials;
+use support::cli::{Home, credentials_json, finish, stderr, stdout, venv_bin};
+use support::moto::Moto;
+
+/// A three-profile chain (`hop3` → `hop2` → `hop1` → the base user's keys in `base`), each
+/// profile naming its session so that the next role's trust policy matches, with the local
+/// server as every service's endpoint.
+fn chain_home(moto: &Moto) -> Home {
+    let home = Home::new();
+    home.write_credentials(&[(
+        "base",
+        &moto.base_access_key_id,
+        &moto.base_secret_access_key,
+    )]);
+    let [hop1, hop2, hop3] = &moto.chain_hop_arns;
+    home.write_config(&format!(
+        "[profile hop1]\nrole_arn = {hop1}\nsource_profile = base\nrole_session_name = hop-1\n\
+         region = {region}\nendpoint_url = {endpoint}\n\n\
+         [profile hop2]\nrole_arn = {hop2}\nsource_profile = hop1\nrole_session_name = hop-2\n\
+         region = {region}\nendpoint_url = {endpoint}\n\n\
+         [profile hop3]\nrole_arn = {hop3}\nsource_profile = hop2\nrole_session_name = hop-3\n\
+         region = {region}\nendpoint_url = {endpoint}\ns3 =\n    addressing_style = path\n",
+        region = moto.region,
+        endpoint = moto.endpoint,
+    ));
+    home
+}
+
+const HOP3_SESSION: &str = "assumed-role/chain-hop-3/hop-3";
+
+#[tokio::test]
+async fn the_aws_cli_boto3_the_library_and_the_command_assume_the_same_role() {
+    let moto = Moto::enforcing();
+    let home = chain_home(&moto);
+    let expected = format!("arn:aws:sts::123456789012:{HOP3_SESSION}");
+
+    // The AWS CLI's own assume-role profile support.
+    let mut aws = home.command(venv_bin("aws"));
+    aws.args([
+        "sts",
+        "get-caller-identity",
+        "--profile",
+        "hop3",
+        "--output",
+        "json",
+    ]);
+    let output = finish(aws).await;
+    assert!(output.status.success(), "the AWS CLI: {}", stderr(&output));
+    let cli: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(cli["Arn"], expected.as_str(), "{cli}");
+
+    // boto3.
+    let mut python = home.command(venv_bin("python"));
+    python.args([
+        "-c",
+        "import boto3; print(boto3.Session(profile_name='hop3').client('sts').get_caller_identity()['Arn'])",
+    ]);
+    let output = finish(python).await;
+    assert!(output.status.success(), "boto3: {}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), expected);
+
+    // The library, reading the same files.
+    let provider = ChainableTemporaryCredentials::builder()
+        .profile("hop3")
+        .profile_config_file(home.config_file())
+        .profile_credentials_file(home.credentials_file())
+        .build_from_profile()
+        .await
+        .unwrap();
+    assert_eq!(moto.caller_arn(provider.clone()).await, expected);
+    assert!(
+        moto.bucket_names(provider).await.contains(&moto.bucket),
+        "the session works for S3 too"
+    );
+
+    // The command.
+    let json = credentials_json(&home.run(&["credential-process", "--profile", "hop3"]).await);
+    assert_eq!(json["AccountId"], "123456789012");
+    let printed = Credentials::new(
+        json["AccessKeyId"].as_str().unwrap(),
+        json["SecretAccessKey"].as_str().unwrap(),
+        json["SessionToken"].as_str().map(str::to_owned),
+        None,
+        "printed",
+    );
+    assert_eq!(moto.caller_arn(printed).await, expected);
+}
+
+#[tokio::test]
+async fn the_command_caches_each_hop_of_a_profile_chain() {
+    let moto = Moto::enforcing();
+    let home = chain_home(&moto);
+    let first = credentials_json(&home.run(&["credential-process", "--profile", "hop3"]).await);
+    let entries = || {
+        std::fs::read_dir(home.cache_dir())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "json")
+            })
+            .count()
+    };
+    assert_eq!(entries(), 3, "one entry per hop");
+    for _ in 0..3 {
+        let again = credentials_json(&home.run(&["credential-process", "--profile", "hop3"]).await);
+        assert_eq!(again["AccessKeyId"], first["AccessKeyId"], "from the cache");
+    }
+    assert_eq!(entries(), 3);
+}
+
+#[tokio::test]
+async fn the_commands_profile_and_parameter_errors_say_what_to_change() {
+    let moto = Moto::enforcing();
+    let home = chain_home(&moto);
+    let mut config = std::fs::read_to_string(home.config_file()).unwrap();
+    config.push_str(
+        "\n[profile loop-a]\nrole_arn = arn:aws:iam::123456789012:role/a\nsource_profile = loop-b\n\
+         [profile loop-b]\nrole_arn = arn:aws:iam::123456789012:role/b\nsource_profile = loop-a\n",
+    );
+    home.write_config(&config);
+    let fails = |output: std::process::Output| {
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(output.stdout.is_empty());
+        let text = stderr(&output);
+        assert_eq!(text.lines().count(), 1, "one line: {text}");
+        text
+    };
+    let text = fails(
+        home.run(&["credential-process", "--profile", "loop-a"])
+            .await,
+    );
+    assert!(
+        text.contains("cycle: loop-a -> loop-b -> loop-a") && text.contains(".aws/config"),
+        "{text}"
+    );
+    let text = fails(
+        home.run(&[
+            "credential-process",
+            "--profile",
+            "hop3",
+            "--external-id",
+            "bad id",
+        ])
+        .await,
+    );
+    assert!(
+        text.contains("--external-id") && text.contains("a space"),
+        "{text}"
+    );
+
+    // No base credentials anywhere: which sources were tried, and what to pass.
+    let empty = Home::new();
+    let text = fails(
+        empty
+            .run(&[
+                "credential-process",
+                "--role-arn",
+                &moto.role_arn,
+                "--region",
+                &moto.region,
+                "--endpoint-url",
+                &moto.endpoint,
+                "--no-cache",
+            ])
+            .await,
+    );
+    for part in [
+        "no base credentials",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "instance metadata",
+        "--source-profile",
+        "--profile",
+    ] {
+        assert!(text.contains(part), "{part:?} in {text}");
+    }
+    let text = fails(
+        empty
+            .run(&[
+                "credential-process",
+                "--role-arn",
+                &moto.role_arn,
+                "--region",
+                "us east",
+            ])
+            .await,
+    );
+    assert!(
+        text.contains("--region") && text.contains("a space"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_commands_session_parameters_reach_sts() {
+    let moto = Moto::enforcing();
+    let home = Home::new();
+    home.write_credentials(&[(
+        "base",
+        &moto.base_access_key_id,
+        &moto.base_secret_access_key,
+    )]);
+    let policy_file = home.config_file().with_file_name("policy.json");
+    std::fs::write(
+        &policy_file,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let output = home
+        .run(&[
+            "credential-process",
+            "--source-profile",
+            "base",
+            "--role-arn",
+            &moto.role_arn,
+            "--session-name",
+            "scoped",
+            "--region",
+            &moto.region,
+            "--endpoint-url",
+            &moto.endpoint,
+            "--policy",
+            &format!("@{}", policy_file.display()),
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            "--tag",
+            "project=reports",
+            "--transitive-tag-key",
+            "project",
+            "--source-identity",
+            "alice",
+            "--no-cache",
+        ])
+        .await;
+    let json = credentials_json(&output);
+    assert_eq!(json["AccountId"], "123456789012");
+    let printed = Credentials::new(
+        json["AccessKeyId"].as_str().unwrap(),
+        json["SecretAccessKey"].as_str().unwrap(),
+        json["SessionToken"].as_str().map(str::to_owned),
+        None,
+        "printed",
+    );
+    assert!(
+        moto.caller_arn(printed)
+            .await
+            .ends_with("assumed-role/s3-reader/scoped"),
+        "the session with every parameter was issued"
+    );
+    let output = home
+        .run(&[
+            "credential-process",
+            "--source-profile",
+            "base",
+            "--role-arn",
+            &moto.role_arn,
+            "--tag",
+            "novalue",
+        ])
+        .await;
+    assert_eq!(output.status.code(), Some(2), "a bad command line");
+    assert!(stderr(&output).contains("KEY=VALUE"), "{}", stderr(&output));
+}
