@@ -8,7 +8,6 @@
 
 use crate::support;
 
-use aws_credential_types::Credentials;
 use aws_smithy_async::time::{SystemTimeSource, TimeSource};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -57,16 +56,6 @@ fn role_args<'a>(moto: &'a Moto, proxy: &'a FaultProxy, profile: &'a str) -> Vec
         "--timeout",
         "30s",
     ]
-}
-
-fn static_credentials(json: &serde_json::Value) -> Credentials {
-    Credentials::new(
-        json["AccessKeyId"].as_str().unwrap(),
-        json["SecretAccessKey"].as_str().unwrap(),
-        json["SessionToken"].as_str().map(str::to_owned),
-        None,
-        "cli-output",
-    )
 }
 
 fn entries(dir: &Path) -> Vec<PathBuf> {
@@ -127,7 +116,9 @@ async fn prints_exactly_the_credential_process_json_and_the_credentials_work() {
     );
 
     // Under enforcement the base user may not list buckets; the printed session may.
-    let buckets = moto.bucket_names(static_credentials(&json)).await;
+    let buckets = moto
+        .bucket_names(support::cli::printed_credentials(&json))
+        .await;
     assert!(buckets.contains(&moto.bucket), "{buckets:?}");
     assert_eq!(proxy.sts_requests(), 1);
 }
@@ -292,7 +283,9 @@ async fn a_chain_of_two_roles_is_cached_hop_by_hop() {
     ];
     let json = credentials_json(&home.run(&args).await);
     assert_eq!(proxy.sts_requests(), 2, "one AssumeRole per hop");
-    let arn = moto.caller_arn(static_credentials(&json)).await;
+    let arn = moto
+        .caller_arn(support::cli::printed_credentials(&json))
+        .await;
     assert!(arn.ends_with(":assumed-role/chain-hop-2/hop-1"), "{arn}");
     let again = credentials_json(&home.run(&args).await);
     assert_eq!(again["AccessKeyId"], json["AccessKeyId"]);

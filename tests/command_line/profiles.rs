@@ -5,7 +5,6 @@
 
 use crate::support;
 
-use aws_credential_types::Credentials;
 use chainable_credentials::ChainableTemporaryCredentials;
 use support::cli::{Home, credentials_json, finish, stderr, stdout, venv_bin};
 use support::moto::Moto;
@@ -84,13 +83,7 @@ async fn the_aws_cli_boto3_the_library_and_the_command_assume_the_same_role() {
     // The command.
     let json = credentials_json(&home.run(&["credential-process", "--profile", "hop3"]).await);
     assert_eq!(json["AccountId"], "123456789012");
-    let printed = Credentials::new(
-        json["AccessKeyId"].as_str().unwrap(),
-        json["SecretAccessKey"].as_str().unwrap(),
-        json["SessionToken"].as_str().map(str::to_owned),
-        None,
-        "printed",
-    );
+    let printed = support::cli::printed_credentials(&json);
     assert_eq!(moto.caller_arn(printed).await, expected);
 }
 
@@ -245,13 +238,7 @@ async fn the_commands_session_parameters_reach_sts() {
         .await;
     let json = credentials_json(&output);
     assert_eq!(json["AccountId"], "123456789012");
-    let printed = Credentials::new(
-        json["AccessKeyId"].as_str().unwrap(),
-        json["SecretAccessKey"].as_str().unwrap(),
-        json["SessionToken"].as_str().map(str::to_owned),
-        None,
-        "printed",
-    );
+    let printed = support::cli::printed_credentials(&json);
     assert!(
         moto.caller_arn(printed)
             .await
@@ -271,4 +258,60 @@ async fn the_commands_session_parameters_reach_sts() {
         .await;
     assert_eq!(output.status.code(), Some(2), "a bad command line");
     assert!(stderr(&output).contains("KEY=VALUE"), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn the_command_asks_the_terminal_for_the_code_of_each_mfa_hop_once() {
+    let moto = Moto::enforcing();
+    let home = chain_home(&moto);
+    let mut config = std::fs::read_to_string(home.config_file()).unwrap();
+    config = config.replacen(
+        "role_session_name = hop-1\n",
+        "role_session_name = hop-1\nmfa_serial = arn:aws:iam::123456789012:mfa/laptop\n",
+        1,
+    );
+    home.write_config(&config);
+    // `script` gives the command a terminal (the AWS CLI captures a credential_process's
+    // output, so the prompt goes to the terminal); the code is typed on it.
+    let line = support::cli::shell_words([
+        support::cli::BINARY,
+        "credential-process",
+        "--profile",
+        "hop3",
+        "--allow-terminal",
+    ]);
+    let run = || async {
+        let mut script = home.command("script");
+        script
+            .args(["--quiet", "--return", "--command", &line, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = script.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut stdin, b"123456\n")
+            .await
+            .unwrap();
+        let output =
+            tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+                .await
+                .expect("finished")
+                .unwrap();
+        drop(stdin);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+    };
+    let first = run().await;
+    assert_eq!(
+        first
+            .matches("MFA code for arn:aws:iam::123456789012:mfa/laptop: ")
+            .count(),
+        1,
+        "asked once, naming the device: {first:?}"
+    );
+    assert!(first.contains("\"AccessKeyId\""), "{first:?}");
+    // The next run is answered from the cache: no code asked.
+    let second = run().await;
+    assert!(!second.contains("MFA code"), "{second:?}");
+    assert!(second.contains("\"AccessKeyId\""), "{second:?}");
 }

@@ -152,3 +152,14 @@ pub fn credentials_json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", stdout(output)))
 }
+
+/// The credentials a `credential_process` JSON holds, to sign with.
+pub fn printed_credentials(json: &serde_json::Value) -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
+        json["AccessKeyId"].as_str().unwrap(),
+        json["SecretAccessKey"].as_str().unwrap(),
+        json["SessionToken"].as_str().map(str::to_owned),
+        None,
+        "printed",
+    )
+}
