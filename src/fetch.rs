@@ -55,6 +55,10 @@ impl FetchSession for SessionFetcher {
         }
     }
 
+    fn operation(&self) -> &'static str {
+        self.request.operation()
+    }
+
     fn refresh_span(&self) -> tracing::Span {
         let role = self.request.role.as_ref();
         tracing::info_span!(

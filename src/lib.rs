@@ -10,7 +10,8 @@
 //! - **no waiting while a valid session exists**: a background task refreshes the session at
 //!   a jittered point of its advisory window, whether or not anyone calls, so requests made
 //!   through an SDK client — whose own identity cache asks again only seconds before expiry —
-//!   find a fresh session; callers wait only when nothing valid is cached;
+//!   find a fresh session; callers wait only in the last minute before expiry (the mandatory
+//!   window) or when nothing valid is cached;
 //! - **outages are absorbed**: a failed refresh keeps the still-valid session in use and
 //!   retries with jittered exponential backoff; expired credentials are never handed out;
 //! - **skew-proof**: STS's `Expiration` is translated into the local clock's frame with the
@@ -91,4 +92,4 @@ pub use builder::{Builder, DEFAULT_LOAD_TIMEOUT, DEFAULT_SESSION_NAME_PREFIX};
 pub use error::{BuildError, FetchError, fetch_error};
 pub use mfa::{MfaDevice, MfaTokenError, MfaTokenFuture, ProvideMfaToken};
 pub use provider::ChainableTemporaryCredentials;
-pub use status::{ProviderStatus, RefreshOutcome};
+pub use status::{ProviderStatus, RefreshOutcome, SharedRefreshListener};

@@ -53,6 +53,9 @@ struct About {
     /// The settings STS is called with (region, endpoint, HTTP client, sleep, time source,
     /// retry and timeout configuration): what [`ChainableTemporaryCredentials::chain`] hands on.
     sts_config: SdkConfig,
+    /// This hop, or one below it, asks for MFA codes: the hops chained on it then refresh only
+    /// when asked, by default.
+    mfa_in_chain: bool,
 }
 
 impl ChainableTemporaryCredentials {
@@ -65,14 +68,22 @@ impl ChainableTemporaryCredentials {
         engine: RefreshEngine,
         request: SessionRequest,
         sts_config: SdkConfig,
+        mfa_in_chain: bool,
     ) -> Self {
         ChainableTemporaryCredentials {
             engine,
             about: Arc::new(About {
                 request,
                 sts_config,
+                mfa_in_chain,
             }),
         }
+    }
+
+    /// Whether this hop, or one below it, asks for MFA codes.
+    #[cfg(feature = "profile")]
+    pub(crate) fn mfa_in_chain(&self) -> bool {
+        self.about.mfa_in_chain
     }
 
     /// The expiry of the cached session in the local clock's frame (STS's `Expiration` moved
@@ -147,6 +158,7 @@ impl ChainableTemporaryCredentials {
             .base_credentials(self.clone());
         // The endpoint this hop calls, however it was chosen (set, or a service-specific one).
         next.set_endpoint_url(self.about.sts_config.endpoint_url().map(str::to_owned));
+        next.base_needs_mfa = self.about.mfa_in_chain;
         next
     }
 

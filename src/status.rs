@@ -87,13 +87,21 @@ pub enum RefreshOutcome<'a> {
     },
 }
 
+/// A listener for [`Builder::set_on_refresh`](crate::Builder::set_on_refresh): told how each
+/// refresh ended.
+pub type SharedRefreshListener = Arc<dyn Fn(&RefreshOutcome<'_>) + Send + Sync>;
+
 /// The user's refresh listener, shared by clones and chain hops' engines.
 #[derive(Clone)]
-pub(crate) struct RefreshListener(Arc<dyn Fn(&RefreshOutcome<'_>) + Send + Sync>);
+pub(crate) struct RefreshListener(SharedRefreshListener);
 
 impl RefreshListener {
     pub(crate) fn new(listener: impl Fn(&RefreshOutcome<'_>) + Send + Sync + 'static) -> Self {
         RefreshListener(Arc::new(listener))
+    }
+
+    pub(crate) fn from_arc(listener: SharedRefreshListener) -> Self {
+        RefreshListener(listener)
     }
 
     /// Calls the listener; a panic in it is logged, not passed on to the refresh or its

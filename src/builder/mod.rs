@@ -9,7 +9,7 @@ use crate::mfa::{MfaDevice, ProvideMfaToken};
 use crate::provider::ChainableTemporaryCredentials;
 use crate::refresh::{Backoff, EngineConfig, RefreshEngine};
 use crate::session::{AssumeRoleParams, SessionRequest};
-use crate::status::{RefreshListener, RefreshOutcome};
+use crate::status::{RefreshListener, RefreshOutcome, SharedRefreshListener};
 use crate::sts::Sts;
 use crate::validation;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -76,6 +76,9 @@ pub struct Builder {
     /// Asked for the codes of MFA devices that profiles name.
     #[cfg(feature = "profile")]
     mfa_tokens: Option<Arc<dyn ProvideMfaToken>>,
+    /// The base credentials are a hop that asks for MFA codes (or is chained on one): this
+    /// hop then refreshes only when asked, unless told otherwise.
+    pub(crate) base_needs_mfa: bool,
     /// Where `AWS_REGION` is looked up; a fake in unit tests.
     env: Option<Env>,
 }
@@ -304,6 +307,11 @@ impl Builder {
     /// Asking for the code counts against the [`load_timeout`](Self::load_timeout) (5 seconds
     /// by default): give a person typing the code more, e.g. two minutes.
     ///
+    /// A provider with MFA, and every hop chained on it, refreshes only when asked: its
+    /// [`background_refresh`](Self::background_refresh) is off unless switched on, so that a
+    /// code is asked for when someone needs credentials, not at a refresh point while nobody
+    /// is there. Switch it on for a token provider that needs no person.
+    ///
     /// Default: none.
     pub fn mfa(mut self, serial_number: impl Into<String>, tokens: impl ProvideMfaToken) -> Self {
         self.mfa = Some(MfaDevice::new(serial_number, tokens));
@@ -376,7 +384,7 @@ impl Builder {
         self
     }
 
-    /// How to sleep (load timeout, SDK retries, the keep-warm schedule).
+    /// How to sleep (load timeout, SDK retries, the background refresh's schedule).
     ///
     /// Default: the [`SdkConfig`]'s, else Tokio's.
     pub fn sleep_impl(mut self, sleep: impl AsyncSleep + 'static) -> Self {
@@ -499,6 +507,12 @@ impl Builder {
         listener: impl Fn(&RefreshOutcome<'_>) + Send + Sync + 'static,
     ) -> Self {
         self.on_refresh = Some(RefreshListener::new(listener));
+        self
+    }
+
+    /// Sets or clears the refresh listener; see [`on_refresh`](Self::on_refresh).
+    pub fn set_on_refresh(&mut self, listener: Option<SharedRefreshListener>) -> &mut Self {
+        self.on_refresh = listener.map(RefreshListener::from_arc);
         self
     }
 
@@ -634,12 +648,14 @@ impl Builder {
         }
         let load_timeout = self.load_timeout.unwrap_or(DEFAULT_LOAD_TIMEOUT);
         validation::load_timeout(load_timeout)?;
-        let background_refresh = self.background_refresh.unwrap_or(true);
+        let mfa_in_chain = self.mfa.is_some() || self.base_needs_mfa;
+        let background_refresh = self.background_refresh.unwrap_or(!mfa_in_chain);
         let prefetch = self.prefetch.unwrap_or(false);
         if prefetch && !background_refresh {
             return Err(BuildError::Conflict {
                 field: "prefetch",
-                requires: "`background_refresh` is off (the background task does the prefetch)",
+                requires: "`background_refresh` is off (the background task does the prefetch; \
+                           it is off by default when an MFA code is needed)",
             });
         }
         if self
@@ -795,6 +811,7 @@ impl Builder {
             engine,
             request,
             sts_sdk_config,
+            mfa_in_chain,
         ))
     }
 }

@@ -68,6 +68,13 @@ impl Builder {
         self
     }
 
+    /// Sets or clears the MFA token provider for profiles; see
+    /// [`mfa_tokens`](Self::mfa_tokens).
+    pub fn set_mfa_tokens(&mut self, tokens: Option<Arc<dyn ProvideMfaToken>>) -> &mut Self {
+        self.mfa_tokens = tokens;
+        self
+    }
+
     /// Builds the role chain a named profile describes: one provider per `role_arn` of the
     /// profile and its `source_profile`s, each caching its own session (so a chain whose last
     /// hop expired costs one STS call, and an MFA code is asked once per refresh of its hop),
@@ -86,13 +93,18 @@ impl Builder {
     /// it). Every hop gets this builder's HTTP client, clock, sleep, load timeout, file cache
     /// and background refresh; the last hop — the selected profile's role — also everything
     /// else set here (a session policy, tags, a listener), and values set here win over the
-    /// profile's.
+    /// profile's. An `SdkConfig` given to [`configure`](Self::configure) lends its HTTP client,
+    /// sleep, clock, retry and timeout settings and, last, its region; the endpoints come from
+    /// the profile and the environment (or [`endpoint_url`](Self::endpoint_url)). A hop that
+    /// asks for an MFA code, and those chained on it, refresh only when asked (see
+    /// [`mfa`](Self::mfa)).
     ///
     /// # Errors
     /// A [`BuildError::Profile`] naming the profile, the key and the file for anything the
     /// files say that cannot work (an undefined or cyclic `source_profile`, a malformed value,
     /// a profile without credentials, `mfa_serial` without [`mfa_tokens`](Self::mfa_tokens));
-    /// otherwise what [`build`](Self::build) returns.
+    /// [`BuildError::Conflict`] if [`base_credentials`](Self::base_credentials) are set (the
+    /// profile says where they come from); otherwise what [`build`](Self::build) returns.
     ///
     /// ```no_run
     /// use chainable_credentials::ChainableTemporaryCredentials;
@@ -109,6 +121,12 @@ impl Builder {
     /// # fn read_code_from_device() -> String { "123456".into() }
     /// ```
     pub async fn build_from_profile(mut self) -> Result<ChainableTemporaryCredentials, BuildError> {
+        if self.base_credentials.is_some() {
+            return Err(BuildError::Conflict {
+                field: "base_credentials",
+                requires: "a profile is read: its chain says where the base credentials come from",
+            });
+        }
         let profiles = LoadedProfiles::load(&self.profile_paths, self.profile.as_deref()).await?;
         let chain = profile::resolve_chain(&profiles)?;
         let mut settings = profile::load_settings(
@@ -118,43 +136,54 @@ impl Builder {
             self.region.clone(),
         )
         .await;
-        if let Some(region) = settings.region() {
-            let from_environment = ["AWS_REGION", "AWS_DEFAULT_REGION"]
-                .iter()
-                .any(|var| std::env::var_os(var).is_some());
-            if self.region.is_none() && !from_environment {
-                crate::validation::region(region)
-                    .map_err(|e| profiles.error(profiles.selected(), Some("region"), rule_of(e)))?;
-            }
+        let from_environment = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .any(|var| std::env::var_os(var).is_some());
+        if let Some(region) = settings.region()
+            && self.region.is_none()
+            && !from_environment
+            && profiles.selected_value("region").is_some()
+        {
+            crate::validation::region(region)
+                .map_err(|e| profiles.error(profiles.selected(), Some("region"), rule_of(e)))?;
         }
         let mut endpoint_url = self.endpoint_url.clone();
-        if endpoint_url.is_none() && profile::wants_global_endpoint(&profiles, settings.region()) {
-            // Signed for us-east-1, as STS's global endpoint expects.
+        let configured_endpoint =
+            endpoint_url.is_some() || super::sts_endpoint_of(&settings).is_some();
+        if !configured_endpoint && profile::wants_global_endpoint(&profiles, settings.region()) {
+            // `sts_regional_endpoints = legacy`: the global endpoint, signed for us-east-1 as it
+            // expects, on every hop.
             endpoint_url = Some(profile::GLOBAL_STS_ENDPOINT.to_owned());
             settings = settings
                 .into_builder()
                 .region(Region::from_static("us-east-1"))
                 .build();
+            self.region = None;
         }
         let mut base = profile::base_provider(&chain.base, &self.profile_paths, &settings);
         let Some((last, inner)) = chain.hops.split_last() else {
             return Err(profiles.error(profiles.selected(), Some("role_arn"), "is not set"));
         };
+        let mut needs_mfa = false;
         for hop in inner {
             let mut builder = self.inherited();
             builder.sdk_config = Some(settings.clone());
             builder.endpoint_url = endpoint_url.clone();
+            builder.region = self.region.clone();
             builder.base_credentials = Some(base);
+            builder.base_needs_mfa = needs_mfa;
             self.apply(&profiles, &mut builder, hop)?;
             let provider = builder
                 .build()
                 .map_err(|e| profiles.error(&hop.profile, None, e.to_string()))?;
+            needs_mfa = provider.mfa_in_chain();
             base = SharedCredentialsProvider::new(provider);
         }
         // The last hop is this builder: the profile's values where nothing was set here.
         self.sdk_config = Some(settings);
         self.endpoint_url = endpoint_url;
         self.base_credentials = Some(base);
+        self.base_needs_mfa = needs_mfa;
         self.profile = None;
         let tokens = self.mfa_tokens.clone();
         apply_hop(&profiles, &mut self, last, tokens, true)?;

@@ -68,9 +68,7 @@ impl ProfilePaths {
     }
 }
 
-/// The profiles of both files, merged as aws-config merges them, and those of the credentials
-/// file alone.
-#[derive(Debug)]
+/// The profiles of both files, merged as aws-config merges them, and those of each file alone.
 pub(crate) struct LoadedProfiles {
     merged: ProfileSet,
     config_file: ProfileSet,
@@ -98,8 +96,12 @@ impl LoadedProfiles {
     ) -> Result<Self, BuildError> {
         let config_shown = paths.shown(env, ProfileFileKind::Config);
         let credentials_shown = paths.shown(env, ProfileFileKind::Credentials);
+        let named = selected
+            .map(str::to_owned)
+            .or_else(|| env.get("AWS_PROFILE").ok())
+            .unwrap_or_else(|| "default".to_owned());
         let files_error = |problem: String| BuildError::Profile {
-            profile: selected.unwrap_or("default").to_owned(),
+            profile: named.clone(),
             key: None,
             file: format!("{config_shown} or {credentials_shown}"),
             problem,
@@ -161,19 +163,24 @@ impl LoadedProfiles {
         key: Option<&str>,
         problem: impl Into<String>,
     ) -> BuildError {
-        let in_file = |set: &ProfileSet| {
-            set.get_profile(profile)
-                .is_some_and(|p| key.is_none_or(|k| p.get(k).is_some()))
+        let defines = |set: &ProfileSet| set.get_profile(profile).is_some();
+        let has_key = |set: &ProfileSet| {
+            let value = key.and_then(|k| set.get_profile(profile).and_then(|p| p.get(k)));
+            value.is_some()
         };
-        // A key set in the credentials file wins there, as aws-config merges them.
-        let file = if in_file(&self.credentials_file)
-            && (key.is_some() || !in_file(&self.config_file))
-        {
-            self.credentials_shown.clone()
-        } else if in_file(&self.config_file) || self.config_file.get_profile(profile).is_some() {
-            self.config_shown.clone()
+        let (config, credentials) = (self.config_shown.clone(), self.credentials_shown.clone());
+        // A key set in the credentials file wins there, as aws-config merges the files; a key
+        // that is missing is missing from the file (or files) defining the profile.
+        let file = if has_key(&self.credentials_file) {
+            credentials
+        } else if has_key(&self.config_file) {
+            config
         } else {
-            format!("{} or {}", self.config_shown, self.credentials_shown)
+            match (defines(&self.config_file), defines(&self.credentials_file)) {
+                (true, false) => config,
+                (false, true) => credentials,
+                _ => format!("{config} or {credentials}"),
+            }
         };
         BuildError::Profile {
             profile: profile.to_owned(),
@@ -181,5 +188,16 @@ impl LoadedProfiles {
             file,
             problem: problem.into(),
         }
+    }
+}
+
+impl std::fmt::Debug for LoadedProfiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The profiles hold access keys: only which files and which profile.
+        f.debug_struct("LoadedProfiles")
+            .field("selected", &self.selected())
+            .field("config", &self.config_shown)
+            .field("credentials", &self.credentials_shown)
+            .finish_non_exhaustive()
     }
 }

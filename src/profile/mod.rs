@@ -35,7 +35,7 @@ pub(crate) struct RoleHop {
 }
 
 /// Where the first hop's credentials come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Base {
     /// The access keys written in this profile.
     Keys {
@@ -52,6 +52,32 @@ pub(crate) enum Base {
     /// A profile without `role_arn` whose credentials aws-config's profile provider resolves:
     /// `credential_process`, SSO, web identity or a console login session.
     Delegated { profile: String },
+}
+
+impl std::fmt::Debug for Base {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret key and the session token stay out of every Debug output.
+        match self {
+            Base::Keys {
+                profile,
+                access_key_id,
+                ..
+            } => f
+                .debug_struct("Keys")
+                .field("profile", profile)
+                .field("access_key_id", access_key_id)
+                .finish_non_exhaustive(),
+            Base::Source { profile, source } => f
+                .debug_struct("Source")
+                .field("profile", profile)
+                .field("source", source)
+                .finish(),
+            Base::Delegated { profile } => f
+                .debug_struct("Delegated")
+                .field("profile", profile)
+                .finish(),
+        }
+    }
 }
 
 /// The values `credential_source` may take.
@@ -457,6 +483,22 @@ aws_secret_access_key = s
         assert!(error.to_string().contains("`keys-user`"), "{error}");
     }
 
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let base = Base::Keys {
+            profile: "p".into(),
+            access_key_id: "AKIDPUBLIC".into(),
+            secret_access_key: "the-secret".into(),
+            session_token: Some("the-token".into()),
+        };
+        let text = format!("{base:?}");
+        assert!(
+            text.contains("AKIDPUBLIC")
+                && !text.contains("the-secret")
+                && !text.contains("the-token")
+        );
+    }
+
     #[tokio::test]
     async fn keys_in_the_credentials_file_are_said_to_be_there() {
         let config =
@@ -466,7 +508,10 @@ aws_secret_access_key = s
             .unwrap_err()
             .to_string();
         assert!(error.contains("`aws_secret_access_key`"), "{error}");
-        assert!(error.contains("credentials"), "{error}");
+        assert!(
+            error.contains("(/credentials)"),
+            "the credentials file alone: {error}"
+        );
         assert!(!error.contains("AKID"), "no key in errors: {error}");
     }
 }

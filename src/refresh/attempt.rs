@@ -107,10 +107,11 @@ impl RefreshAttempt {
             }
             Ok(Ok(session)) => Outcome::Failed(SharedFailure::new(
                 CredentialsError::provider_error(FetchError::InvalidResponse {
-                    operation: "session",
+                    operation: inner.fetcher.operation(),
                     problem: format!(
-                        "the session expired at {:?}, before it could be used (local clock: {:?})",
-                        session.expires_at, now
+                        "the session expired at {}, before it could be used (local clock: {})",
+                        DateTime::from(session.expires_at),
+                        DateTime::from(now)
                     ),
                 }),
             )),

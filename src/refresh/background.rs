@@ -40,8 +40,11 @@ pub(crate) fn run(state: &Arc<State>) -> impl Future<Output = ()> + Send + 'stat
     let weak = Arc::downgrade(state);
     let wake = state.wake.clone();
     let sleep = state.sleep.clone();
+    // Made before the task's first poll: a runtime that drops the task without ever running
+    // it (it is shutting down, or a `block_on` ended) still clears the mark.
+    let running = Running(weak.clone());
     async move {
-        let _running = Running(weak.clone());
+        let _running = running;
         loop {
             let Some(state) = weak.upgrade() else { return };
             let nap = round(&state).await;
@@ -61,7 +64,10 @@ async fn round(state: &Arc<State>) -> Duration {
     let inner = &**state;
     let now = inner.time.now();
     let due = match inner.current.load().as_deref() {
-        Some(session) => now >= session.schedule.refresh_at,
+        // While the session is valid: from its refresh point on, retrying through failures.
+        // Once it has expired, callers decide when to try again (each one that comes starts
+        // a refresh the backoff allows); an idle provider does not call STS forever.
+        Some(session) => now >= session.schedule.refresh_at && now < session.schedule.expires_at,
         // Nothing was fetched yet (or the session was invalidated): the next caller fetches,
         // unless asked to have one ready before anybody calls.
         None => inner.config.prefetch,
@@ -86,12 +92,15 @@ fn next_nap(inner: &State, now: SystemTime) -> Duration {
         .as_deref()
         .and_then(|s| until(s.schedule.refresh_at));
     let until_retry = inner.control().retry_not_before.and_then(until);
-    let idle = current.is_none() && !inner.config.prefetch;
-    match (until_refresh, until_retry) {
-        (Some(d), _) | (None, Some(d)) => d,
-        // Nothing to refresh until a caller fetches a session; that wakes the task.
-        (None, None) if idle => MAX_NAP,
-        (None, None) => MIN_NAP,
-    }
-    .clamp(MIN_NAP, MAX_NAP)
+    let expired = current
+        .as_deref()
+        .is_some_and(|s| now >= s.schedule.expires_at);
+    let idle = expired || (current.is_none() && !inner.config.prefetch);
+    let nap = match until_refresh {
+        Some(d) => d,
+        // Nothing to refresh until a caller fetches a session; a new session wakes the task.
+        None if idle => MAX_NAP,
+        None => until_retry.unwrap_or(MIN_NAP),
+    };
+    nap.clamp(MIN_NAP, MAX_NAP)
 }

@@ -287,6 +287,10 @@ mod tests {
         fn refresh_span(&self) -> tracing::Span {
             tracing::Span::none()
         }
+
+        fn operation(&self) -> &'static str {
+            "AssumeRole"
+        }
     }
 
     struct Rig {

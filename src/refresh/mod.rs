@@ -33,6 +33,9 @@ pub(crate) trait FetchSession: Send + Sync + fmt::Debug + 'static {
     /// The tracing span a refresh runs in, with the fields that identify the session.
     fn refresh_span(&self) -> tracing::Span;
 
+    /// The STS operation sessions come from (`AssumeRole` or `GetSessionToken`), for errors.
+    fn operation(&self) -> &'static str;
+
     /// Told when the provider is invalidated while holding these credentials: a fetcher that
     /// keeps sessions elsewhere (the file cache) must not hand them back.
     fn discard(&self, _credentials: &Credentials) {}

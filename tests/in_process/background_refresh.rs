@@ -193,3 +193,61 @@ fn without_a_runtime_the_provider_refreshes_when_asked() {
     assert_eq!(sts.calls(), 2);
     assert!(!provider.status().background_refresh_running);
 }
+
+#[test]
+fn a_task_its_runtime_never_ran_does_not_count_as_running() {
+    // `build()` inside a `block_on` that ends at once: the task is spawned but never polled
+    // before the runtime goes.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let clock = aws_smithy_async::test_util::ManualTimeSource::new(support::t0());
+    let sts = FakeSts::new(clock.clone());
+    let provider = runtime.block_on(async { support::fake_builder(&sts, &clock).build().unwrap() });
+    assert!(provider.status().background_refresh_running, "spawned");
+    drop(runtime);
+    assert!(
+        !provider.status().background_refresh_running,
+        "dropped unpolled with its runtime"
+    );
+    let next = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    next.block_on(async {
+        provider.credentials().await.unwrap();
+        assert!(
+            provider.status().background_refresh_running,
+            "started again"
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_provider_with_mfa_refreshes_only_when_asked_unless_told_otherwise() {
+    let clock = aws_smithy_async::test_util::ManualTimeSource::new(support::t0());
+    let sts = FakeSts::new(clock.clone());
+    let code = || async { Ok::<_, std::io::Error>("123456".to_owned()) };
+    let asked = support::fake_builder(&sts, &clock)
+        .mfa("arn:aws:iam::123456789012:mfa/laptop", code)
+        .build()
+        .unwrap();
+    asked.credentials().await.unwrap();
+    assert!(!asked.status().background_refresh_running);
+    // The hops chained on it, too: their refreshes would ask for a code below.
+    let chained = asked
+        .chain()
+        .role_arn("arn:aws:iam::123456789012:role/next")
+        .build()
+        .unwrap();
+    chained.credentials().await.unwrap();
+    assert!(!chained.status().background_refresh_running);
+    let told = support::fake_builder(&sts, &clock)
+        .mfa("arn:aws:iam::123456789012:mfa/token-service", code)
+        .background_refresh(true)
+        .build()
+        .unwrap();
+    told.credentials().await.unwrap();
+    assert!(told.status().background_refresh_running);
+}

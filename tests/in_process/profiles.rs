@@ -173,7 +173,7 @@ async fn the_selected_profiles_region_and_endpoints_reach_the_sts_requests() {
         }
     };
     const ROLE: &str = "role_arn = arn:aws:iam::111111111111:role/r\nsource_profile = keys\n";
-    let cases: [(String, (&str, &str)); 6] = [
+    let cases: [(String, (&str, &str)); 7] = [
         (
             format!("[profile p]\n{ROLE}region = eu-west-2\n"),
             ("sts.eu-west-2.amazonaws.com", "eu-west-2"),
@@ -192,6 +192,14 @@ async fn the_selected_profiles_region_and_endpoints_reach_the_sts_requests() {
         ),
         (
             format!("[profile p]\n{ROLE}region = eu-west-1\nendpoint_url = http://127.0.0.1:9\n"),
+            ("127.0.0.1:9", "eu-west-1"),
+        ),
+        // A configured endpoint wins over `legacy`.
+        (
+            format!(
+                "[profile p]\n{ROLE}region = eu-west-1\nsts_regional_endpoints = legacy\n\
+                 endpoint_url = http://127.0.0.1:9\n"
+            ),
             ("127.0.0.1:9", "eu-west-1"),
         ),
         (
@@ -285,4 +293,37 @@ async fn what_cannot_work_is_a_build_error_naming_profile_key_and_file() {
         "{error}"
     );
     assert_eq!(sts.calls(), 0, "nothing was called");
+
+    let error = files
+        .builder(&sts, &clock, "c")
+        .base_credentials(aws_credential_types::Credentials::for_tests())
+        .build_from_profile()
+        .await
+        .unwrap_err();
+    assert_eq!(error.field(), Some("base_credentials"));
+}
+
+#[tokio::test]
+async fn hops_with_mfa_and_those_above_them_refresh_only_when_asked() {
+    let files = Files::new(CHAIN);
+    let clock = ManualTimeSource::new(t0());
+    let sts = FakeSts::new(clock.clone());
+    let mut builder = files
+        .builder(&sts, &clock, "c")
+        .mfa_tokens(Codes::default());
+    builder.set_background_refresh(None);
+    let provider = builder.build_from_profile().await.unwrap();
+    provider.credentials().await.unwrap();
+    assert!(
+        !provider.status().background_refresh_running,
+        "no code asked at a refresh point with nobody there"
+    );
+    let without_mfa = Files::new(
+        "[profile p]\nrole_arn = arn:aws:iam::111111111111:role/r\nsource_profile = keys\nregion = us-east-1\n",
+    );
+    let mut builder = without_mfa.builder(&sts, &clock, "p");
+    builder.set_background_refresh(None);
+    let provider = builder.build_from_profile().await.unwrap();
+    provider.credentials().await.unwrap();
+    assert!(provider.status().background_refresh_running);
 }

@@ -45,7 +45,13 @@ async fn a_refresh_behind_an_s3_client_makes_no_request_wait_in_real_time() {
     let start = clock.now();
     let mut slow = Vec::new();
     let mut requests = 0;
-    while clock.now() < start + SESSION + Duration::from_secs(15) {
+    // A session lifetime and more, and at least two refreshes after the first session (a
+    // 45-second session is refreshed 14 to 31 seconds after it arrives, at a jittered point in
+    // the first half of its 34-second advisory window), within two minutes.
+    let refreshes = || refreshed.lock().unwrap().len();
+    while (clock.now() < start + SESSION + Duration::from_secs(15) || refreshes() < 3)
+        && clock.now() < start + Duration::from_secs(120)
+    {
         let sent = clock.now();
         s3.list_buckets()
             .send()
@@ -66,12 +72,18 @@ async fn a_refresh_behind_an_s3_client_makes_no_request_wait_in_real_time() {
         "only the first request, with no session yet, waited for STS: {slow:?}"
     );
     assert!(slow[0].0 < Duration::from_secs(1), "{slow:?}");
-    // A 45-second session is refreshed every 11 to 28 seconds (at a jittered point in the
-    // first half of its 34-second advisory window), so a minute sees three to six STS calls —
-    // the first session and two to five refreshes — each one the listener was told of.
+    // A refresh may still be on its way: let it land before counting.
+    for _ in 0..100 {
+        if !provider.status().refreshing {
+            break;
+        }
+        TokioSleep::new().sleep(Duration::from_millis(100)).await;
+    }
+    // Every STS call was a refresh the listener was told of: the first session, then one per
+    // session lifetime's refresh point.
     let refreshed = refreshed.lock().unwrap().clone();
     assert!(
-        (3..=6).contains(&refreshed.len()),
+        refreshed.len() >= 3,
         "{} refreshes in {requests} requests",
         refreshed.len()
     );

@@ -50,7 +50,8 @@ pub(crate) struct SessionArgs {
     #[arg(long, value_name = "ARN", num_args = 1.., requires = "role_arn")]
     pub(crate) chain: Vec<String>,
 
-    /// RoleSessionName of every role session [default: chainable-credentials-<unix millis>].
+    /// RoleSessionName of every role session given by flags; with --profile, of the last role
+    /// [default: the profile's, else chainable-credentials-<unix millis>].
     #[arg(long, value_name = "NAME")]
     pub(crate) session_name: Option<String>,
 
@@ -59,7 +60,7 @@ pub(crate) struct SessionArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) duration: Option<Duration>,
 
-    /// ExternalId for every role in the chain.
+    /// ExternalId for every role given by flags; with --profile, for the last role.
     #[arg(long, value_name = "ID")]
     pub(crate) external_id: Option<String>,
 
@@ -108,7 +109,7 @@ pub(crate) struct SessionArgs {
 
     /// How long to wait for the credentials, another process's STS call for the same session
     /// included (a process waits for it up to half this time, then calls STS itself)
-    /// [default: 5s; 2m with --mfa-serial, to type the code].
+    /// [default: 5s; 2m with --mfa-serial or --profile, to type a code].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) timeout: Option<Duration>,
 
