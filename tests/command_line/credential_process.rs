@@ -390,6 +390,14 @@ async fn secrets_are_not_printed_to_a_terminal_unless_asked() {
 
 #[tokio::test]
 async fn aws_sdk_rusts_own_credential_process_provider_reads_it() {
+    // aws-config's provider runs the command in this process's environment: no AWS_* variable
+    // of the shell may reach it.
+    if !support::environment::here_in_environment(
+        "credential_process::aws_sdk_rusts_own_credential_process_provider_reads_it",
+        &[],
+    ) {
+        return;
+    }
     let (moto, home, proxy) = setup().await;
     // aws-config runs the command line with `sh -c`, in this process's environment: the
     // home's files are passed on the command line.

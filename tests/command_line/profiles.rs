@@ -37,6 +37,13 @@ const HOP3_SESSION: &str = "assumed-role/chain-hop-3/hop-3";
 
 #[tokio::test]
 async fn the_aws_cli_boto3_the_library_and_the_command_assume_the_same_role() {
+    // The library reads the profile in this process: no AWS_* variable of the shell may change it.
+    if !support::environment::here_in_environment(
+        "profiles::the_aws_cli_boto3_the_library_and_the_command_assume_the_same_role",
+        &[],
+    ) {
+        return;
+    }
     let moto = Moto::enforcing();
     let home = chain_home(&moto);
     let expected = format!("arn:aws:sts::123456789012:{HOP3_SESSION}");

@@ -1,6 +1,8 @@
 //! Providers built from named profiles (`build_from_profile`), against the in-process STS on a
 //! manual clock: one cached hop per `role_arn`, an MFA code asked once per refresh of its hop,
-//! and the selected profile's region and endpoint settings on the STS requests.
+//! and the selected profile's region and endpoint settings on the STS requests. The `AWS_*`
+//! variables of the shell running the tests would override the files' settings: each test runs
+//! in its own process without them.
 
 use crate::support;
 
@@ -88,6 +90,12 @@ impl Codes {
 
 #[tokio::test]
 async fn a_three_profile_chain_with_mfa_asks_once_per_refresh_of_its_hop() {
+    if !support::environment::here_in_environment(
+        "profiles::a_three_profile_chain_with_mfa_asks_once_per_refresh_of_its_hop",
+        &[],
+    ) {
+        return;
+    }
     let files = Files::new(CHAIN);
     let clock = ManualTimeSource::new(t0());
     let sts = FakeSts::new(clock.clone());
@@ -144,6 +152,12 @@ async fn a_three_profile_chain_with_mfa_asks_once_per_refresh_of_its_hop() {
 
 #[tokio::test]
 async fn the_selected_profiles_region_and_endpoints_reach_the_sts_requests() {
+    if !support::environment::here_in_environment(
+        "profiles::the_selected_profiles_region_and_endpoints_reach_the_sts_requests",
+        &[],
+    ) {
+        return;
+    }
     let clock = ManualTimeSource::new(t0());
     let host_and_signing_region = |config: &'static str| {
         let clock = clock.clone();
@@ -222,6 +236,12 @@ async fn the_selected_profiles_region_and_endpoints_reach_the_sts_requests() {
 
 #[tokio::test]
 async fn settings_made_here_win_over_the_profiles() {
+    if !support::environment::here_in_environment(
+        "profiles::settings_made_here_win_over_the_profiles",
+        &[],
+    ) {
+        return;
+    }
     let files = Files::new(CHAIN);
     let clock = ManualTimeSource::new(t0());
     let sts = FakeSts::new(clock.clone());
@@ -249,6 +269,12 @@ async fn settings_made_here_win_over_the_profiles() {
 
 #[tokio::test]
 async fn what_cannot_work_is_a_build_error_naming_profile_key_and_file() {
+    if !support::environment::here_in_environment(
+        "profiles::what_cannot_work_is_a_build_error_naming_profile_key_and_file",
+        &[],
+    ) {
+        return;
+    }
     let files = Files::new(CHAIN);
     let clock = ManualTimeSource::new(t0());
     let sts = FakeSts::new(clock.clone());
@@ -305,6 +331,12 @@ async fn what_cannot_work_is_a_build_error_naming_profile_key_and_file() {
 
 #[tokio::test]
 async fn hops_with_mfa_and_those_above_them_refresh_only_when_asked() {
+    if !support::environment::here_in_environment(
+        "profiles::hops_with_mfa_and_those_above_them_refresh_only_when_asked",
+        &[],
+    ) {
+        return;
+    }
     let files = Files::new(CHAIN);
     let clock = ManualTimeSource::new(t0());
     let sts = FakeSts::new(clock.clone());

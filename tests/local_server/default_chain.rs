@@ -10,13 +10,18 @@ use support::moto::Moto;
 #[tokio::test]
 async fn the_default_chain_supplies_the_base_credentials() {
     let moto = Moto::enforcing();
-    // SAFETY: this file holds a single test, so this test binary has no other thread reading
-    // the environment while it is changed (nextest also runs each test in its own process).
-    unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", &moto.base_access_key_id);
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", &moto.base_secret_access_key);
-        std::env::set_var("AWS_REGION", &moto.region);
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    if !support::environment::here_in_environment(
+        "default_chain::the_default_chain_supplies_the_base_credentials",
+        &[
+            ("AWS_ACCESS_KEY_ID", &moto.base_access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", &moto.base_secret_access_key),
+            ("AWS_REGION", &moto.region),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ],
+    ) {
+        return;
     }
     let provider = ChainableTemporaryCredentials::builder()
         .role_arn(&moto.role_arn)

@@ -23,7 +23,10 @@ async fn a_dropped_connection_is_a_typed_error_and_the_next_refresh_works() {
     let proxy = FaultProxy::start(&moto.endpoint).await;
     proxy.then(Fault::Drop);
     let clock = support::manual_clock_at_real_time();
+    // The recovery below goes to the real server, which may be busy with other tests: more
+    // than `via`'s 2 seconds to answer.
     let provider = via(&proxy, &moto)
+        .load_timeout(Duration::from_secs(20))
         .time_source(clock.clone())
         .build()
         .unwrap();

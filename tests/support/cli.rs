@@ -68,31 +68,22 @@ impl Home {
         std::fs::write(self.credentials_file(), text).unwrap();
     }
 
-    /// `program` with this home's files and cache, no credentials or profile from the test's
-    /// own environment, and no instance metadata lookups.
+    /// `program` with this home's files and cache, no `AWS_*` variable from the test's own
+    /// environment (credentials, profile, region, endpoints), and no instance metadata lookups.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(program);
+        // Removed first: the settings below are AWS_* variables too.
+        for var in super::environment::aws_variables() {
+            command.env_remove(var);
+        }
         command
+            .env_remove("CHAINABLE_CREDENTIALS_STACK")
             .env("HOME", self.dir.path())
             .env("XDG_CACHE_HOME", self.dir.path().join("xdg-cache"))
             .env("AWS_CONFIG_FILE", self.config_file())
             .env("AWS_SHARED_CREDENTIALS_FILE", self.credentials_file())
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .kill_on_drop(true);
-        for var in [
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "AWS_PROFILE",
-            "AWS_DEFAULT_PROFILE",
-            "AWS_REGION",
-            "AWS_DEFAULT_REGION",
-            "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_STS",
-            "CHAINABLE_CREDENTIALS_STACK",
-        ] {
-            command.env_remove(var);
-        }
         command
     }
 

@@ -6,6 +6,7 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod counting;
+pub mod environment;
 pub mod fake_s3;
 pub mod fake_sts;
 pub mod fault_proxy;

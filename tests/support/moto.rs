@@ -29,9 +29,11 @@ pub struct Moto {
     pub chain_hop_arns: [String; 3],
 }
 
-/// The fixtures by name (`CC_ENDPOINT`, `CC_OPEN_BUCKET`, ...).
+/// The fixtures by name (`CC_ENDPOINT`, `CC_OPEN_BUCKET`, ...), once known.
+static FIXTURES: OnceLock<HashMap<String, String>> = OnceLock::new();
+
+/// The fixtures by name.
 fn fixtures() -> &'static HashMap<String, String> {
-    static FIXTURES: OnceLock<HashMap<String, String>> = OnceLock::new();
     FIXTURES.get_or_init(|| {
         if std::env::var_os("CC_ENDPOINT").is_some() {
             std::env::vars()
@@ -58,7 +60,12 @@ fn start_servers() -> HashMap<String, String> {
         .expect("run scripts/moto.sh install");
     assert!(installed.success(), "scripts/moto.sh install failed");
     let venv = std::env::var_os("CC_VENV").map_or_else(|| root.join(".venv"), Into::into);
-    let mut session = Command::new(venv.join("bin/python"))
+    let mut session = Command::new(venv.join("bin/python"));
+    // boto3 in the set-up would read a developer's AWS_PROFILE or keys; the servers need none.
+    for var in super::environment::aws_variables() {
+        session.env_remove(var);
+    }
+    let mut session = session
         .arg(root.join("scripts/moto_session.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -82,6 +89,12 @@ fn start_servers() -> HashMap<String, String> {
         }
     }
     panic!("scripts/moto_session.py ended without starting the servers");
+}
+
+/// The fixtures, if this process has used the local server so far: for a child process to use
+/// the same servers (see [`here_in_environment`](super::environment::here_in_environment)).
+pub fn started_fixtures() -> HashMap<String, String> {
+    FIXTURES.get().cloned().unwrap_or_default()
 }
 
 fn var(name: &str) -> String {
