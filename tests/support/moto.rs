@@ -7,7 +7,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_types::region::Region;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -47,10 +47,6 @@ fn fixtures() -> &'static HashMap<String, String> {
 
 /// Installs moto into the checkout's venv (once, ~10 s) and starts the servers for this
 /// process; they stop when it ends and the session script's standard input closes.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the session runs until this process exits; its end closes the pipe that stops it"
-)]
 fn start_servers() -> HashMap<String, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let installed = Command::new("bash")
@@ -65,10 +61,14 @@ fn start_servers() -> HashMap<String, String> {
     for var in super::environment::aws_variables() {
         session.env_remove(var);
     }
+    // Its stderr goes to a file, shown if it fails: inherited, it would outlive each test
+    // (nextest flags such tests as leaky and waits for them).
+    let mut errors = tempfile::tempfile().expect("a temporary file");
     let mut session = session
         .arg(root.join("scripts/moto_session.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(errors.try_clone().expect("a second handle"))
         .spawn()
         .expect("start scripts/moto_session.py");
     let mut fixtures = HashMap::new();
@@ -88,7 +88,11 @@ fn start_servers() -> HashMap<String, String> {
             fixtures.insert(name.to_owned(), value.trim_matches('\'').to_owned());
         }
     }
-    panic!("scripts/moto_session.py ended without starting the servers");
+    let _ = session.wait();
+    let mut printed = String::new();
+    let _ = errors.seek(SeekFrom::Start(0));
+    let _ = errors.read_to_string(&mut printed);
+    panic!("scripts/moto_session.py ended without starting the servers:\n{printed}");
 }
 
 /// The fixtures, if this process has used the local server so far: for a child process to use
