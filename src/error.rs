@@ -185,6 +185,19 @@ pub enum FetchError {
         #[source]
         source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
     },
+    /// A part that fetching calls panicked: the base credentials provider, the MFA token
+    /// provider or the HTTP client. The refresh counts as failed (with backoff); the panic's
+    /// message is not kept (it may hold anything), the panic hook has printed it.
+    #[error(
+        "{part} panicked while fetching a session for STS {operation}; the refresh failed and \
+         is retried after the backoff (the panic hook printed its message)"
+    )]
+    Panicked {
+        /// `AssumeRole` or `GetSessionToken`.
+        operation: &'static str,
+        /// What panicked, e.g. `the base credentials provider`.
+        part: &'static str,
+    },
 }
 
 impl FetchError {

@@ -6,6 +6,7 @@
 //! id also names the file cache entry (the source principal).
 
 use crate::error::FetchError;
+use crate::panic::{Panicked, catch_panic};
 use crate::refresh::{BoxFuture, FetchSession};
 use crate::session::{Session, SessionRequest};
 use crate::sts::Sts;
@@ -28,18 +29,23 @@ pub(crate) struct SessionFetcher {
 
 impl SessionFetcher {
     async fn session(&self) -> Result<Session, CredentialsError> {
-        let base = self
-            .base
-            .provide_credentials()
+        let operation = self.request.operation();
+        let base = catch_panic(async { self.base.provide_credentials().await })
             .await
+            .map_err(|Panicked| panicked(operation, "the base credentials provider"))?
             .map_err(base_credentials_error)?;
+        // The MFA token provider's panics are caught where it is called; what is left of the
+        // STS call is the SDK and its HTTP client.
+        let from_sts = async {
+            catch_panic(self.sts.session(&base))
+                .await
+                .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))?
+        };
         #[cfg(feature = "file-cache")]
         if let Some(cache) = &self.file_cache {
-            return cache
-                .load_or_fetch(base.access_key_id(), self.sts.session(&base))
-                .await;
+            return cache.load_or_fetch(&base, from_sts).await;
         }
-        self.sts.session(&base).await
+        from_sts.await
     }
 }
 
@@ -70,6 +76,11 @@ impl FetchSession for SessionFetcher {
             outcome = tracing::field::Empty,
         )
     }
+}
+
+/// The failure of a fetch in which `part` panicked.
+pub(crate) fn panicked(operation: &'static str, part: &'static str) -> CredentialsError {
+    CredentialsError::provider_error(FetchError::Panicked { operation, part })
 }
 
 /// Wraps a base provider's error, keeping its kind (a timeout stays a timeout).

@@ -79,6 +79,7 @@ pub mod file_cache;
 pub mod guide;
 mod lock;
 mod mfa;
+mod panic;
 #[cfg(feature = "profile")]
 mod profile;
 mod provider;

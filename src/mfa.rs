@@ -1,6 +1,7 @@
 //! MFA token codes for `AssumeRole` and `GetSessionToken` with `SerialNumber`/`TokenCode`.
 
 use crate::error::FetchError;
+use crate::panic::{Panicked, catch_panic};
 use aws_credential_types::provider::error::CredentialsError;
 use std::error::Error as StdError;
 use std::fmt;
@@ -87,10 +88,14 @@ impl MfaDevice {
                 source: source.map(Arc::from),
             })
         };
-        let code = self
-            .tokens
-            .mfa_token_for(&self.serial_number)
+        let code = catch_panic(async { self.tokens.mfa_token_for(&self.serial_number).await })
             .await
+            .map_err(|Panicked| {
+                CredentialsError::provider_error(FetchError::Panicked {
+                    operation,
+                    part: "the MFA token provider",
+                })
+            })?
             .map_err(|source| failed("the token provider failed".into(), Some(source)))?;
         let code = code.trim();
         if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {

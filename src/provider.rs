@@ -56,6 +56,9 @@ struct About {
     /// This hop, or one below it, asks for MFA codes: the hops chained on it then refresh only
     /// when asked, by default.
     mfa_in_chain: bool,
+    /// Its endpoint may be plain `http://` off loopback: the hops chained on it, which call the
+    /// same endpoint, may too.
+    insecure_endpoint_allowed: bool,
 }
 
 impl ChainableTemporaryCredentials {
@@ -69,6 +72,7 @@ impl ChainableTemporaryCredentials {
         request: SessionRequest,
         sts_config: SdkConfig,
         mfa_in_chain: bool,
+        insecure_endpoint_allowed: bool,
     ) -> Self {
         ChainableTemporaryCredentials {
             engine,
@@ -76,6 +80,7 @@ impl ChainableTemporaryCredentials {
                 request,
                 sts_config,
                 mfa_in_chain,
+                insecure_endpoint_allowed,
             }),
         }
     }
@@ -157,7 +162,8 @@ impl ChainableTemporaryCredentials {
             .configure(&self.about.sts_config)
             .base_credentials(self.clone());
         // The endpoint this hop calls, however it was chosen (set, or a service-specific one).
-        next.set_endpoint_url(self.about.sts_config.endpoint_url().map(str::to_owned));
+        next.set_endpoint_url(self.about.sts_config.endpoint_url().map(str::to_owned))
+            .set_allow_insecure_endpoint(Some(self.about.insecure_endpoint_allowed));
         next.base_needs_mfa = self.about.mfa_in_chain;
         next
     }

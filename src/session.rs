@@ -21,6 +21,10 @@ pub(crate) const MAX_ASSUME_ROLE_DURATION: Duration = Duration::from_secs(43_200
 pub(crate) const MAX_GET_SESSION_TOKEN_DURATION: Duration = Duration::from_secs(129_600);
 /// Longest session STS grants to a role assumed with temporary credentials (role chaining).
 pub(crate) const MAX_CHAINED_SESSION_DURATION: Duration = Duration::from_secs(3600);
+/// What STS grants `AssumeRole` without `DurationSeconds` (1 hour).
+pub(crate) const DEFAULT_ASSUME_ROLE_DURATION: Duration = Duration::from_secs(3600);
+/// What STS grants `GetSessionToken` without `DurationSeconds` (12 hours).
+pub(crate) const DEFAULT_GET_SESSION_TOKEN_DURATION: Duration = Duration::from_secs(43_200);
 
 /// What to ask STS for.
 #[derive(Debug, Clone)]
@@ -41,6 +45,16 @@ impl SessionRequest {
         } else {
             "GetSessionToken"
         }
+    }
+
+    /// The longest a session asked for with `duration` (`DurationSeconds`, if sent) can
+    /// live: what STS grants, whatever its answer's times say.
+    pub(crate) fn longest_lifetime(&self, duration: Option<Duration>) -> Duration {
+        duration.unwrap_or(if self.role.is_some() {
+            DEFAULT_ASSUME_ROLE_DURATION
+        } else {
+            DEFAULT_GET_SESSION_TOKEN_DURATION
+        })
     }
 }
 

@@ -2,10 +2,10 @@
 //! and a [`RefreshOutcome`] for every refresh, for metrics and alerts. Neither holds a secret
 //! key or a session token.
 
+use crate::panic::{Panicked, catch_panic_now};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -41,8 +41,12 @@ pub struct ProviderStatus {
     pub next_attempt_at: Option<SystemTime>,
     /// Refreshes started since the provider was built (its clones included).
     pub refreshes_started: u64,
-    /// Refreshes that failed since the provider was built.
+    /// Refreshes that failed since the provider was built (a panic in a part the fetch calls
+    /// counts as a failure).
     pub refreshes_failed: u64,
+    /// Times the refresh listener given to [`Builder::on_refresh`](crate::Builder::on_refresh)
+    /// panicked; each panic was caught, logged as a warning and otherwise ignored.
+    pub listener_panics: u64,
     /// Refreshes that failed since the last successful one.
     pub failures_in_a_row: u32,
     /// The error of the last refresh, while refreshes are failing (`None` after a success).
@@ -105,11 +109,13 @@ impl RefreshListener {
     }
 
     /// Calls the listener; a panic in it is logged, not passed on to the refresh or its
-    /// callers.
-    pub(crate) fn tell(&self, outcome: &RefreshOutcome<'_>) {
-        if catch_unwind(AssertUnwindSafe(|| (self.0)(outcome))).is_err() {
-            tracing::warn!("the on_refresh listener panicked; the refresh itself is unaffected");
+    /// callers. Returns whether it panicked.
+    pub(crate) fn tell(&self, outcome: &RefreshOutcome<'_>) -> Result<(), Panicked> {
+        let told = catch_panic_now(|| (self.0)(outcome));
+        if told.is_err() {
+            tracing::warn!("the refresh listener panicked; the refresh itself is unaffected");
         }
+        told
     }
 }
 

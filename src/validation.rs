@@ -212,8 +212,9 @@ pub(crate) fn region(region: &aws_types::region::Region) -> Result<(), BuildErro
 }
 
 /// `endpoint_url`: an absolute `http://` or `https://` URL with a host, no whitespace or
-/// control characters, at most 2,048 characters.
-pub(crate) fn endpoint_url(url: &str) -> Result<(), BuildError> {
+/// control characters, at most 2,048 characters; `http://` only for a loopback host unless
+/// `allow_insecure` (sessions would cross the network in clear text).
+pub(crate) fn endpoint_url(url: &str, allow_insecure: bool) -> Result<(), BuildError> {
     const FIELD: &str = "endpoint_url";
     if url.len() > 2048 {
         return Err(BuildError::invalid(
@@ -256,7 +257,29 @@ pub(crate) fn endpoint_url(url: &str) -> Result<(), BuildError> {
             "the port must be a number up to 65535",
         ));
     }
+    if url.starts_with("http://") && !allow_insecure && !is_loopback_host(host) {
+        return Err(BuildError::invalid(
+            FIELD,
+            format!(
+                "plain http:// is allowed for loopback hosts only (localhost, 127.0.0.0/8, \
+                 [::1]): STS answers carry the session's secret key, and {} is not loopback; \
+                 use https://, or call `allow_insecure_endpoint(true)` to send them in clear \
+                 text anyway",
+                shown(host)
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// `localhost` (and its subdomains, which resolvers keep on loopback), `127.0.0.0/8`, `::1`.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `load_timeout`: more than zero.
@@ -513,7 +536,37 @@ mod tests {
             "http://[::1]:8080/",
             "http://localhost",
         ] {
-            assert_eq!(endpoint_url(ok), Ok(()), "{ok}");
+            assert_eq!(endpoint_url(ok, false), Ok(()), "{ok}");
         }
+    }
+
+    #[test]
+    fn plain_http_is_for_loopback_only_unless_allowed() {
+        for loopback in [
+            "http://127.0.0.1:5000",
+            "http://127.1.2.3",
+            "http://[::1]:8080/",
+            "http://localhost:4566",
+            "http://sts.localhost",
+            "http://LOCALHOST.",
+        ] {
+            assert_eq!(endpoint_url(loopback, false), Ok(()), "{loopback}");
+        }
+        for remote in [
+            "http://sts.example.com",
+            "http://10.0.0.1:8080",
+            "http://[fe80::1]/",
+            "http://localhost.example.com",
+            "http://user@sts.example.com",
+        ] {
+            let error = endpoint_url(remote, false).unwrap_err();
+            assert_eq!(error.field(), Some("endpoint_url"), "{remote}");
+            assert!(
+                error.to_string().contains("allow_insecure_endpoint"),
+                "{error}"
+            );
+            assert_eq!(endpoint_url(remote, true), Ok(()), "{remote}");
+        }
+        assert_eq!(endpoint_url("https://sts.example.com", false), Ok(()));
     }
 }

@@ -58,6 +58,7 @@ pub struct Builder {
     mfa: Option<MfaDevice>,
     region: Option<Region>,
     endpoint_url: Option<String>,
+    allow_insecure_endpoint: Option<bool>,
     sdk_config: Option<SdkConfig>,
     time_source: Option<SharedTimeSource>,
     sleep_impl: Option<SharedAsyncSleep>,
@@ -97,6 +98,7 @@ impl fmt::Debug for Builder {
             )
             .field("region", &self.region)
             .field("endpoint_url", &self.endpoint_url)
+            .field("allow_insecure_endpoint", &self.allow_insecure_endpoint)
             .field("configured", &self.sdk_config.is_some())
             .field("load_timeout", &self.load_timeout)
             .field("background_refresh", &self.background_refresh)
@@ -356,6 +358,25 @@ impl Builder {
     /// Sets or clears the endpoint; see [`endpoint_url`](Self::endpoint_url).
     pub fn set_endpoint_url(&mut self, url: Option<String>) -> &mut Self {
         self.endpoint_url = url;
+        self
+    }
+
+    /// Allows a plain `http://` STS endpoint on a host other than loopback (`localhost`,
+    /// `127.0.0.0/8`, `[::1]`). STS answers carry the session's secret key and token, so
+    /// without this, such an endpoint is a [`BuildError`] naming `endpoint_url`: sessions
+    /// would cross the network in clear text. Hops made with
+    /// [`chain`](crate::ChainableTemporaryCredentials::chain) inherit it.
+    ///
+    /// Default: `false`.
+    pub fn allow_insecure_endpoint(mut self, allow: bool) -> Self {
+        self.set_allow_insecure_endpoint(Some(allow));
+        self
+    }
+
+    /// Sets or clears the permission; see
+    /// [`allow_insecure_endpoint`](Self::allow_insecure_endpoint).
+    pub fn set_allow_insecure_endpoint(&mut self, allow: Option<bool>) -> &mut Self {
+        self.allow_insecure_endpoint = allow;
         self
     }
 
@@ -687,8 +708,9 @@ impl Builder {
             .endpoint_url
             .clone()
             .or_else(|| sdk.and_then(sts_endpoint_of));
+        let allow_insecure_endpoint = self.allow_insecure_endpoint.unwrap_or(false);
         if let Some(url) = &endpoint_url {
-            validation::endpoint_url(url)?;
+            validation::endpoint_url(url, allow_insecure_endpoint)?;
         }
         let http_client = self
             .http_client
@@ -780,6 +802,7 @@ impl Builder {
             crate::file_cache::FileCache::new(
                 dir,
                 params,
+                request.longest_lifetime(request.duration),
                 time_source.clone(),
                 sleep.clone(),
                 load_timeout / 2,
@@ -812,6 +835,7 @@ impl Builder {
             request,
             sts_sdk_config,
             mfa_in_chain,
+            allow_insecure_endpoint,
         ))
     }
 }

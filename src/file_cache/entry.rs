@@ -1,7 +1,7 @@
 //! The content of one cache entry: a session and the key it was stored under, as JSON.
 //!
 //! ```json
-//! {"Format":"chainable-credentials/file-cache/v1","Key":"<64 hex digits>",
+//! {"Format":"chainable-credentials/file-cache/v2","Key":"<64 hex digits>",
 //!  "AccessKeyId":"ASIA…","SecretAccessKey":"…","SessionToken":"…",
 //!  "ReceivedAt":"2026-11-23T16:00:00.123Z","Expiration":"2026-11-23T17:00:00Z","AccountId":"…"}
 //! ```
@@ -16,8 +16,9 @@ use serde_json::{Map, Value};
 use std::time::SystemTime;
 
 /// The format tag of the entries this version writes and reads (`"Format"` in the JSON);
-/// entries of any other format are ignored (and replaced on the next write).
-pub(crate) const ENTRY_FORMAT: &str = "chainable-credentials/file-cache/v1";
+/// entries of any other format are ignored (and replaced on the next write). v2: keys that
+/// include the source's secret (see `key.rs`); v1 entries are never looked up again.
+pub(crate) const ENTRY_FORMAT: &str = "chainable-credentials/file-cache/v2";
 
 /// Serializes `session` as the entry for `key`; `None` for times RFC 3339 cannot express.
 pub(crate) fn to_bytes(key: &str, session: &Session) -> Option<Vec<u8>> {
@@ -130,7 +131,7 @@ mod tests {
         let cases = [
             (good[..good.len() / 2].to_owned(), "not valid JSON"),
             ("[]".to_owned(), "not a JSON object"),
-            (good.replace("file-cache/v1", "file-cache/v2"), "format"),
+            (good.replace("file-cache/v2", "file-cache/v1"), "format"),
             (
                 good.replace("\"Key\":\"k\"", "\"Key\":\"other\""),
                 "another key",

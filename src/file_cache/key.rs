@@ -1,15 +1,26 @@
-//! The name of a cache entry: a SHA-256 over the source principal and every parameter that
+//! The name of a cache entry: a SHA-256 over the source credentials and every parameter that
 //! changes the session, so that two source users, or two differently scoped sessions of one
-//! role, never share an entry. The secret key never enters it.
+//! role, never share an entry.
+//!
+//! The source is its access key id *and* a hash of its secret key: access key ids are not
+//! secret (they appear in presigned URLs and logs), so a key over the id alone would hand the
+//! cached session to any same-user process that knows one. The secret enters only through its
+//! own domain-separated SHA-256, and the entry name is a hash over that: neither the name nor
+//! the file reveals it.
 
 use crate::session::SessionRequest;
+use aws_credential_types::Credentials;
 use aws_types::region::Region;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// Tells this crate's keys apart from any other use of the directory, and changes when the
-/// meaning of the key's fields does (old entries are then simply never looked up again).
-const KEY_DOMAIN: &str = "chainable-credentials/file-cache/key/v1";
+/// meaning of the key's fields does (old entries are then simply never looked up again, and
+/// swept out once they are old). v2: the source's secret key is part of the key.
+const KEY_DOMAIN: &str = "chainable-credentials/file-cache/key/v2";
+
+/// Separates the hash of the source's secret key from every other hash of this crate.
+const SECRET_DOMAIN: &str = "chainable-credentials/file-cache/source-secret/v1";
 
 /// Everything except the source principal, fixed at `build()`: what the provider asks STS for.
 #[derive(Clone)]
@@ -59,20 +70,31 @@ impl SessionParams {
         }
     }
 
-    /// The entry key for sessions obtained with base credentials whose access key id is
-    /// `source_access_key_id`: 64 lowercase hex digits.
-    pub(crate) fn key_for(&self, source_access_key_id: &str) -> String {
-        let mut hasher = Sha256::new();
-        // Length-prefixed fields: no two different inputs hash the same bytes.
-        for field in [KEY_DOMAIN, source_access_key_id, &self.canonical] {
-            hasher.update((field.len() as u64).to_be_bytes());
-            hasher.update(field.as_bytes());
-        }
-        hex(&hasher.finalize())
+    /// The entry key for sessions obtained with the base credentials `source`: 64 lowercase
+    /// hex digits.
+    pub(crate) fn key_for(&self, source: &Credentials) -> String {
+        let secret = hex(sha256_of(&[SECRET_DOMAIN, source.secret_access_key()]));
+        hex(sha256_of(&[
+            KEY_DOMAIN,
+            source.access_key_id(),
+            &secret,
+            &self.canonical,
+        ]))
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// SHA-256 over length-prefixed fields: no two different field lists hash the same bytes.
+fn sha256_of(fields: &[&str]) -> impl AsRef<[u8]> {
+    let mut hasher = Sha256::new();
+    for field in fields {
+        hasher.update((field.len() as u64).to_be_bytes());
+        hasher.update(field.as_bytes());
+    }
+    hasher.finalize()
+}
+
+fn hex(bytes: impl AsRef<[u8]>) -> String {
+    let bytes = bytes.as_ref();
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for byte in bytes {
@@ -105,8 +127,13 @@ mod tests {
         }
     }
 
-    fn key(request: &SessionRequest, source: &str) -> String {
-        SessionParams::new(request, None, &Region::new("us-east-1"), None).key_for(source)
+    fn source(access_key_id: &str) -> Credentials {
+        Credentials::new(access_key_id, "the-secret", None, None, "test")
+    }
+
+    fn key(request: &SessionRequest, access_key_id: &str) -> String {
+        SessionParams::new(request, None, &Region::new("us-east-1"), None)
+            .key_for(&source(access_key_id))
     }
 
     #[test]
@@ -144,11 +171,26 @@ mod tests {
                 &Region::new(region.to_owned()),
                 endpoint,
             )
-            .key_for("AKIDA")
+            .key_for(&source("AKIDA"))
         };
         assert_ne!(base, params("eu-west-1", None, None));
         assert_ne!(base, params("us-east-1", Some("http://127.0.0.1:1"), None));
         assert_ne!(base, params("us-east-1", None, Some("named")));
+    }
+
+    #[test]
+    fn another_secret_for_the_same_access_key_id_is_another_key() {
+        let params =
+            SessionParams::new(&request(None, None), None, &Region::new("us-east-1"), None);
+        let other = Credentials::new("AKIDA", "another-secret", None, None, "test");
+        assert_ne!(params.key_for(&source("AKIDA")), params.key_for(&other));
+        // The session token does not enter the key: the same keys with a refreshed token
+        // are the same source.
+        let with_token = Credentials::new("AKIDA", "the-secret", Some("t".into()), None, "x");
+        assert_eq!(
+            params.key_for(&source("AKIDA")),
+            params.key_for(&with_token)
+        );
     }
 
     #[test]

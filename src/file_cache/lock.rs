@@ -2,7 +2,7 @@
 //! each making their own: whoever holds the lock of an entry fetches and writes it; the others
 //! wait, then read what it wrote.
 
-use crate::file_cache::secure_fs;
+use crate::file_cache::{blocking, secure_fs};
 use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
 use std::fs::{File, TryLockError};
 use std::path::Path;
@@ -33,16 +33,25 @@ pub(crate) enum Locked {
 /// Polls rather than blocks, so no runtime thread is parked on the lock and the wait is
 /// bounded: a holder that hangs costs its waiters `wait`, not their load timeout.
 pub(crate) async fn acquire(path: &Path, sleep: &SharedAsyncSleep, wait: Duration) -> Locked {
-    let file = match secure_fs::open_lock_file(path) {
-        Ok(file) => file,
-        Err(e) => return Locked::Unavailable(format!("cannot open the lock file: {e}")),
-    };
     let attempts = 1 + wait.as_millis() / LOCK_POLL_INTERVAL.as_millis();
+    let mut file = match open(path).await {
+        Ok(file) => file,
+        Err(problem) => return Locked::Unavailable(problem),
+    };
     for attempt in 0..attempts {
         match file.try_lock() {
             Ok(()) => {
-                return Locked::Acquired {
-                    _guard: EntryLock { _file: file },
+                // A sweep may have removed the lock file between our open and our lock (it
+                // only removes files it holds the lock of): then this lock guards nothing, and
+                // the file now at `path` is the one to lock.
+                if still_at(path, &file).await {
+                    return Locked::Acquired {
+                        _guard: EntryLock { _file: file },
+                    };
+                }
+                file = match open(path).await {
+                    Ok(file) => file,
+                    Err(problem) => return Locked::Unavailable(problem),
                 };
             }
             Err(TryLockError::WouldBlock) if attempt + 1 < attempts => {
@@ -55,6 +64,25 @@ pub(crate) async fn acquire(path: &Path, sleep: &SharedAsyncSleep, wait: Duratio
         }
     }
     Locked::GaveUp
+}
+
+async fn open(path: &Path) -> Result<File, String> {
+    let path = path.to_owned();
+    blocking::run(move || {
+        secure_fs::open_lock_file(&path).map_err(|e| format!("cannot open the lock file: {e}"))
+    })
+    .await
+}
+
+/// Whether `path` still names the file `file` has open.
+async fn still_at(path: &Path, file: &File) -> bool {
+    let Ok(ours) = file.try_clone() else {
+        return false;
+    };
+    let path = path.to_owned();
+    blocking::run(move || Ok(secure_fs::same_file(&path, &ours)))
+        .await
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

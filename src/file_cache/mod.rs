@@ -8,10 +8,12 @@
 //!
 //! # What is safe about it
 //! - **One entry per source principal and parameters.** An entry's name is a SHA-256 over the
-//!   base credentials' access key id, the role ARN and every parameter that changes the
-//!   session (duration, session name if set, external id, policies, tags, source identity, MFA
-//!   serial, region, endpoint). Two users assuming one role never share an entry. The secret
-//!   key is in neither the name nor the hash.
+//!   base credentials' access key id, a domain-separated hash of their secret key, the role ARN
+//!   and every parameter that changes the session (duration, session name if set, external
+//!   id, policies, tags, source identity, MFA serial, region, endpoint). Two users assuming one
+//!   role never share an entry, and a process that knows an access key id (they are not
+//!   secret) but not its secret key finds no entry of it. Neither the name nor the entry
+//!   reveals the secret key.
 //! - **Private.** The directory is created 0700 (narrowed to 0700 if it is ours and wider;
 //!   not used at all if it belongs to someone else or is a symbolic link); entries are 0600
 //!   and are only read if they still are, belong to the current user and are not links.
@@ -23,11 +25,18 @@
 //!   ([`DEFAULT_LOAD_TIMEOUT`](crate::DEFAULT_LOAD_TIMEOUT) by default) and then calls STS
 //!   itself.
 //! - **Never in the way.** A corrupt, truncated, foreign-format, wrong-permission or
-//!   other-key entry is ignored and replaced; an unusable directory means no caching (one
-//!   warning), never an error for the caller.
+//!   other-key entry is ignored and replaced, and so is anything at an entry's path that is
+//!   not a regular file (opened without blocking: a FIFO there cannot hang a process); an
+//!   unusable directory means no caching (one warning), never an error for the caller.
+//! - **Believed only when plausible.** An entry received later than now, or claiming a longer
+//!   lifetime than the provider asks STS for, is ignored: a process with a wrong clock (or a
+//!   forged file) cannot hand out a session past its real expiry.
+//! - **Off the async workers.** Opening, reading, writing, `fsync`, renaming and sweeping run
+//!   on the runtime's blocking pool.
 //!
 //! Files of this cache older than 36 hours (the longest STS session: expired whatever the
-//! session) are removed whenever a new entry is written.
+//! session) are removed whenever a new entry is written; a lock file only while no process
+//! holds its lock (one may be in the middle of a long fetch, an MFA prompt say).
 //!
 //! An entry is reused only while more than its advisory window is left (15 minutes of a
 //! one-hour session; see the crate's README for the windows), so a process that reads it has
@@ -38,6 +47,7 @@
 //! Entries hold the secret key and session token in plain text, like the AWS CLI's
 //! `~/.aws/cli/cache`: protected by file permissions, not encryption.
 
+mod blocking;
 mod entry;
 mod key;
 mod lock;
@@ -48,12 +58,14 @@ pub(crate) use key::SessionParams;
 use crate::lock::lock;
 use crate::refresh::advisory_window;
 use crate::session::{MAX_GET_SESSION_TOKEN_DURATION, Session};
+use crate::sts::EXPIRY_ALLOWANCE;
+use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_async::rt::sleep::SharedAsyncSleep;
 use aws_smithy_async::time::SharedTimeSource;
 use lock::Locked;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
@@ -85,6 +97,9 @@ pub fn default_dir() -> Option<PathBuf> {
 pub(crate) struct FileCache {
     dir: PathBuf,
     params: SessionParams,
+    /// The longest its sessions can live (the requested or default duration): an entry that
+    /// claims more is not believed.
+    longest: Duration,
     time: SharedTimeSource,
     sleep: SharedAsyncSleep,
     /// How long to wait for another process's fetch before fetching anyway.
@@ -95,10 +110,18 @@ pub(crate) struct FileCache {
     warned: AtomicBool,
 }
 
+/// Where one entry and its lock live.
+struct EntryPaths {
+    key: String,
+    entry: PathBuf,
+    lock: PathBuf,
+}
+
 impl FileCache {
     pub(crate) fn new(
         dir: PathBuf,
         params: SessionParams,
+        longest: Duration,
         time: SharedTimeSource,
         sleep: SharedAsyncSleep,
         lock_wait: Duration,
@@ -106,6 +129,7 @@ impl FileCache {
         FileCache {
             dir,
             params,
+            longest,
             time,
             sleep,
             lock_wait,
@@ -114,24 +138,28 @@ impl FileCache {
         }
     }
 
-    /// A session for base credentials with this access key id: a reusable entry if there is
-    /// one, else `fetch`'s, which is then written for the next process.
+    /// A session for these base credentials: a reusable entry if there is one, else `fetch`'s,
+    /// which is then written for the next process.
     pub(crate) async fn load_or_fetch(
         &self,
-        source_access_key_id: &str,
+        base: &Credentials,
         fetch: impl Future<Output = Result<Session, CredentialsError>>,
     ) -> Result<Session, CredentialsError> {
-        if let Err(problem) = secure_fs::prepare_dir(&self.dir) {
+        let dir = self.dir.clone();
+        if let Err(problem) = blocking::run(move || secure_fs::prepare_dir(&dir)).await {
             self.warn_once(&problem);
             return fetch.await;
         }
-        let key = self.params.key_for(source_access_key_id);
-        let entry_path = self.dir.join(format!("{key}.json"));
-        if let Some(session) = self.reusable(&entry_path, &key, self.time.now()) {
+        let key = self.params.key_for(base);
+        let paths = EntryPaths {
+            entry: self.dir.join(format!("{key}.json")),
+            lock: self.dir.join(format!("{key}.lock")),
+            key,
+        };
+        if let Some(session) = self.reusable(&paths).await {
             return Ok(session);
         }
-        let lock_path = self.dir.join(format!("{key}.lock"));
-        let lock = lock::acquire(&lock_path, &self.sleep, self.lock_wait).await;
+        let lock = lock::acquire(&paths.lock, &self.sleep, self.lock_wait).await;
         match &lock {
             Locked::Acquired { .. } => {}
             Locked::GaveUp => tracing::debug!(
@@ -141,23 +169,11 @@ impl FileCache {
             Locked::Unavailable(problem) => self.warn_once(problem),
         }
         // Whoever held the lock has probably just written a fresh entry.
-        if let Some(session) = self.reusable(&entry_path, &key, self.time.now()) {
+        if let Some(session) = self.reusable(&paths).await {
             return Ok(session);
         }
         let session = fetch.await?;
-        match entry::to_bytes(&key, &session) {
-            Some(bytes) => match secure_fs::write_atomically(&entry_path, &bytes) {
-                Ok(()) => {
-                    tracing::debug!(entry = %entry_path.display(), "wrote the session to the file cache");
-                    let removed = secure_fs::sweep(&self.dir, self.time.now(), SWEEP_AFTER);
-                    if removed > 0 {
-                        tracing::debug!(removed, "removed expired files from the file cache");
-                    }
-                }
-                Err(e) => self.warn_once(&format!("cannot write {}: {e}", entry_path.display())),
-            },
-            None => tracing::debug!("the session's times cannot be stored; not cached on disk"),
-        }
+        self.store(&paths, &session).await;
         drop(lock);
         Ok(session)
     }
@@ -167,12 +183,37 @@ impl FileCache {
         *lock(&self.discarded) = Some(access_key_id.to_owned());
     }
 
-    /// The entry at `path`, if it is sound and has more than its advisory window left.
-    fn reusable(&self, path: &Path, key: &str, now: SystemTime) -> Option<Session> {
-        let ignore = |problem: &str| {
-            tracing::debug!(entry = %path.display(), problem, "ignoring the cached entry; it will be replaced");
+    /// Writes `session` as the entry, then sweeps out files that have certainly expired.
+    async fn store(&self, paths: &EntryPaths, session: &Session) {
+        let Some(bytes) = entry::to_bytes(&paths.key, session) else {
+            tracing::debug!("the session's times cannot be stored; not cached on disk");
+            return;
         };
-        let bytes = match secure_fs::read_private(path) {
+        let (dir, path, now) = (self.dir.clone(), paths.entry.clone(), self.time.now());
+        let written = blocking::run(move || {
+            secure_fs::write_atomically(&path, &bytes)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok::<_, String>(secure_fs::sweep(&dir, now, SWEEP_AFTER))
+        })
+        .await;
+        match written {
+            Ok(removed) => {
+                tracing::debug!(entry = %paths.entry.display(), "wrote the session to the file cache");
+                if removed > 0 {
+                    tracing::debug!(removed, "removed expired files from the file cache");
+                }
+            }
+            Err(problem) => self.warn_once(&problem),
+        }
+    }
+
+    /// The entry, if it is sound, believable and has more than its advisory window left.
+    async fn reusable(&self, paths: &EntryPaths) -> Option<Session> {
+        let ignore = |problem: &str| {
+            tracing::debug!(entry = %paths.entry.display(), problem, "ignoring the cached entry; it will be replaced");
+        };
+        let path = paths.entry.clone();
+        let bytes = match blocking::run(move || secure_fs::read_private(&path)).await {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return None,
             Err(problem) => {
@@ -180,13 +221,18 @@ impl FileCache {
                 return None;
             }
         };
-        let session = match entry::from_bytes(key, &bytes) {
+        let session = match entry::from_bytes(&paths.key, &bytes) {
             Ok(session) => session,
             Err(problem) => {
                 ignore(&problem);
                 return None;
             }
         };
+        let now = self.time.now();
+        if let Err(problem) = self.believable(&session, now) {
+            ignore(&problem);
+            return None;
+        }
         let lifetime = session
             .expires_at
             .duration_since(session.received_at)
@@ -201,8 +247,29 @@ impl FileCache {
             ignore("the provider was told to drop this session");
             return None;
         }
-        tracing::debug!(entry = %path.display(), expires_at = %aws_smithy_types::DateTime::from(session.expires_at), "reusing the session from the file cache");
+        tracing::debug!(entry = %paths.entry.display(), expires_at = %aws_smithy_types::DateTime::from(session.expires_at), "reusing the session from the file cache");
         Some(session)
+    }
+
+    /// Whether an entry's times could be those of a session this provider asked for: received
+    /// no later than now, living no longer than requested. Another process (a clock set far
+    /// ahead, a bug, a forged file) must not hand out a session past its real expiry.
+    fn believable(&self, session: &Session, now: SystemTime) -> Result<(), String> {
+        if session.received_at > now + EXPIRY_ALLOWANCE {
+            return Err("it was received later than now".into());
+        }
+        let lifetime = session
+            .expires_at
+            .duration_since(session.received_at)
+            .unwrap_or_default();
+        if lifetime > self.longest + EXPIRY_ALLOWANCE {
+            return Err(format!(
+                "it claims a lifetime of {} s, longer than the {} s asked for",
+                lifetime.as_secs(),
+                self.longest.as_secs()
+            ));
+        }
+        Ok(())
     }
 
     fn warn_once(&self, problem: &str) {

@@ -104,16 +104,21 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
-/// Opens (creating it 0600 if needed) a file that exists only to be locked.
+/// Opens (creating it 0600 if needed) a file that exists only to be locked; anything but a
+/// regular file there is refused.
 pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
-    open_private(
+    let file = open_private(
         OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false),
         path,
-    )
+    )?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    Ok(file)
 }
 
 /// Removes this cache's files in `dir` last modified more than `max_age` before `now`: entries
@@ -155,11 +160,27 @@ pub(crate) fn sweep(dir: &Path, now: std::time::SystemTime, max_age: std::time::
     }
     for name in names.iter().filter(|n| is_lock_name(n)) {
         let entry = dir.join(name.replace(".lock", ".json"));
-        if !entry.exists() && stale(&dir.join(name)) {
-            remove(name);
+        let path = dir.join(name);
+        if !entry.exists() && stale(&path) && remove_unheld_lock(&path) {
+            removed += 1;
         }
     }
     removed
+}
+
+/// Removes the lock file at `path` unless a process holds its lock: one that is fetching
+/// that entry right now (a long MFA prompt, say) must keep it, or the next process would lock
+/// a new file and call STS too. The lock is held while the file is unlinked, and takers check
+/// after locking that the file they locked is still the one at the path.
+fn remove_unheld_lock(path: &Path) -> bool {
+    let Ok(file) = open_no_follow(OpenOptions::new().read(true), path) else {
+        return false;
+    };
+    let is_file = file.metadata().is_ok_and(|m| m.is_file());
+    if !is_file || file.try_lock().is_err() || !same_file(path, &file) {
+        return false;
+    }
+    fs::remove_file(path).is_ok()
 }
 
 fn is_key(stem: &str) -> bool {
@@ -204,16 +225,36 @@ fn open_private(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
     open_no_follow(options, path)
 }
 
+/// Opens without following a symbolic link and without blocking: a FIFO put where an entry
+/// or lock file belongs would otherwise block the open until someone writes to it. The
+/// caller then checks that what it opened is a regular file.
 fn open_no_follow(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NOFOLLOW);
+    std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NOFOLLOW | libc::O_NONBLOCK);
     options.open(path)
 }
 
 #[cfg(unix)]
 fn effective_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
+}
+
+/// Whether `path` names the very file `file` has open (same device and inode), not a file
+/// created there since.
+pub(crate) fn same_file(path: &Path, file: &File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (fs::symlink_metadata(path), file.metadata()) {
+            (Ok(at_path), Ok(open)) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
 }
 
 #[cfg(all(test, unix))]
@@ -307,6 +348,66 @@ mod tests {
         ];
         expected.sort();
         assert_eq!(left, expected);
+    }
+
+    #[test]
+    fn a_lock_another_process_holds_is_never_swept() {
+        use std::io::BufRead;
+        let root = tempfile::tempdir().unwrap();
+        let lock = root.path().join(format!("{}.lock", "d".repeat(64)));
+        fs::write(&lock, b"").unwrap();
+        let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(4_000_000_000);
+        let age = std::time::Duration::from_secs(36 * 3600);
+        File::options()
+            .write(true)
+            .open(&lock)
+            .unwrap()
+            .set_modified(now - 2 * age)
+            .unwrap();
+        // Another process (util-linux's flock(1), which takes the same flock(2) lock) holds it,
+        // as a process in the middle of a long fetch would.
+        let mut holder = std::process::Command::new("flock")
+            .arg(&lock)
+            .args(["-c", "echo locked; read _; true"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("flock(1) from util-linux");
+        let mut said = String::new();
+        std::io::BufReader::new(holder.stdout.take().unwrap())
+            .read_line(&mut said)
+            .unwrap();
+        assert_eq!(said.trim(), "locked");
+        assert_eq!(sweep(root.path(), now, age), 0);
+        assert!(lock.exists(), "held by another process: kept");
+        // Once it lets go, the stale lock file goes.
+        drop(holder.stdin.take());
+        assert!(holder.wait().unwrap().success());
+        assert_eq!(sweep(root.path(), now, age), 1);
+        assert!(!lock.exists());
+    }
+
+    #[test]
+    fn a_fifo_is_not_an_entry_and_does_not_block() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("entry.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Without O_NONBLOCK this open would wait for a writer forever.
+        assert!(
+            read_private(&path)
+                .unwrap_err()
+                .contains("not a regular file")
+        );
+        let lock = root.path().join("entry.lock");
+        std::process::Command::new("mkfifo")
+            .arg(&lock)
+            .status()
+            .unwrap();
+        assert!(open_lock_file(&lock).is_err());
     }
 
     #[test]

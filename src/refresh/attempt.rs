@@ -3,6 +3,8 @@
 //! background task and the user's listener how it ended.
 
 use crate::error::{FetchError, SharedFailure};
+use crate::fetch::panicked;
+use crate::panic::{Panicked, catch_panic};
 use crate::refresh::schedule::RefreshSchedule;
 use crate::refresh::state::{CachedSession, Outcome, State};
 use crate::status::RefreshOutcome;
@@ -73,7 +75,17 @@ impl RefreshAttempt {
         let span = inner.fetcher.refresh_span();
         let started = inner.time.now();
         let timeout = inner.config.load_timeout;
-        let fetched = Timeout::new(inner.fetcher.fetch(), inner.sleep.sleep(timeout))
+        // The fetcher contains the panics of the parts it calls; this is the backstop for any
+        // other (a fake in tests, a bug here): a panic is a failure with backoff, never an
+        // attempt abandoned half-way.
+        let fetch = async {
+            catch_panic(inner.fetcher.fetch())
+                .await
+                .unwrap_or_else(|Panicked| {
+                    Err(panicked(inner.fetcher.operation(), "the session fetch"))
+                })
+        };
+        let fetched = Timeout::new(fetch, inner.sleep.sleep(timeout))
             .instrument(span.clone())
             .await;
         let now = inner.time.now();
@@ -155,7 +167,11 @@ impl RefreshAttempt {
             Outcome::Abandoned => None,
         };
         if let (Some(listener), Some(told)) = (&inner.config.on_refresh, told) {
-            listener.tell(&told);
+            // The session is stored and the waiters are told already: a listener that panics
+            // changes nothing but a counter (and the warning `tell` logs).
+            if span.in_scope(|| listener.tell(&told)).is_err() {
+                inner.listener_panics.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 

@@ -11,6 +11,7 @@
 //! and ends when the last clone is dropped. If its runtime drops it (a runtime shutting
 //! down), it marks itself as gone, and the next call made on a live runtime starts a new one.
 
+use crate::panic::catch_panic;
 use crate::refresh::attempt::{Join, join_or_start, wait_for_outcome};
 use crate::refresh::state::State;
 use aws_smithy_async::rt::sleep::AsyncSleep;
@@ -47,7 +48,10 @@ pub(crate) fn run(state: &Arc<State>) -> impl Future<Output = ()> + Send + 'stat
         let _running = running;
         loop {
             let Some(state) = weak.upgrade() else { return };
-            let nap = round(&state).await;
+            // Parts that panic are contained inside the attempt; should anything else in a
+            // round panic, the task lives on and tries again later instead of being started
+            // anew (and panicking again) by every call.
+            let nap = catch_panic(round(&state)).await.unwrap_or(MAX_NAP);
             drop(state);
             // Between rounds only the weak reference is held: the last clone may go.
             tokio::select! {

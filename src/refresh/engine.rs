@@ -163,6 +163,7 @@ impl RefreshEngine {
             next_attempt_at: control.retry_not_before.filter(|t| now < *t),
             refreshes_started: state.attempts.load(Ordering::Relaxed),
             refreshes_failed: state.failed_attempts.load(Ordering::Relaxed),
+            listener_panics: state.listener_panics.load(Ordering::Relaxed),
             failures_in_a_row: control.failures,
             last_error: control.last_failure.as_ref().map(ToString::to_string),
             serving_cached_after_failure: has_valid_session && control.failures > 0,

@@ -72,6 +72,8 @@ pub(crate) struct State {
     pub(crate) attempts: AtomicU64,
     /// Refresh attempts that failed since creation.
     pub(crate) failed_attempts: AtomicU64,
+    /// Times the refresh listener panicked (each panic was caught and ignored).
+    pub(crate) listener_panics: AtomicU64,
     /// Whether the background refresh task is alive; it clears this when it ends, also when
     /// its runtime drops it, so that the next call from a live runtime starts a new one.
     pub(crate) background_running: AtomicBool,
@@ -97,6 +99,7 @@ impl State {
             control: Mutex::new(Control::default()),
             attempts: AtomicU64::new(0),
             failed_attempts: AtomicU64::new(0),
+            listener_panics: AtomicU64::new(0),
             background_running: AtomicBool::new(false),
             wake: Arc::new(Notify::new()),
             fetcher,

@@ -5,17 +5,31 @@ use crate::error::FetchError;
 use crate::session::{Session, SessionKeys};
 use crate::sts::server_date::local_expiry;
 use aws_credential_types::provider::error::CredentialsError;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-/// The session in STS's answer to `operation`, received at local time `received_at` in a
-/// response dated `server_date`; `assumed_role_arn` gives the account id.
+/// When and how STS's answer arrived.
+pub(crate) struct Receipt {
+    /// Local time at which the answer arrived.
+    pub(crate) received_at: SystemTime,
+    /// The answer's `Date` header, if it had a parseable one.
+    pub(crate) server_date: Option<SystemTime>,
+    /// The longest the session can live: the requested (or STS's default) duration.
+    pub(crate) longest: Duration,
+}
+
+/// The session in STS's answer to `operation`, received as `receipt` says;
+/// `assumed_role_arn` gives the account id.
 pub(crate) fn into_session(
     operation: &'static str,
     sts_credentials: Option<aws_sdk_sts::types::Credentials>,
     assumed_role_arn: Option<String>,
-    received_at: SystemTime,
-    server_date: Option<SystemTime>,
+    receipt: Receipt,
 ) -> Result<Session, CredentialsError> {
+    let Receipt {
+        received_at,
+        server_date,
+        longest,
+    } = receipt;
     let invalid = |problem: &str| {
         CredentialsError::provider_error(FetchError::InvalidResponse {
             operation,
@@ -38,15 +52,29 @@ pub(crate) fn into_session(
     }
     let expiration = SystemTime::try_from(credentials.expiration)
         .map_err(|_| invalid("<Expiration> is out of range"))?;
-    let expires_at = local_expiry(received_at, server_date, expiration).ok_or_else(|| {
-        invalid(&format!(
-            "the session has already expired (Expiration {}, server Date {})",
-            credentials.expiration,
-            server_date
-                .map(|d| aws_smithy_types::DateTime::from(d).to_string())
-                .unwrap_or_else(|| "absent".into()),
-        ))
-    })?;
+    let server_date_text = || {
+        server_date
+            .map(|d| aws_smithy_types::DateTime::from(d).to_string())
+            .unwrap_or_else(|| "absent".into())
+    };
+    let (expires_at, bounded) = local_expiry(received_at, server_date, expiration, longest)
+        .ok_or_else(|| {
+            invalid(&format!(
+                "the session has already expired (Expiration {}, server Date {})",
+                credentials.expiration,
+                server_date_text(),
+            ))
+        })?;
+    if bounded {
+        tracing::warn!(
+            expiration = %credentials.expiration,
+            server_date = %server_date_text(),
+            lifetime = ?longest,
+            "STS's answer claims a session longer than the one requested (a Date header far \
+             in the past, or a local clock behind STS's without one); its expiry is bounded \
+             by the requested lifetime"
+        );
+    }
     let account_id = assumed_role_arn
         .as_deref()
         .and_then(Arn::parse)

@@ -8,12 +8,14 @@ mod error;
 mod server_date;
 
 use crate::session::{MAX_CHAINED_SESSION_DURATION, Session, SessionRequest};
-use answer::into_session;
+use answer::{Receipt, into_session};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sts::types::PolicyDescriptorType;
 use aws_smithy_async::time::SharedTimeSource;
 use error::{is_role_chaining_limit, sts_error};
+#[cfg(feature = "file-cache")]
+pub(crate) use server_date::EXPIRY_ALLOWANCE;
 use server_date::ServerDateCapture;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -174,14 +176,12 @@ impl Sts {
                 (output.credentials, None)
             }
         };
-        let received_at = self.time.now();
-        into_session(
-            operation,
-            sts_credentials,
-            assumed_role_arn,
-            received_at,
-            date.server_date(),
-        )
+        let receipt = Receipt {
+            received_at: self.time.now(),
+            server_date: date.server_date(),
+            longest: self.request.longest_lifetime(duration),
+        };
+        into_session(operation, sts_credentials, assumed_role_arn, receipt)
     }
 }
 

@@ -449,3 +449,87 @@ async fn without_source_profile_the_default_chain_supplies_the_base_credentials(
     assert_failed_with(&output, 1, "credentials", &moto);
     assert_eq!(proxy.sts_requests(), 2);
 }
+
+/// Runs `command` with a standard input that is open but never sends, and waits at most
+/// `bound` for it to end: `None` if it was still running then (it is killed on drop).
+async fn with_silent_stdin(
+    mut command: tokio::process::Command,
+    bound: std::time::Duration,
+) -> Option<std::process::Output> {
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    let output = tokio::time::timeout(bound, child.wait_with_output()).await;
+    drop(stdin);
+    output.ok().map(Result::unwrap)
+}
+
+/// MFA role arguments with a short `--timeout`, so that a prompt nobody answers times out.
+fn mfa_args<'a>(moto: &'a Moto, proxy: &'a FaultProxy) -> Vec<&'a str> {
+    let mut args = role_args(moto, proxy, "base");
+    let timeout = args.iter().position(|a| *a == "--timeout").unwrap();
+    args[timeout + 1] = "2s";
+    args.extend([
+        "--mfa-serial",
+        "arn:aws:iam::123456789012:mfa/laptop",
+        "--no-cache",
+    ]);
+    args
+}
+
+#[tokio::test]
+async fn without_a_terminal_an_mfa_code_is_not_waited_for() {
+    let (moto, home, proxy) = setup().await;
+    // `setsid` runs it without a controlling terminal; its standard input is a pipe that never
+    // sends: nobody is there to type, so it fails at once instead of reading the pipe.
+    let mut command = home.command("setsid");
+    command
+        .arg("--wait")
+        .arg(BINARY)
+        .args(mfa_args(&moto, &proxy));
+    let output = with_silent_stdin(command, std::time::Duration::from_secs(60))
+        .await
+        .expect("the command ended");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("no terminal to ask for the MFA code"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(!text.contains("MFA code for"), "no prompt: {text}");
+    assert_eq!(proxy.sts_requests(), 0);
+}
+
+#[tokio::test]
+async fn a_prompt_nobody_answers_ends_the_command_at_its_timeout() {
+    let (moto, home, proxy) = setup().await;
+    // `script` gives it a terminal on which nobody types. Before the fix the process printed
+    // its timeout error and then stayed, its runtime waiting for the blocked read.
+    let line = shell_words(
+        std::iter::once(BINARY)
+            .chain(mfa_args(&moto, &proxy))
+            .chain(["--allow-terminal"]),
+    );
+    let mut command = home.command("script");
+    command.args(["--quiet", "--return", "--command", &line, "/dev/null"]);
+    let output = with_silent_stdin(command, std::time::Duration::from_secs(60))
+        .await
+        .expect("the command ended after its 2 s timeout, not when its input closed");
+    assert_eq!(output.status.code(), Some(1));
+    // `script` puts the command's standard error on the terminal, i.e. its own output.
+    let text = stdout(&output);
+    assert!(
+        text.contains("MFA code for arn:aws:iam::123456789012:mfa/laptop"),
+        "{text}"
+    );
+    assert!(
+        text.contains("timed out") || text.contains("timeout"),
+        "{text}"
+    );
+    assert_eq!(proxy.sts_requests(), 0);
+}

@@ -187,6 +187,38 @@ fn endpoints_and_timeouts() {
 }
 
 #[test]
+fn clear_text_endpoints_are_for_loopback_unless_allowed() {
+    expect_err(
+        role().endpoint_url("http://sts.example.com"),
+        "endpoint_url",
+        "loopback hosts only",
+    );
+    expect_err(
+        role().endpoint_url("http://192.0.2.10:8080"),
+        "endpoint_url",
+        "allow_insecure_endpoint(true)",
+    );
+    for url in [
+        "http://127.0.0.1:5000",
+        "http://localhost",
+        "http://[::1]:1",
+    ] {
+        role().endpoint_url(url).build().expect(url);
+    }
+    let allowed = role()
+        .endpoint_url("http://sts.example.com")
+        .allow_insecure_endpoint(true)
+        .build()
+        .unwrap();
+    // A hop chained on it calls the same endpoint, so it inherits the permission.
+    allowed.chain().role_arn(support::ROLE_ARN).build().unwrap();
+    role()
+        .endpoint_url("https://sts.example.com")
+        .build()
+        .unwrap();
+}
+
+#[test]
 fn policies() {
     expect_err(
         role().policy("not json"),

@@ -73,3 +73,51 @@ async fn without_a_date_header_a_skewed_clock_sees_an_expired_session_as_an_erro
         "{cause}"
     );
 }
+
+/// Whatever `Date` says, a session lives locally no longer than it was asked to (plus the
+/// stated one-second allowance): a `Date` hours in the past would otherwise stretch it.
+#[tokio::test]
+async fn a_date_hours_in_the_past_cannot_stretch_the_session() {
+    let clock = ManualTimeSource::new(t0());
+    let sts = FakeSts::new(clock.clone());
+    sts.always(Reply::SessionDated {
+        lifetime: HOUR,
+        date_offset_secs: -5 * 3600,
+    });
+    let (capture, _guard) = support::capture_traces();
+    let provider = fake_builder(&sts, &clock).build().unwrap();
+    let creds = provider.provide_credentials().await.unwrap();
+    assert_eq!(creds.expiry(), Some(t0() + HOUR + Duration::from_secs(1)));
+    assert!(capture.text().contains("longer than the one requested"));
+    // With a requested duration, that one is the bound.
+    let provider = fake_builder(&sts, &clock)
+        .duration(Duration::from_secs(900))
+        .build()
+        .unwrap();
+    let creds = provider.provide_credentials().await.unwrap();
+    assert_eq!(creds.expiry(), Some(t0() + Duration::from_secs(901)));
+}
+
+#[tokio::test]
+async fn a_date_in_the_future_only_shortens_the_session_or_refuses_it() {
+    let clock = ManualTimeSource::new(t0());
+    let sts = FakeSts::new(clock.clone());
+    sts.then(Reply::SessionDated {
+        lifetime: HOUR,
+        date_offset_secs: 1800,
+    });
+    sts.then(Reply::SessionDated {
+        lifetime: HOUR,
+        date_offset_secs: 5 * 3600,
+    });
+    let provider = fake_builder(&sts, &clock).build().unwrap();
+    let creds = provider.provide_credentials().await.unwrap();
+    assert_eq!(
+        creds.expiry(),
+        Some(t0() + HOUR / 2 - Duration::from_secs(1))
+    );
+    provider.invalidate();
+    let err = provider.provide_credentials().await.unwrap_err();
+    let cause = fetch_error(&err).unwrap().to_string();
+    assert!(cause.contains("already expired"), "{cause}");
+}

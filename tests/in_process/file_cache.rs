@@ -67,6 +67,16 @@ fn entry_key_id(path: &Path) -> String {
     entry["AccessKeyId"].as_str().unwrap().to_owned()
 }
 
+/// `entry` (JSON) with its time field `field` set to `time`.
+fn with_time(entry: &str, field: &str, time: std::time::SystemTime) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(entry).unwrap();
+    value[field] = aws_smithy_types::DateTime::from(time)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap()
+        .into();
+    value.to_string()
+}
+
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().mode() & 0o777
 }
@@ -215,7 +225,37 @@ async fn damaged_foreign_and_exposed_entries_are_ignored_and_replaced() {
         ("empty", Box::new(|p| fs::write(p, b"").unwrap())),
         (
             "foreign version",
-            Box::new(|p| fs::write(p, good.replace("file-cache/v1", "file-cache/v9")).unwrap()),
+            Box::new(|p| fs::write(p, good.replace("file-cache/v2", "file-cache/v9")).unwrap()),
+        ),
+        (
+            // Entries of the format before the key included the source's secret.
+            "the previous format",
+            Box::new(|p| fs::write(p, good.replace("file-cache/v2", "file-cache/v1")).unwrap()),
+        ),
+        (
+            "a lifetime longer than asked for",
+            Box::new(|p| {
+                fs::write(p, with_time(&good, "Expiration", t0() + 10 * 60 * MIN)).unwrap()
+            }),
+        ),
+        (
+            "received in the future",
+            Box::new(|p| {
+                let later = with_time(&good, "ReceivedAt", t0() + 30 * MIN);
+                fs::write(p, with_time(&later, "Expiration", t0() + 80 * MIN)).unwrap()
+            }),
+        ),
+        (
+            // A FIFO would block an open without O_NONBLOCK until someone wrote to it.
+            "a FIFO",
+            Box::new(|p| {
+                fs::remove_file(p).unwrap();
+                let made = std::process::Command::new("mkfifo")
+                    .arg(p)
+                    .status()
+                    .unwrap();
+                assert!(made.success());
+            }),
         ),
         (
             "readable by others",
@@ -302,6 +342,29 @@ async fn another_source_users_entry_is_never_used() {
     let again = key_id(&cached(&sts, &clock, root.path()).build().unwrap()).await;
     assert_ne!(again, theirs);
     assert_eq!(sts.calls(), 3);
+}
+
+#[tokio::test]
+async fn the_same_access_key_id_with_another_secret_is_another_source() {
+    // Access key ids are not secret: a process that knows one but not its secret must not be
+    // handed the session cached for it.
+    let root = tempfile::tempdir().unwrap();
+    let clock = ManualTimeSource::new(t0());
+    let sts = FakeSts::new(clock.clone());
+    let mine = key_id(&cached(&sts, &clock, root.path()).build().unwrap()).await;
+    let impostor = cached(&sts, &clock, root.path())
+        .base_credentials(Credentials::new(
+            "AKIDBASE",
+            "a-guessed-secret",
+            None,
+            None,
+            "test-impostor",
+        ))
+        .build()
+        .unwrap();
+    assert_ne!(key_id(&impostor).await, mine);
+    assert_eq!(sts.calls(), 2, "not answered from the other secret's entry");
+    assert_eq!(files(root.path(), "json").len(), 2);
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ mod clock_skew;
 mod file_cache;
 mod get_session_token;
 mod outage_and_backoff;
+mod panics;
 mod parameters;
 #[cfg(feature = "profile")]
 mod profiles;

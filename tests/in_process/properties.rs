@@ -1,7 +1,8 @@
 //! Property test (reliability scenario 7): random schedules of calls, clock jumps forward and
-//! backward, STS outcomes and hangs. Whatever happens: no credential is handed out at or past
-//! its expiry, no two refreshes are ever in flight, and consecutive failed STS attempts are
-//! never closer than the backoff allows.
+//! backward, STS outcomes, hangs and an HTTP client that panics. Whatever happens: no
+//! credential is handed out at or past its expiry, no two refreshes are ever in flight,
+//! consecutive failed STS attempts (panics included) are never closer than the backoff allows,
+//! and every panic is counted as a failed refresh.
 
 use crate::support;
 
@@ -29,6 +30,7 @@ enum Outcome {
     Unavailable,
     Denied,
     Hang,
+    Panic,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -43,6 +45,7 @@ fn step() -> impl Strategy<Value = Step> {
             Just(Outcome::Unavailable),
             Just(Outcome::Denied),
             Just(Outcome::Hang),
+            Just(Outcome::Panic),
         ]
         .prop_map(Step::Sts),
         4 => (1usize..20).prop_map(Step::Calls),
@@ -85,6 +88,7 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                             code: "AccessDenied",
                         },
                         Outcome::Hang => Reply::Hang,
+                        Outcome::Panic => Reply::Panic,
                     });
                 }
                 Step::Calls(n) => {
@@ -105,6 +109,15 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
             }
         }
         prop_assert!(sts.max_in_flight() <= 1, "two refreshes in flight");
+        // Every STS call that did not bring a session was a failed refresh: a panic too,
+        // never an attempt abandoned without a failure counted.
+        let failed_calls = sts.log().iter().filter(|(_, answered)| !answered).count() as u64;
+        let status = provider.status();
+        prop_assert!(
+            status.refreshes_failed >= failed_calls,
+            "{failed_calls} failed STS calls, {} failed refreshes counted",
+            status.refreshes_failed
+        );
         // Consecutive failures are spaced by at least the backoff's lower bound.
         let mut failures = 0u32;
         let mut last_failure: Option<std::time::SystemTime> = None;

@@ -70,3 +70,42 @@ async fn every_malformed_answer_is_a_typed_error_and_the_cache_is_unchanged() {
         assert_eq!(proxy.sts_requests(), 3, "{mangle:?}");
     }
 }
+
+/// A `Date` hours off, from the real local STS: in the past it cannot stretch the session
+/// past the requested lifetime; in the future it shortens it, or has it refused as expired.
+#[tokio::test]
+async fn a_lying_date_header_is_bounded_by_the_requested_lifetime() {
+    const HOUR: Duration = Duration::from_secs(3600);
+    let moto = Moto::enforcing();
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    // The real clock: moto stamps `Date` and `Expiration` with it.
+    let clock = aws_smithy_async::time::SystemTimeSource::new();
+    let provider = moto
+        .s3_role_via(&proxy.endpoint)
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .configure(&support::no_sdk_retries())
+        .build()
+        .unwrap();
+    proxy.then(Fault::Mangle(Mangle::DateShiftedBy(-5 * 3600)));
+    let before = aws_smithy_async::time::TimeSource::now(&clock);
+    let credentials = provider.provide_credentials().await.unwrap();
+    let after = aws_smithy_async::time::TimeSource::now(&clock);
+    let expiry = credentials.expiry().unwrap();
+    assert!(
+        expiry <= after + HOUR + Duration::from_secs(1),
+        "bounded by the hour asked for: {expiry:?} vs received by {after:?}"
+    );
+    assert!(
+        expiry >= before + HOUR - Duration::from_secs(2),
+        "{expiry:?}"
+    );
+    // And the credentials work.
+    assert!(moto.bucket_names(credentials).await.contains(&moto.bucket));
+
+    proxy.then(Fault::Mangle(Mangle::DateShiftedBy(5 * 3600)));
+    provider.invalidate();
+    let err = provider.provide_credentials().await.unwrap_err();
+    let cause = fetch_error(&err).unwrap().to_string();
+    assert!(cause.contains("already expired"), "{cause}");
+    assert_eq!(proxy.sts_requests(), 2);
+}

@@ -26,6 +26,12 @@ pub enum Reply {
     /// A session whose `Expiration` is `offset` from the server's now (may be in the past)
     /// and, optionally, no `Date` header.
     SessionExpiringIn { offset_secs: i64, with_date: bool },
+    /// A session lasting `lifetime` on the server's clock, in an answer whose `Date` lies by
+    /// `date_offset_secs` (a broken proxy, a lying server).
+    SessionDated {
+        lifetime: Duration,
+        date_offset_secs: i64,
+    },
     /// An STS error document with this status and code.
     Error { status: u16, code: &'static str },
     /// An STS error document with this status, code and message.
@@ -36,6 +42,8 @@ pub enum Reply {
     },
     /// Never answers.
     Hang,
+    /// The HTTP client panics (after the call is counted and logged as a failure).
+    Panic,
 }
 
 #[derive(Debug)]
@@ -186,10 +194,22 @@ impl FakeSts {
             .pop_front()
             .unwrap_or_else(|| self.0.default.lock().unwrap().clone());
         let now = self.0.clock.now();
-        let answered = matches!(reply, Reply::Session(_) | Reply::SessionExpiringIn { .. });
+        let answered = matches!(
+            reply,
+            Reply::Session(_) | Reply::SessionExpiringIn { .. } | Reply::SessionDated { .. }
+        );
+        let offset = |secs: i64| {
+            if secs >= 0 {
+                now + Duration::from_secs(secs as u64)
+            } else {
+                now - Duration::from_secs(secs.unsigned_abs())
+            }
+        };
+        let mut date = now;
         self.0.log.lock().unwrap().push((now, answered));
         let (status, xml, with_date) = match reply {
             Reply::Hang => return None,
+            Reply::Panic => panic!("FakeSts: the HTTP client panics (scripted)"),
             Reply::Session(lifetime) => {
                 self.0
                     .issued
@@ -201,13 +221,17 @@ impl FakeSts {
             Reply::SessionExpiringIn {
                 offset_secs,
                 with_date,
+            } => (
+                200,
+                session_xml(operation, n, offset(offset_secs)),
+                with_date,
+            ),
+            Reply::SessionDated {
+                lifetime,
+                date_offset_secs,
             } => {
-                let expiration = if offset_secs >= 0 {
-                    now + Duration::from_secs(offset_secs as u64)
-                } else {
-                    now - Duration::from_secs(offset_secs.unsigned_abs())
-                };
-                (200, session_xml(operation, n, expiration), with_date)
+                date = offset(date_offset_secs);
+                (200, session_xml(operation, n, now + lifetime), true)
             }
             Reply::Error { status, code } => {
                 (status, error_xml(code, &format!("fake {code}"), n), true)
@@ -226,7 +250,7 @@ impl FakeSts {
             .headers_mut()
             .insert("content-type", "text/xml".to_owned());
         if with_date {
-            let date = DateTime::from(now).fmt(Format::HttpDate).unwrap();
+            let date = DateTime::from(date).fmt(Format::HttpDate).unwrap();
             response.headers_mut().insert("date", date);
         }
         Some(response)

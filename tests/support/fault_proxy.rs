@@ -43,6 +43,9 @@ pub enum Mangle {
     EmptyAccessKey,
     ExpirationInThePast,
     UnparseableExpiration,
+    /// The answer's `Date` header moved by this many seconds (negative: into the past), its
+    /// body untouched: a broken proxy or a lying server.
+    DateShiftedBy(i64),
 }
 
 struct State {
@@ -218,7 +221,9 @@ async fn handle(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    if let Fault::Mangle(how) = fault {
+    if let Fault::Mangle(Mangle::DateShiftedBy(secs)) = fault {
+        shift_date(&mut head.headers, secs);
+    } else if let Fault::Mangle(how) = fault {
         bytes = mangle(how, &String::from_utf8_lossy(&bytes)).into();
         head.headers.remove(hyper::header::CONTENT_LENGTH);
     }
@@ -258,6 +263,21 @@ fn dropped() -> hyper::Response<Full<Bytes>> {
         .unwrap()
 }
 
+/// Moves the `Date` header by `secs` seconds.
+fn shift_date(headers: &mut hyper::HeaderMap, secs: i64) {
+    let Some(date) = headers
+        .get(hyper::header::DATE)
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| DateTime::from_str(d, Format::HttpDate).ok())
+    else {
+        return;
+    };
+    let shifted = DateTime::from_secs(date.secs() + secs)
+        .fmt(Format::HttpDate)
+        .unwrap();
+    headers.insert(hyper::header::DATE, shifted.parse().unwrap());
+}
+
 /// `xml` with the text of its `<Expiration>` replaced.
 fn replace_expiration(xml: &str, expiration: &str) -> String {
     match (xml.find("<Expiration>"), xml.find("</Expiration>")) {
@@ -294,5 +314,6 @@ fn mangle(how: Mangle, xml: &str) -> String {
             Some((a, b)) => format!("{}not-a-date{}", &xml[..a], &xml[b..]),
             None => xml.to_owned(),
         },
+        Mangle::DateShiftedBy(_) => xml.to_owned(),
     }
 }

@@ -107,6 +107,11 @@ pub(crate) struct SessionArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) endpoint_url: Option<String>,
 
+    /// Allow a plain http:// endpoint on a host other than loopback (the credentials then
+    /// cross the network in clear text).
+    #[arg(long)]
+    pub(crate) allow_insecure_endpoint: bool,
+
     /// How long to wait for the credentials, another process's STS call for the same session
     /// included (a process waits for it up to half this time, then calls STS itself)
     /// [default: 5s; 2m with --mfa-serial or --profile, to type a code].

@@ -83,7 +83,13 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
-    let credentials = match runtime.block_on(credentials(args)) {
+    let fetched = runtime.block_on(credentials(args));
+    // A thread of the runtime's blocking pool may still be inside a read no timeout can
+    // interrupt — an MFA prompt nobody answers, a DNS lookup that hangs — and dropping the
+    // runtime would wait for it: the process would outlive `--timeout`, and the AWS CLI, which
+    // waits for its credential_process to exit, with it. Let it go; exiting ends it.
+    runtime.shutdown_background();
+    let credentials = match fetched {
         Ok(credentials) => credentials,
         Err(error) => return fail(&explain(error.as_ref())),
     };
@@ -124,7 +130,9 @@ async fn credentials(args: &SessionArgs) -> Result<Credentials, Box<dyn Error>> 
     let policy = args.policy.as_deref().map(policy_text).transpose()?;
     // What every hop shares, and the session parameters of one role.
     let common = |builder: Builder| {
-        let mut builder = builder.load_timeout(timeout);
+        let mut builder = builder
+            .load_timeout(timeout)
+            .allow_insecure_endpoint(args.allow_insecure_endpoint);
         builder
             .set_file_cache(cache_dir.clone())
             .set_role_session_name(args.session_name.clone())

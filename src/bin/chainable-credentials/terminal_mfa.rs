@@ -1,9 +1,11 @@
 //! MFA codes typed by the user. Under the AWS CLI, a `credential_process`'s standard output and
 //! error are captured, so the prompt goes to the controlling terminal when there is one.
+//! Without one, standard input is read only if it is a terminal itself: a pipe or a file is
+//! not someone typing (and may never send), so the command fails at once instead of waiting.
 
 use chainable_credentials::{MfaTokenFuture, ProvideMfaToken};
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 
 /// Asks for the current code of an MFA device: the one given with `--mfa-serial`, or those the
 /// profiles of `--profile` name.
@@ -43,10 +45,17 @@ fn ask(prompt: &str) -> std::io::Result<String> {
             tty.flush()?;
             BufReader::new(tty).read_line(&mut line)?;
         }
-        Err(_) => {
+        Err(_) if std::io::stdin().is_terminal() => {
             eprint!("{prompt}");
             std::io::stderr().flush()?;
             std::io::stdin().lock().read_line(&mut line)?;
+        }
+        Err(_) => {
+            return Err(std::io::Error::other(
+                "no terminal to ask for the MFA code on (neither a controlling terminal nor a \
+                 standard input that is one); run the command from a terminal once, and the \
+                 session is then read from the cache",
+            ));
         }
     }
     Ok(line)
