@@ -44,7 +44,9 @@ example "upload_service: a web backend on one provider; a scripted upload and do
     export AWS_ACCESS_KEY_ID="$DEMO_OPEN_BASE_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$DEMO_OPEN_BASE_SECRET_ACCESS_KEY"
     export AWS_ENDPOINT_URL="$open_endpoint" UPLOAD_ROLE_ARN="$DEMO_OPEN_ROLE_ARN" UPLOAD_BUCKET="$DEMO_OPEN_BUCKET"
     work="$(mktemp -d)"
-    "$built/examples/upload_service" --bind 127.0.0.1:0 \
+    # --healthz-details: the demo shows how many times the role was assumed (off by default:
+    # /healthz then says only healthy or not).
+    "$built/examples/upload_service" --bind 127.0.0.1:0 --healthz-details \
         > "$work/stdout" 2> "$work/log" &
     service=$!
     trap 'kill "$service" 2>/dev/null || true; rm -rf "$work"' EXIT

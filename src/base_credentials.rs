@@ -1,19 +1,74 @@
-//! Where the base credentials (the ones that sign the STS call) come from when none are given.
+//! Where the base credentials (the ones that sign the STS call) come from when none are given:
+//! the environment's keys, read through the injected [`Env`], and after them aws-config's
+//! default chain.
 
-#[cfg(feature = "default-chain")]
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{self, ProvideCredentials, future};
+use aws_types::os_shim_internal::Env;
+
 pub(crate) use default_chain::LazyDefaultChain;
 
-#[cfg(feature = "default-chain")]
+/// The name credentials from the environment carry, as aws-config's provider names them.
+const ENVIRONMENT_PROVIDER_NAME: &str = "EnvironmentVariable";
+
+/// The keys in the environment — `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (or
+/// `SECRET_ACCESS_KEY`), `AWS_SESSION_TOKEN`, `AWS_ACCOUNT_ID` — read as aws-config's
+/// `EnvironmentVariableCredentialsProvider` reads them (blank is unset), but from the `Env`
+/// given to the builder, which aws-config's provider cannot take.
+#[derive(Debug, Clone)]
+pub(crate) struct EnvironmentKeys {
+    env: Env,
+}
+
+impl EnvironmentKeys {
+    pub(crate) fn new(env: Env) -> Self {
+        EnvironmentKeys { env }
+    }
+
+    fn credentials(&self) -> provider::Result {
+        let var = |name: &str| {
+            self.env
+                .get(name)
+                .ok()
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+        };
+        let not_set = |name: &str| CredentialsError::not_loaded(format!("{name} is not set"));
+        let access_key_id = var("AWS_ACCESS_KEY_ID").ok_or_else(|| not_set("AWS_ACCESS_KEY_ID"))?;
+        let secret_access_key = var("AWS_SECRET_ACCESS_KEY")
+            .or_else(|| var("SECRET_ACCESS_KEY"))
+            .ok_or_else(|| not_set("AWS_SECRET_ACCESS_KEY"))?;
+        let mut builder = Credentials::builder()
+            .access_key_id(access_key_id)
+            .secret_access_key(secret_access_key)
+            .provider_name(ENVIRONMENT_PROVIDER_NAME);
+        builder.set_session_token(var("AWS_SESSION_TOKEN"));
+        builder.set_account_id(var("AWS_ACCOUNT_ID").map(Into::into));
+        Ok(builder.build())
+    }
+}
+
+impl ProvideCredentials for EnvironmentKeys {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::ready(self.credentials())
+    }
+}
+
 mod default_chain {
+    use super::EnvironmentKeys;
     use crate::error::FetchError;
     use aws_config::default_provider::credentials::DefaultCredentialsChain;
-    use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
     use aws_config::provider_config::ProviderConfig;
     use aws_credential_types::provider::error::CredentialsError;
     use aws_credential_types::provider::{ProvideCredentials, future};
     use aws_smithy_async::rt::sleep::SharedAsyncSleep;
     use aws_smithy_async::time::SharedTimeSource;
     use aws_smithy_runtime_api::client::http::SharedHttpClient;
+    use aws_types::os_shim_internal::Env;
     use aws_types::region::Region;
     use std::fmt;
     use tokio::sync::OnceCell;
@@ -27,6 +82,7 @@ mod default_chain {
         http_client: Option<SharedHttpClient>,
         time_source: SharedTimeSource,
         sleep: SharedAsyncSleep,
+        env: Env,
     }
 
     impl LazyDefaultChain {
@@ -35,6 +91,7 @@ mod default_chain {
             http_client: Option<SharedHttpClient>,
             time_source: SharedTimeSource,
             sleep: SharedAsyncSleep,
+            env: Env,
         ) -> Self {
             LazyDefaultChain {
                 chain: OnceCell::new(),
@@ -42,6 +99,7 @@ mod default_chain {
                 http_client,
                 time_source,
                 sleep,
+                env,
             }
         }
 
@@ -62,15 +120,15 @@ mod default_chain {
                 })
                 .await
         }
-    }
 
-    /// The error when no default source had credentials.
-    fn nothing_found() -> FetchError {
-        let env = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
-        FetchError::NoBaseCredentials {
-            profile: env("AWS_PROFILE").unwrap_or_else(|| "default".to_owned()),
-            imds_disabled: env("AWS_EC2_METADATA_DISABLED")
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        /// The error when no default source had credentials.
+        fn nothing_found(&self) -> FetchError {
+            let var = |name: &str| self.env.get(name).ok().filter(|v| !v.trim().is_empty());
+            FetchError::NoBaseCredentials {
+                profile: var("AWS_PROFILE").unwrap_or_else(|| "default".to_owned()),
+                imds_disabled: var("AWS_EC2_METADATA_DISABLED")
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            }
         }
     }
 
@@ -94,7 +152,7 @@ mod default_chain {
                 // certificates — wasted when the keys are in the environment, as in CI jobs and
                 // in short-lived processes such as a `credential_process`. Any answer but
                 // "not loaded" is final, as it is in the chain.
-                match EnvironmentVariableCredentialsProvider::new()
+                match EnvironmentKeys::new(self.env.clone())
                     .provide_credentials()
                     .await
                 {
@@ -103,7 +161,7 @@ mod default_chain {
                             // Say what was tried and how to give credentials, rather than
                             // what the last source of the chain said.
                             Err(CredentialsError::CredentialsNotLoaded(_)) => {
-                                Err(CredentialsError::not_loaded(nothing_found()))
+                                Err(CredentialsError::not_loaded(self.nothing_found()))
                             }
                             answered => answered,
                         }
@@ -112,5 +170,40 @@ mod default_chain {
                 }
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(vars: &[(&str, &str)]) -> provider::Result {
+        EnvironmentKeys::new(Env::from_slice(vars)).credentials()
+    }
+
+    #[test]
+    fn reads_the_keys_as_aws_config_does() {
+        let credentials = keys(&[
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", " "),
+            ("AWS_ACCOUNT_ID", "123456789012"),
+        ])
+        .unwrap();
+        assert_eq!(credentials.access_key_id(), "AKID");
+        assert_eq!(credentials.secret_access_key(), "secret");
+        assert_eq!(credentials.session_token(), None, "blank is unset");
+        assert_eq!(
+            credentials.account_id().map(|a| a.as_str()),
+            Some("123456789012")
+        );
+        assert!(matches!(
+            keys(&[("AWS_ACCESS_KEY_ID", "AKID")]),
+            Err(CredentialsError::CredentialsNotLoaded(_))
+        ));
+        assert!(matches!(
+            keys(&[("AWS_ACCESS_KEY_ID", " "), ("AWS_SECRET_ACCESS_KEY", "s")]),
+            Err(CredentialsError::CredentialsNotLoaded(_))
+        ));
     }
 }

@@ -12,6 +12,109 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 
+/// A setting of the [`Builder`](crate::Builder), as named in a [`BuildError`]: each is a
+/// setter of that name (`Field::RoleArn` is [`Builder::role_arn`](crate::Builder::role_arn)),
+/// so a program can map errors to its own names for them (a command-line flag, a form field)
+/// without matching strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Field {
+    /// [`Builder::role_arn`](crate::Builder::role_arn)
+    RoleArn,
+    /// [`Builder::role_session_name`](crate::Builder::role_session_name)
+    RoleSessionName,
+    /// [`Builder::duration`](crate::Builder::duration)
+    Duration,
+    /// [`Builder::external_id`](crate::Builder::external_id)
+    ExternalId,
+    /// [`Builder::policy`](crate::Builder::policy)
+    Policy,
+    /// [`Builder::policy_arns`](crate::Builder::policy_arns)
+    PolicyArns,
+    /// [`Builder::tags`](crate::Builder::tags)
+    Tags,
+    /// [`Builder::transitive_tag_keys`](crate::Builder::transitive_tag_keys)
+    TransitiveTagKeys,
+    /// [`Builder::source_identity`](crate::Builder::source_identity)
+    SourceIdentity,
+    /// [`Builder::mfa`](crate::Builder::mfa): the MFA device's serial number
+    Mfa,
+    /// [`Builder::region`](crate::Builder::region)
+    Region,
+    /// [`Builder::endpoint_url`](crate::Builder::endpoint_url)
+    EndpointUrl,
+    /// [`Builder::load_timeout`](crate::Builder::load_timeout)
+    LoadTimeout,
+    /// [`Builder::prefetch`](crate::Builder::prefetch)
+    Prefetch,
+    /// `Builder::file_cache` (feature `file-cache`)
+    FileCache,
+    /// [`Builder::base_credentials`](crate::Builder::base_credentials)
+    BaseCredentials,
+    /// [`Builder::http_client`](crate::Builder::http_client)
+    HttpClient,
+    /// [`Builder::sleep_impl`](crate::Builder::sleep_impl)
+    SleepImpl,
+    /// `Builder::profile` (feature `profile`)
+    Profile,
+}
+
+impl Field {
+    /// Every field, in the order of the builder's documentation.
+    pub const ALL: &'static [Field] = &[
+        Field::RoleArn,
+        Field::RoleSessionName,
+        Field::Duration,
+        Field::ExternalId,
+        Field::Policy,
+        Field::PolicyArns,
+        Field::Tags,
+        Field::TransitiveTagKeys,
+        Field::SourceIdentity,
+        Field::Mfa,
+        Field::Region,
+        Field::EndpointUrl,
+        Field::LoadTimeout,
+        Field::Prefetch,
+        Field::FileCache,
+        Field::BaseCredentials,
+        Field::HttpClient,
+        Field::SleepImpl,
+        Field::Profile,
+    ];
+
+    /// The name of the builder setter, e.g. `role_arn`.
+    pub fn setter(self) -> &'static str {
+        match self {
+            Field::RoleArn => "role_arn",
+            Field::RoleSessionName => "role_session_name",
+            Field::Duration => "duration",
+            Field::ExternalId => "external_id",
+            Field::Policy => "policy",
+            Field::PolicyArns => "policy_arns",
+            Field::Tags => "tags",
+            Field::TransitiveTagKeys => "transitive_tag_keys",
+            Field::SourceIdentity => "source_identity",
+            Field::Mfa => "mfa",
+            Field::Region => "region",
+            Field::EndpointUrl => "endpoint_url",
+            Field::LoadTimeout => "load_timeout",
+            Field::Prefetch => "prefetch",
+            Field::FileCache => "file_cache",
+            Field::BaseCredentials => "base_credentials",
+            Field::HttpClient => "http_client",
+            Field::SleepImpl => "sleep_impl",
+            Field::Profile => "profile",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.setter())
+    }
+}
+
 /// A configuration that [`Builder::build`](crate::Builder::build) refused.
 ///
 /// Each variant names the builder field at fault and the rule it broke, so the message alone
@@ -23,7 +126,7 @@ pub enum BuildError {
     #[error("invalid `{field}`: {rule}")]
     InvalidParameter {
         /// The builder setter whose value was rejected, e.g. `role_arn`.
-        field: &'static str,
+        field: Field,
         /// The rule that the value broke, in words.
         rule: String,
     },
@@ -31,7 +134,7 @@ pub enum BuildError {
     #[error("`{field}` is set but {requires}")]
     Conflict {
         /// The builder setter whose value cannot be used.
-        field: &'static str,
+        field: Field,
         /// What is missing for it to make sense.
         requires: &'static str,
     },
@@ -72,7 +175,7 @@ pub enum BuildError {
 }
 
 impl BuildError {
-    pub(crate) fn invalid(field: &'static str, rule: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: Field, rule: impl Into<String>) -> Self {
         BuildError::InvalidParameter {
             field,
             rule: rule.into(),
@@ -80,15 +183,25 @@ impl BuildError {
     }
 
     /// The builder field this error is about, when it is about one field.
-    pub fn field(&self) -> Option<&'static str> {
+    pub fn field(&self) -> Option<Field> {
         match self {
             BuildError::InvalidParameter { field, .. } | BuildError::Conflict { field, .. } => {
-                Some(field)
+                Some(*field)
             }
-            BuildError::MissingRegion => Some("region"),
-            BuildError::MissingBaseCredentials => Some("base_credentials"),
-            BuildError::MissingHttpClient => Some("http_client"),
-            BuildError::Profile { .. } => Some("profile"),
+            BuildError::MissingRegion => Some(Field::Region),
+            BuildError::MissingBaseCredentials => Some(Field::BaseCredentials),
+            BuildError::MissingHttpClient => Some(Field::HttpClient),
+            BuildError::Profile { .. } => Some(Field::Profile),
+        }
+    }
+
+    /// The rule this error states, without the field's name: what a profile error says
+    /// after naming the profile's key instead.
+    #[cfg(feature = "profile")]
+    pub(crate) fn rule(self) -> String {
+        match self {
+            BuildError::InvalidParameter { rule, .. } => rule,
+            other => other.to_string(),
         }
     }
 }

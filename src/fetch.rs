@@ -8,7 +8,8 @@
 use crate::error::FetchError;
 use crate::panic::{Panicked, catch_panic};
 use crate::refresh::{BoxFuture, FetchSession};
-use crate::session::{Session, SessionRequest};
+use crate::request::SessionRequest;
+use crate::session::Session;
 use crate::sts::Sts;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
@@ -29,7 +30,7 @@ pub(crate) struct SessionFetcher {
 
 impl SessionFetcher {
     async fn session(&self) -> Result<Session, CredentialsError> {
-        let operation = self.request.operation();
+        let operation = self.request.operation().name();
         let base = catch_panic(async { self.base.provide_credentials().await })
             .await
             .map_err(|Panicked| panicked(operation, "the base credentials provider"))?
@@ -62,16 +63,16 @@ impl FetchSession for SessionFetcher {
     }
 
     fn operation(&self) -> &'static str {
-        self.request.operation()
+        self.request.operation().name()
     }
 
     fn refresh_span(&self) -> tracing::Span {
-        let role = self.request.role.as_ref();
+        let request = &self.request;
         tracing::info_span!(
             "refresh_session",
-            operation = self.request.operation(),
-            role_arn = role.map(|r| r.role_arn.as_str()),
-            session_name = role.map(|r| r.session_name.as_str()),
+            operation = request.operation().name(),
+            role_arn = request.role_arn.as_deref(),
+            session_name = request.role_session_name.as_deref(),
             expiry = tracing::field::Empty,
             outcome = tracing::field::Empty,
         )

@@ -70,6 +70,7 @@
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 mod arn;
+#[cfg(feature = "default-chain")]
 mod base_credentials;
 mod builder;
 mod error;
@@ -84,13 +85,14 @@ mod panic;
 mod profile;
 mod provider;
 mod refresh;
+mod request;
 mod session;
 mod status;
 mod sts;
 mod validation;
 
 pub use builder::{Builder, DEFAULT_LOAD_TIMEOUT, DEFAULT_SESSION_NAME_PREFIX};
-pub use error::{BuildError, FetchError, fetch_error};
+pub use error::{BuildError, FetchError, Field, fetch_error};
 pub use mfa::{MfaDevice, MfaTokenError, MfaTokenFuture, ProvideMfaToken};
 pub use provider::ChainableTemporaryCredentials;
 pub use status::{ProviderStatus, RefreshOutcome, SharedRefreshListener};

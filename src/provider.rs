@@ -2,7 +2,7 @@
 
 use crate::builder::Builder;
 use crate::refresh::RefreshEngine;
-use crate::session::SessionRequest;
+use crate::request::SessionRequest;
 use crate::status::ProviderStatus;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, future};
@@ -44,11 +44,12 @@ use std::time::SystemTime;
 #[derive(Clone)]
 pub struct ChainableTemporaryCredentials {
     engine: RefreshEngine,
-    about: Arc<About>,
+    hop: Arc<HopSettings>,
 }
 
-/// What the provider is for (for `Debug` and `chain`).
-struct About {
+/// What this hop asks STS for and how it calls STS: what `Debug` shows and what `chain` hands
+/// on to the next hop.
+struct HopSettings {
     request: SessionRequest,
     /// The settings STS is called with (region, endpoint, HTTP client, sleep, time source,
     /// retry and timeout configuration): what [`ChainableTemporaryCredentials::chain`] hands on.
@@ -76,7 +77,7 @@ impl ChainableTemporaryCredentials {
     ) -> Self {
         ChainableTemporaryCredentials {
             engine,
-            about: Arc::new(About {
+            hop: Arc::new(HopSettings {
                 request,
                 sts_config,
                 mfa_in_chain,
@@ -88,7 +89,7 @@ impl ChainableTemporaryCredentials {
     /// Whether this hop, or one below it, asks for MFA codes.
     #[cfg(feature = "profile")]
     pub(crate) fn mfa_in_chain(&self) -> bool {
-        self.about.mfa_in_chain
+        self.hop.mfa_in_chain
     }
 
     /// The expiry of the cached session in the local clock's frame (STS's `Expiration` moved
@@ -121,21 +122,13 @@ impl ChainableTemporaryCredentials {
 
     /// The assumed role's ARN, or `None` in `GetSessionToken` mode.
     pub fn role_arn(&self) -> Option<&str> {
-        self.about
-            .request
-            .role
-            .as_ref()
-            .map(|r| r.role_arn.as_str())
+        self.hop.request.role_arn.as_deref()
     }
 
     /// The role session name (set or generated at build), or `None` in `GetSessionToken`
     /// mode.
     pub fn role_session_name(&self) -> Option<&str> {
-        self.about
-            .request
-            .role
-            .as_ref()
-            .map(|r| r.session_name.as_str())
+        self.hop.request.role_session_name.as_deref()
     }
 
     /// A builder for the next hop of a role chain: its base credentials are this provider,
@@ -159,12 +152,12 @@ impl ChainableTemporaryCredentials {
     /// ```
     pub fn chain(&self) -> Builder {
         let mut next = Builder::new()
-            .configure(&self.about.sts_config)
+            .configure(&self.hop.sts_config)
             .base_credentials(self.clone());
         // The endpoint this hop calls, however it was chosen (set, or a service-specific one).
-        next.set_endpoint_url(self.about.sts_config.endpoint_url().map(str::to_owned))
-            .set_allow_insecure_endpoint(Some(self.about.insecure_endpoint_allowed));
-        next.base_needs_mfa = self.about.mfa_in_chain;
+        next.set_endpoint_url(self.hop.sts_config.endpoint_url().map(str::to_owned))
+            .set_allow_insecure_endpoint(Some(self.hop.insecure_endpoint_allowed));
+        next.base_needs_mfa = self.hop.mfa_in_chain;
         next
     }
 
@@ -178,15 +171,15 @@ impl ChainableTemporaryCredentials {
 
 impl fmt::Debug for ChainableTemporaryCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let request = &self.about.request;
+        let request = &self.hop.request;
         f.debug_struct("ChainableTemporaryCredentials")
-            .field("operation", &request.operation())
+            .field("operation", &request.operation().name())
             .field("role_arn", &self.role_arn())
             .field("role_session_name", &self.role_session_name())
             .field("duration", &request.duration)
-            .field("mfa", &request.mfa)
-            .field("region", &self.about.sts_config.region())
-            .field("endpoint_url", &self.about.sts_config.endpoint_url())
+            .field("mfa", &request.mfa_serial)
+            .field("region", &self.hop.sts_config.region())
+            .field("endpoint_url", &self.hop.sts_config.endpoint_url())
             .field("expiry", &self.expiry())
             .field("refreshes", &self.status().refreshes_started)
             .finish()

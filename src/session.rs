@@ -1,10 +1,7 @@
-//! The model everything else builds on: what to ask STS for ([`SessionRequest`]), what comes
-//! back ([`Session`]), the name this crate's credentials carry, and STS's limits on session
-//! lengths.
+//! What comes back from STS ([`Session`]), the name this crate's credentials carry, and STS's
+//! limits on session lengths. What is asked for is the request model in `request.rs`.
 
-use crate::mfa::MfaDevice;
 use aws_credential_types::Credentials;
-use aws_sdk_sts::types::Tag;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -25,70 +22,6 @@ pub(crate) const MAX_CHAINED_SESSION_DURATION: Duration = Duration::from_secs(36
 pub(crate) const DEFAULT_ASSUME_ROLE_DURATION: Duration = Duration::from_secs(3600);
 /// What STS grants `GetSessionToken` without `DurationSeconds` (12 hours).
 pub(crate) const DEFAULT_GET_SESSION_TOKEN_DURATION: Duration = Duration::from_secs(43_200);
-
-/// What to ask STS for.
-#[derive(Debug, Clone)]
-pub(crate) struct SessionRequest {
-    /// `AssumeRole` with these parameters; `None` means `GetSessionToken`.
-    pub(crate) role: Option<AssumeRoleParams>,
-    /// `DurationSeconds`, if set.
-    pub(crate) duration: Option<Duration>,
-    /// `SerialNumber` and `TokenCode`, if set.
-    pub(crate) mfa: Option<MfaDevice>,
-}
-
-impl SessionRequest {
-    /// The STS operation: `AssumeRole` or `GetSessionToken`.
-    pub(crate) fn operation(&self) -> &'static str {
-        if self.role.is_some() {
-            "AssumeRole"
-        } else {
-            "GetSessionToken"
-        }
-    }
-
-    /// The longest a session asked for with `duration` (`DurationSeconds`, if sent) can
-    /// live: what STS grants, whatever its answer's times say.
-    pub(crate) fn longest_lifetime(&self, duration: Option<Duration>) -> Duration {
-        duration.unwrap_or(if self.role.is_some() {
-            DEFAULT_ASSUME_ROLE_DURATION
-        } else {
-            DEFAULT_GET_SESSION_TOKEN_DURATION
-        })
-    }
-}
-
-/// The parameters of `AssumeRole` besides duration and MFA, validated by the builder.
-#[derive(Clone)]
-pub(crate) struct AssumeRoleParams {
-    pub(crate) role_arn: String,
-    pub(crate) session_name: String,
-    pub(crate) external_id: Option<String>,
-    /// Packed (whitespace-free) JSON.
-    pub(crate) policy: Option<String>,
-    pub(crate) policy_arns: Vec<String>,
-    pub(crate) tags: Vec<Tag>,
-    pub(crate) transitive_tag_keys: Vec<String>,
-    pub(crate) source_identity: Option<String>,
-}
-
-impl fmt::Debug for AssumeRoleParams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AssumeRoleParams")
-            .field("role_arn", &self.role_arn)
-            .field("session_name", &self.session_name)
-            .field(
-                "external_id",
-                &self.external_id.as_ref().map(|_| "** set **"),
-            )
-            .field("policy", &self.policy.as_ref().map(|p| p.len()))
-            .field("policy_arns", &self.policy_arns)
-            .field("tags", &self.tags.len())
-            .field("transitive_tag_keys", &self.transitive_tag_keys)
-            .field("source_identity", &self.source_identity)
-            .finish()
-    }
-}
 
 /// One set of temporary credentials and its lifetime on the local clock.
 pub(crate) struct Session {

@@ -100,10 +100,6 @@ pub type SharedRefreshListener = Arc<dyn Fn(&RefreshOutcome<'_>) + Send + Sync>;
 pub(crate) struct RefreshListener(SharedRefreshListener);
 
 impl RefreshListener {
-    pub(crate) fn new(listener: impl Fn(&RefreshOutcome<'_>) + Send + Sync + 'static) -> Self {
-        RefreshListener(Arc::new(listener))
-    }
-
     pub(crate) fn from_arc(listener: SharedRefreshListener) -> Self {
         RefreshListener(listener)
     }

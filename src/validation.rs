@@ -5,7 +5,7 @@
 //! The rules are those of the STS API reference for `AssumeRole` and `GetSessionToken`.
 
 use crate::arn::Arn;
-use crate::error::BuildError;
+use crate::error::{BuildError, Field};
 use crate::session::{
     MAX_ASSUME_ROLE_DURATION, MAX_GET_SESSION_TOKEN_DURATION, MIN_SESSION_DURATION,
 };
@@ -23,7 +23,7 @@ fn is_external_id_char(c: char) -> bool {
 
 /// Checks a length (in characters) and a character class, describing the first violation.
 fn check_chars(
-    field: &'static str,
+    field: Field,
     value: &str,
     min: usize,
     max: usize,
@@ -63,7 +63,7 @@ fn check_chars(
 /// `role_arn`: `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`, 20 to 2,048 characters, with a
 /// 12-digit account and a role name of 1 to 64 characters of `[\w+=,.@-]`.
 pub(crate) fn role_arn(arn: &str) -> Result<(), BuildError> {
-    const FIELD: &str = "role_arn";
+    const FIELD: Field = Field::RoleArn;
     const FORM: &str = "must have the form arn:PARTITION:iam::ACCOUNT_ID:role/[PATH/]NAME";
     let len = arn.chars().count();
     if !(20..=2048).contains(&len) {
@@ -138,7 +138,7 @@ pub(crate) fn role_arn(arn: &str) -> Result<(), BuildError> {
 /// `role_session_name`: 2 to 64 characters of `[\w+=,.@-]`.
 pub(crate) fn role_session_name(name: &str) -> Result<(), BuildError> {
     check_chars(
-        "role_session_name",
+        Field::RoleSessionName,
         name,
         2,
         64,
@@ -152,7 +152,7 @@ pub(crate) fn role_session_name(name: &str) -> Result<(), BuildError> {
 /// treat it as a shared secret.
 pub(crate) fn external_id(id: &str) -> Result<(), BuildError> {
     check_chars(
-        "external_id",
+        Field::ExternalId,
         id,
         2,
         1224,
@@ -172,7 +172,7 @@ pub(crate) fn duration(d: Duration, assume_role: bool) -> Result<(), BuildError>
     let secs = d.as_secs();
     if d.subsec_nanos() != 0 || secs < MIN_SESSION_DURATION.as_secs() || secs > max.as_secs() {
         return Err(BuildError::invalid(
-            "duration",
+            Field::Duration,
             format!(
                 "must be whole seconds from {} to {} for {op}, got {:?}",
                 MIN_SESSION_DURATION.as_secs(),
@@ -208,14 +208,14 @@ pub(crate) fn region(region: &aws_types::region::Region) -> Result<(), BuildErro
         ),
         None => format!("{rule}; got {}", shown(name)),
     };
-    Err(BuildError::invalid("region", problem))
+    Err(BuildError::invalid(Field::Region, problem))
 }
 
 /// `endpoint_url`: an absolute `http://` or `https://` URL with a host, no whitespace or
 /// control characters, at most 2,048 characters; `http://` only for a loopback host unless
 /// `allow_insecure` (sessions would cross the network in clear text).
 pub(crate) fn endpoint_url(url: &str, allow_insecure: bool) -> Result<(), BuildError> {
-    const FIELD: &str = "endpoint_url";
+    const FIELD: Field = Field::EndpointUrl;
     if url.len() > 2048 {
         return Err(BuildError::invalid(
             FIELD,
@@ -286,7 +286,7 @@ fn is_loopback_host(host: &str) -> bool {
 pub(crate) fn load_timeout(d: Duration) -> Result<(), BuildError> {
     if d.is_zero() {
         return Err(BuildError::invalid(
-            "load_timeout",
+            Field::LoadTimeout,
             "must be more than zero",
         ));
     }
@@ -304,7 +304,7 @@ const MAX_POLICY_CHARS: usize = 2048;
 /// to U+00FF (plus tab, line feed, carriage return). Returns the packed form, which is what is
 /// sent (it also keeps spaces out of the form-encoded request).
 pub(crate) fn policy(json: &str) -> Result<String, BuildError> {
-    const FIELD: &str = "policy";
+    const FIELD: Field = Field::Policy;
     if let Some((pos, _)) = json
         .chars()
         .enumerate()
@@ -341,7 +341,7 @@ pub(crate) fn policy(json: &str) -> Result<String, BuildError> {
 /// `policy_arns`: at most 10 ARNs of the form `arn:PARTITION:iam::ACCOUNT_ID|aws:policy/[PATH/]NAME`,
 /// 20 to 2,048 characters each.
 pub(crate) fn policy_arns(arns: &[String]) -> Result<(), BuildError> {
-    const FIELD: &str = "policy_arns";
+    const FIELD: Field = Field::PolicyArns;
     if arns.len() > MAX_POLICY_ARNS {
         return Err(BuildError::invalid(
             FIELD,
@@ -399,7 +399,7 @@ fn is_tag_char(c: char) -> bool {
 /// `tags`: at most 50; keys 1 to 128 and values 0 to 256 characters of
 /// `[\p{L}\p{Z}\p{N}_.:/=+\-@]`; keys unique regardless of case and not starting with `aws:`.
 pub(crate) fn tags(tags: &[(String, String)]) -> Result<(), BuildError> {
-    const FIELD: &str = "tags";
+    const FIELD: Field = Field::Tags;
     const CLASS: &str = "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]";
     if tags.len() > MAX_SESSION_TAGS {
         return Err(BuildError::invalid(
@@ -464,7 +464,7 @@ pub(crate) fn transitive_tag_keys(
             .any(|(k, _)| k.to_lowercase() == key.to_lowercase())
         {
             return Err(BuildError::invalid(
-                "transitive_tag_keys",
+                Field::TransitiveTagKeys,
                 format!(
                     "{} must be the key of one of the session tags set with `tag`/`tags`",
                     shown(key)
@@ -479,12 +479,12 @@ pub(crate) fn transitive_tag_keys(
 pub(crate) fn source_identity(id: &str) -> Result<(), BuildError> {
     if id.to_lowercase().starts_with("aws:") {
         return Err(BuildError::invalid(
-            "source_identity",
+            Field::SourceIdentity,
             "may not start with `aws:` (reserved)",
         ));
     }
     check_chars(
-        "source_identity",
+        Field::SourceIdentity,
         id,
         2,
         64,
@@ -503,7 +503,7 @@ fn is_serial_char(c: char) -> bool {
 /// of `[\w+=/:,.@-]`.
 pub(crate) fn mfa_serial(serial: &str) -> Result<(), BuildError> {
     check_chars(
-        "mfa_serial_number",
+        Field::Mfa,
         serial,
         9,
         256,
@@ -560,7 +560,7 @@ mod tests {
             "http://user@sts.example.com",
         ] {
             let error = endpoint_url(remote, false).unwrap_err();
-            assert_eq!(error.field(), Some("endpoint_url"), "{remote}");
+            assert_eq!(error.field(), Some(Field::EndpointUrl), "{remote}");
             assert!(
                 error.to_string().contains("allow_insecure_endpoint"),
                 "{error}"

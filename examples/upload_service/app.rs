@@ -1,9 +1,16 @@
 //! The upload service's HTTP side: the router, its handlers and their limits. `main.rs` wires
-//! it to the environment; the tests serve [`router`] in-process.
+//! it to the environment and serves it with `server::serve`; the tests serve [`router`]
+//! in-process the same way.
 //!
 //! Every S3 call is signed with one [`ChainableTemporaryCredentials`] shared by the whole
 //! service: the role is assumed once per session lifetime (and refreshed in the background),
 //! not once per request as the usual tutorial backend does.
+//!
+//! What a request may do is narrower than what the role may do: it names only a configured
+//! bucket; it must be addressed to this service (`Host`), and a state-changing one must not
+//! come from another site's page; its errors say what went wrong in a sentence and a request
+//! id, while the details (which may name the role, the account or S3's own words) go to the
+//! log under that id.
 
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -16,18 +23,23 @@ use aws_types::SdkConfig;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::uri::Authority;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use chainable_credentials::{ChainableTemporaryCredentials, RefreshOutcome};
 use serde::Deserialize;
 use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::Semaphore;
+use tracing::Instrument as _;
+
+use super::server::ConnectionInfo;
 
 /// The page served at `/`: plain HTML and a little JavaScript, no build step.
 const PAGE: &str = include_str!("page.html");
@@ -57,8 +69,17 @@ const DEFAULT_PAGE_SIZE: i32 = 100;
 /// The service's limits and defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The bucket used when a request names none.
-    pub default_bucket: Option<String>,
+    /// The buckets requests may name; the first is used when a request names none. A request
+    /// naming another bucket is refused (403) before S3 is called: the role may well reach
+    /// more buckets than this service is meant to serve.
+    pub buckets: Vec<String>,
+    /// Host names the service answers for besides the address a connection came in on (and
+    /// `localhost` on loopback): its DNS name, or the `Host` a reverse proxy forwards. A request
+    /// for any other `Host` is refused (421), which defeats DNS rebinding.
+    pub allowed_hosts: Vec<String>,
+    /// `/healthz` also shows the role ARN, the refresh counters and the last error's text
+    /// (for an operator; by default it says only whether a session is held, and until when).
+    pub healthz_details: bool,
     /// How long presigned download URLs are valid at most (also capped by the session).
     pub presign_lifetime: Duration,
     /// The largest file `POST /item` accepts.
@@ -73,7 +94,9 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            default_bucket: None,
+            buckets: Vec::new(),
+            allowed_hosts: Vec::new(),
+            healthz_details: false,
             presign_lifetime: DEFAULT_PRESIGN_LIFETIME,
             max_upload_bytes: 10 * 1024 * 1024,
             max_concurrent_uploads: 16,
@@ -85,8 +108,14 @@ impl Default for Settings {
 impl Settings {
     /// Checks the settings, with an error that names the bad one.
     pub fn validate(&self) -> Result<(), String> {
-        if let Some(bucket) = &self.default_bucket {
+        if self.buckets.is_empty() {
+            return Err("--bucket: name at least one bucket to serve".into());
+        }
+        for bucket in &self.buckets {
             validate_bucket(bucket).map_err(|e| format!("--bucket: {e}"))?;
+        }
+        for host in &self.allowed_hosts {
+            validate_host_name(host).map_err(|e| format!("--allowed-host: {e}"))?;
         }
         if self.presign_lifetime < Duration::from_secs(1)
             || self.presign_lifetime > MAX_PRESIGN_LIFETIME
@@ -189,7 +218,11 @@ pub fn log_refresh(outcome: &RefreshOutcome<'_>) {
     }
 }
 
-/// The service's routes. Every error is JSON: `{"error": "..."}`.
+/// The service's routes. Every error is JSON: `{"error": "...", "request_id": "..."}`.
+///
+/// In front of the routes, outermost first: [`request_context`] (an id, the log line, the time
+/// limit), [`refuse_other_hosts`] (421), [`refuse_cross_site`] (403). A request they refuse
+/// reaches no handler, so it reads no body and calls neither STS nor S3.
 pub fn router(state: AppState) -> Router {
     let body_limit = state
         .0
@@ -210,15 +243,57 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
         })
-        .layer(middleware::from_fn_with_state(state.clone(), log_and_limit))
+        .layer(middleware::from_fn(refuse_cross_site))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_other_hosts,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
         .with_state(state)
 }
 
-/// Logs every request (method, path, status, duration; not the query, and never a response
-/// body, which may hold a presigned URL) and bounds how long it may run.
-async fn log_and_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+tokio::task_local! {
+    /// The id of the request being answered, for the body of an error answer (an [`ApiError`]
+    /// is turned into a response deep inside a handler, which does not know the id otherwise).
+    /// Set by [`request_context`] around the whole request.
+    static REQUEST_ID: String;
+}
+
+/// Gives every request an id: in the `x-request-id` header of its answer, in the body of an
+/// error answer, and on every log line written while it runs (the `request` span), so that a
+/// client's report can be matched to the log's details. The id is the service's own, never
+/// taken from the client (whose text would then be trusted in the log).
+async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let id = format!("{:016x}", fastrand::u64(..));
+    let span = tracing::info_span!("request", id = %id);
+    let mut response = REQUEST_ID
+        .scope(id.clone(), log_and_limit(&state, request, next))
+        .instrument(span)
+        .await;
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert("x-request-id", value);
+    }
+    // No answer is to be sniffed into something other than its declared type.
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// Logs the request (method, path, client, status, duration; not the query, and never a
+/// response body, which may hold a presigned URL) and bounds how long it may run.
+async fn log_and_limit(state: &AppState, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let peer = request
+        .extensions()
+        .get::<ConnectionInfo>()
+        .map(|c| c.peer.to_string());
     let started = now();
     let limit = state.0.settings.request_timeout;
     let response = match tokio::time::timeout(limit, next.run(request)).await {
@@ -229,14 +304,142 @@ async fn log_and_limit(State(state): State<AppState>, request: Request, next: Ne
         )
         .into_response(),
     };
-    let took = now().duration_since(started).unwrap_or_default();
+    let took_ms = now()
+        .duration_since(started)
+        .unwrap_or_default()
+        .as_millis() as u64;
     let status = response.status().as_u16();
     if response.status().is_server_error() {
-        tracing::warn!(%method, path, status, took_ms = took.as_millis() as u64, "request");
+        tracing::warn!(%method, path, peer, status, took_ms, "request");
     } else {
-        tracing::info!(%method, path, status, took_ms = took.as_millis() as u64, "request");
+        tracing::info!(%method, path, peer, status, took_ms, "request");
     }
     response
+}
+
+/// Refuses (421) a request addressed to another host. DNS rebinding: a page on the attacker's
+/// name, once that name resolves to this service's address (127.0.0.1, or an address on the
+/// victim's network), is same-origin with the service in the victim's browser and may read
+/// its answers; its requests carry the attacker's name in `Host`, which is how they are told
+/// apart.
+async fn refuse_other_hosts(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let local = request
+        .extensions()
+        .get::<ConnectionInfo>()
+        .map(|c| c.local);
+    let Some(host) = request_host(&request) else {
+        return ApiError::bad_request("missing or malformed Host header").into_response();
+    };
+    if host_is_served(&host, local, &state.0.settings.allowed_hosts) {
+        return next.run(request).await;
+    }
+    // Debug formatting: the text is the client's, and must not break a log line.
+    tracing::warn!(host = ?host.as_str(), "refused a request for another host");
+    ApiError::new(
+        StatusCode::MISDIRECTED_REQUEST,
+        "this service does not answer for that host name",
+    )
+    .into_response()
+}
+
+/// The host a request is addressed to: the authority of an absolute-form target (which HTTP/1.1
+/// says wins over `Host`), else the `Host` header. `None` without one, or with user
+/// information in it (`user@host`, which no browser sends).
+fn request_host(request: &Request) -> Option<Authority> {
+    let authority = match request.uri().authority() {
+        Some(authority) => authority.clone(),
+        None => request
+            .headers()
+            .get(header::HOST)?
+            .to_str()
+            .ok()?
+            .parse()
+            .ok()?,
+    };
+    (!authority.as_str().contains('@')).then_some(authority)
+}
+
+/// Whether `host` names this service: one of the configured `names` (on any port, as a proxy
+/// in front may listen on another), or the address the connection came in on (`local`),
+/// or `localhost` with that port when it is a loopback address.
+pub fn host_is_served(host: &Authority, local: Option<SocketAddr>, names: &[String]) -> bool {
+    let name = host.host();
+    if names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        return true;
+    }
+    let Some(local) = local else {
+        return false;
+    };
+    if host.port_u16().unwrap_or(80) != local.port() {
+        return false;
+    }
+    let local_ip = local.ip().to_canonical();
+    match name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        Ok(ip) => ip.to_canonical() == local_ip,
+        Err(_) => local_ip.is_loopback() && name.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// Refuses (403) a state-changing request (any method but GET and HEAD) that a page of another
+/// origin made the browser send: an HTML form anywhere on the web can POST a multipart body
+/// here without a CORS preflight, and the browser of anyone who can reach the service (it on
+/// loopback, or on their network) would deliver it. Browsers say where a request comes from
+/// in `Sec-Fetch-Site` and `Origin`; clients that are not browsers (curl, scripts) send
+/// neither and pass.
+async fn refuse_cross_site(request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let host = request_host(&request);
+    let Some(reason) = cross_site_reason(request.headers(), host.as_ref()) else {
+        return next.run(request).await;
+    };
+    tracing::warn!(method = %request.method(), reason, "refused a cross-site request");
+    ApiError::new(StatusCode::FORBIDDEN, "cross-site request refused").into_response()
+}
+
+/// Why a request's headers show it was sent from another origin, or `None`. `Sec-Fetch-Site`
+/// must be `same-origin` or `none` (typed by the user); `Origin` must be the service's own:
+/// `http` or `https` (the latter behind a TLS proxy) and exactly the host and port the request
+/// is addressed to, a missing port being the scheme's default. `Origin: null` (a sandboxed
+/// frame, a redirect) is another origin.
+pub fn cross_site_reason(headers: &HeaderMap, host: Option<&Authority>) -> Option<&'static str> {
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return Some("Sec-Fetch-Site is not same-origin");
+    }
+    let origin = headers.get(header::ORIGIN)?;
+    let same = match (origin.to_str(), host) {
+        (Ok(origin), Some(host)) => is_origin_of(origin, host),
+        _ => false,
+    };
+    (!same).then_some("Origin is not this service")
+}
+
+/// Whether the serialized origin `origin` (`scheme://host[:port]`) is that of `host`.
+fn is_origin_of(origin: &str, host: &Authority) -> bool {
+    let Ok(origin) = origin.parse::<Uri>() else {
+        return false;
+    };
+    let default_port = match origin.scheme_str() {
+        Some("http") => 80,
+        Some("https") => 443,
+        _ => return false,
+    };
+    let Some(authority) = origin.authority() else {
+        return false;
+    };
+    authority.host().eq_ignore_ascii_case(host.host())
+        && authority.port_u16().unwrap_or(default_port) == host.port_u16().unwrap_or(default_port)
 }
 
 async fn page() -> Response {
@@ -244,12 +447,16 @@ async fn page() -> Response {
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             // The page talks to this service only; the download links leave it by navigation.
+            // No other page may frame it (clickjacking: a hidden frame over a decoy button
+            // makes the user's click upload or download); X-Frame-Options says the same to
+            // browsers older than CSP's frame-ancestors.
             (
                 header::CONTENT_SECURITY_POLICY,
                 "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-                 connect-src 'self'; img-src 'self'; form-action 'self'",
+                 connect-src 'self'; img-src 'self'; form-action 'self'; \
+                 frame-ancestors 'none'; base-uri 'none'",
             ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::X_FRAME_OPTIONS, "DENY"),
         ],
         PAGE,
     )
@@ -302,7 +509,7 @@ async fn get_item(
         Err(e) => return Err(ApiError::s3("HeadObject", e)),
     };
     let config = PresigningConfig::expires_in(lifetime)
-        .map_err(|e| ApiError::internal(format!("presigning config: {e}")))?;
+        .map_err(|e| ApiError::internal("presigning config", &e))?;
     let presigned = state
         .0
         .s3
@@ -334,9 +541,10 @@ async fn get_item(
 ///
 /// The whole file is read and its size checked before anything is sent to S3, and one
 /// `PutObject` stores it: S3 then has the whole object or nothing, and a refused request
-/// (too large, bad key, missing field, S3 error) leaves nothing behind.
+/// (too large, bad key, bucket not served, missing field, S3 error) leaves nothing behind.
 async fn post_item(
     State(state): State<AppState>,
+    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let mut multipart = multipart.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -354,9 +562,9 @@ async fn post_item(
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "bucket" if bucket.is_none() => {
+                // Checked as soon as it arrives: a bucket not served is refused unread.
                 let value = read_text(&mut field, "bucket", MAX_BUCKET_FIELD).await?;
-                validate_bucket(&value).map_err(ApiError::bad_request)?;
-                bucket = Some(value);
+                bucket = Some(state.bucket(Some(value))?);
             }
             "key" if key.is_none() => {
                 // Checked as soon as it arrives, before a large file after it is read.
@@ -371,20 +579,19 @@ async fn post_item(
                     .unwrap_or("application/octet-stream")
                     .to_owned();
                 let chosen = field.file_name().is_some_and(|n| !n.is_empty());
-                let mut bytes = BytesMut::new();
+                let mut buffer = UploadBuffer::new(max, content_length(&headers));
                 while let Some(chunk) = field.chunk().await.map_err(ApiError::multipart)? {
-                    if bytes.len() + chunk.len() > max {
-                        return Err(ApiError::too_large(max));
-                    }
-                    bytes.extend_from_slice(&chunk);
+                    buffer
+                        .push(&chunk)
+                        .map_err(|TooLarge| ApiError::too_large(max))?;
                 }
-                if !chosen && bytes.is_empty() {
+                if !chosen && buffer.is_empty() {
                     return Err(ApiError::bad_request(
                         "no file chosen (field `file` is empty)",
                     ));
                 }
                 file = Some(Upload {
-                    bytes: bytes.freeze(),
+                    bytes: Bytes::from(buffer.into_vec()),
                     content_type,
                 });
             }
@@ -434,6 +641,66 @@ async fn post_item(
 struct Upload {
     bytes: Bytes,
     content_type: String,
+}
+
+/// The request's `Content-Length`, if it sent a valid one.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// An upload's bytes in one buffer, allocated once and never larger than the limit. A buffer
+/// that grows as chunks arrive doubles its capacity, copying what it holds each time: a file
+/// near the limit ends in a buffer of up to twice the limit (the 10 MiB default: 16 MiB, and
+/// 24 MiB while the last copy is made), for each of the uploads held at once.
+///
+/// Its capacity is the request's `Content-Length` when the client sent one (always at least
+/// the file inside the body) capped at the limit, and the limit otherwise; should a file outgrow
+/// it after all, the buffer grows once, to the limit exactly.
+pub struct UploadBuffer {
+    bytes: Vec<u8>,
+    max: usize,
+}
+
+/// The upload is larger than the limit.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooLarge;
+
+impl UploadBuffer {
+    /// A buffer for at most `max` bytes, sized for `length` (the body's `Content-Length`).
+    pub fn new(max: usize, length: Option<u64>) -> Self {
+        let capacity = length.map_or(max, |l| usize::try_from(l).unwrap_or(max).min(max));
+        UploadBuffer {
+            bytes: Vec::with_capacity(capacity),
+            max,
+        }
+    }
+
+    /// Appends `chunk`, or refuses it if the upload would then be over the limit.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), TooLarge> {
+        let len = self.bytes.len();
+        if chunk.len() > self.max - len {
+            return Err(TooLarge);
+        }
+        if chunk.len() > self.bytes.capacity() - len {
+            self.bytes.reserve_exact(self.max - len);
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The bytes, in the buffer they were read into.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.bytes
+    }
 }
 
 /// A small text field, read up to `max` bytes.
@@ -513,7 +780,10 @@ async fn list_items(
     }))))
 }
 
-/// `GET /healthz`: the provider's status; 503 when no valid session can be had.
+/// `GET /healthz`: whether the service holds a valid session, and until when; 503 when it
+/// cannot get one. Anyone who can reach the port may ask, so the role ARN (which names the
+/// account), the refresh counters and the last error's text (STS's words, which name the
+/// principal) are shown only with [`Settings::healthz_details`]; the log has them anyway.
 async fn healthz(State(state): State<AppState>) -> Response {
     let provider = &state.0.provider;
     let mut status = provider.status();
@@ -525,14 +795,35 @@ async fn healthz(State(state): State<AppState>) -> Response {
         status = provider.status();
     }
     let now = now();
-    let seconds_until =
-        |t: Option<SystemTime>| t.map(|t| t.duration_since(now).unwrap_or_default().as_secs());
-    let body = json!({
+    let mut body = json!({
         "status": if status.has_valid_session { "ok" } else { "unavailable" },
-        "role_arn": provider.role_arn(),
         "has_valid_session": status.has_valid_session,
         "session_expires_at": status.expires_at.map(rfc3339),
-        "session_expires_in": seconds_until(status.expires_at),
+        "session_expires_in": status
+            .expires_at
+            .map(|t| t.duration_since(now).unwrap_or_default().as_secs()),
+    });
+    if state.0.settings.healthz_details
+        && let (Some(fields), serde_json::Value::Object(details)) =
+            (body.as_object_mut(), health_details(provider, &status))
+    {
+        fields.extend(details);
+    }
+    let code = if status.has_valid_session {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    no_store((code, Json(body)))
+}
+
+/// What `/healthz` adds with [`Settings::healthz_details`]: the provider's whole status.
+fn health_details(
+    provider: &ChainableTemporaryCredentials,
+    status: &chainable_credentials::ProviderStatus,
+) -> serde_json::Value {
+    json!({
+        "role_arn": provider.role_arn(),
         "next_refresh_at": status.refresh_at.map(rfc3339),
         "refreshing": status.refreshing,
         "next_attempt_at": status.next_attempt_at.map(rfc3339),
@@ -542,29 +833,27 @@ async fn healthz(State(state): State<AppState>) -> Response {
         "last_error": status.last_error,
         "serving_cached_after_failure": status.serving_cached_after_failure,
         "background_refresh_running": status.background_refresh_running,
-    });
-    let code = if status.has_valid_session {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    no_store((code, Json(body)))
+    })
 }
 
 impl AppState {
-    /// The bucket a request names, else the default one.
+    /// The bucket a request names, if this service serves it (else 403, before any S3 call),
+    /// or the first configured one when it names none.
     fn bucket(&self, named: Option<String>) -> Result<String, ApiError> {
-        match named.filter(|b| !b.is_empty()) {
-            Some(bucket) => {
-                validate_bucket(&bucket).map_err(ApiError::bad_request)?;
-                Ok(bucket)
-            }
-            None => self.0.settings.default_bucket.clone().ok_or_else(|| {
-                ApiError::bad_request(
-                    "missing `bucket`: name one (this service has no default bucket)",
-                )
-            }),
+        let served = &self.0.settings.buckets;
+        let Some(bucket) = named.filter(|b| !b.is_empty()) else {
+            return served.first().cloned().ok_or_else(|| {
+                ApiError::new(StatusCode::FORBIDDEN, "this service serves no bucket")
+            });
+        };
+        validate_bucket(&bucket).map_err(ApiError::bad_request)?;
+        if !served.contains(&bucket) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("bucket `{bucket}` is not served here"),
+            ));
         }
+        Ok(bucket)
     }
 }
 
@@ -679,6 +968,30 @@ pub fn validate_bucket(bucket: &str) -> Result<(), String> {
     }
 }
 
+/// Checks an `--allowed-host` name: a DNS name or an IP address (IPv6 in brackets) as it
+/// appears in a `Host` header, without a port (a name is allowed on any port).
+pub fn validate_host_name(name: &str) -> Result<(), String> {
+    let is_ipv6 = name.starts_with('[') && name.ends_with(']');
+    let valid = (1..=253).contains(&name.len())
+        && if is_ipv6 {
+            name[1..name.len() - 1]
+                .parse::<std::net::Ipv6Addr>()
+                .is_ok()
+        } else {
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                && !name.starts_with(['-', '.'])
+        };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a host name (letters, digits, `-` and `.`, or an IP address; \
+             no port, no scheme)"
+        ))
+    }
+}
+
 /// `attachment; filename="<last segment>"`: a valid key's characters need no quoting inside
 /// the quotes, and the value has no space.
 fn content_disposition(key: &str) -> String {
@@ -718,7 +1031,10 @@ fn no_store(response: impl IntoResponse) -> Response {
     response
 }
 
-/// An error answer: a status and `{"error": message}`.
+/// An error answer: a status and `{"error": message, "request_id": id}`. The message is for
+/// the client: a sentence about its request, or a generic one when the fault is the service's
+/// or AWS's; the details of those (the error chain, S3's and STS's own messages, which name
+/// the role's principal and account) are logged under the request id when the error is made.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -755,11 +1071,13 @@ impl ApiError {
         )
     }
 
-    fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    /// A fault of the service itself: `what` failed, for the reason `error` (logged).
+    fn internal(what: &str, error: &dyn std::error::Error) -> Self {
+        tracing::error!(what, error = %DisplayErrorContext(error), "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     }
 
-    /// A malformed or oversized multipart body.
+    /// A malformed or oversized multipart body (the text is about the client's own body).
     fn multipart(error: axum::extract::multipart::MultipartError) -> Self {
         if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Self::new(
@@ -771,20 +1089,21 @@ impl ApiError {
         }
     }
 
-    /// No valid session: the role cannot be assumed right now.
+    /// No valid session: the role cannot be assumed right now. STS's refusal names the
+    /// principal and the account: it goes to the log, the client learns to come back later.
     fn no_session(error: &CredentialsError) -> Self {
+        tracing::warn!(error = %DisplayErrorContext(error), "no valid AWS session");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "no valid AWS session (assuming the role failed): {}",
-                DisplayErrorContext(error)
-            ),
+            "no valid AWS session; try again shortly",
         )
         .retry_after(5)
     }
 
-    /// A failed S3 call: 503 when it failed for want of credentials, S3's own 403/404 when it
-    /// refused, else 502.
+    /// A failed S3 call: 503 when it failed for want of credentials, 404 when the object is
+    /// not there, else 502. S3 refusing the role (`AccessDenied`) or missing a configured
+    /// bucket is the service's misconfiguration, not the client's fault: 502 too, and S3's
+    /// message (which names the role's session and the resource) goes only to the log.
     fn s3<E>(operation: &str, error: SdkError<E, aws_smithy_runtime_api::http::Response>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -796,28 +1115,25 @@ impl ApiError {
             }
             source = e.source();
         }
-        if let Some(service) = error.as_service_error() {
-            let code = service.code().unwrap_or("Unknown");
-            let message = service.message().unwrap_or_default();
-            let status = match code {
-                "NoSuchBucket" | "NoSuchKey" | "NotFound" => StatusCode::NOT_FOUND,
-                "AccessDenied" | "AllAccessDisabled" => StatusCode::FORBIDDEN,
-                _ => StatusCode::BAD_GATEWAY,
-            };
-            tracing::warn!(operation, code, message, "S3 refused");
-            return Self::new(status, format!("S3 {operation}: {code}: {message}"));
+        let code = error.as_service_error().and_then(|e| e.code());
+        tracing::warn!(
+            operation,
+            code,
+            error = %DisplayErrorContext(&error),
+            "S3 call failed"
+        );
+        match code {
+            Some("NoSuchKey" | "NotFound") => Self::new(StatusCode::NOT_FOUND, "no such object"),
+            _ => Self::new(StatusCode::BAD_GATEWAY, format!("S3 {operation} failed")),
         }
-        tracing::warn!(operation, error = %DisplayErrorContext(&error), "S3 call failed");
-        Self::new(
-            StatusCode::BAD_GATEWAY,
-            format!("S3 {operation} failed: {}", DisplayErrorContext(&error)),
-        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = no_store((self.status, Json(json!({ "error": self.message }))));
+        let request_id = REQUEST_ID.try_with(Clone::clone).ok();
+        let body = json!({ "error": self.message, "request_id": request_id });
+        let mut response = no_store((self.status, Json(body)));
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

@@ -10,6 +10,12 @@
 //! Endpoints: `GET /` (a page: upload, list, download), `POST /item` (multipart `file`, `key`,
 //! `bucket`), `GET /item?bucket=&key=` (a presigned download URL), `GET /items?bucket=&prefix=`
 //! (a page of objects), `GET /healthz` (the session's status; 503 without a valid session).
+//! Requests may name only the `--bucket`s given; requests for another `Host`, and
+//! state-changing requests from another site's page, are refused (see `app::router`).
+//!
+//! The service has no authentication of its own: whoever reaches its port may upload to and
+//! download from its buckets. It listens on loopback by default; on any other address it
+//! warns at start, and belongs behind a proxy that authenticates users.
 //!
 //! Settings come from flags, else the environment (flags win); `--help` lists them. The base
 //! credentials (the identity allowed to assume the role), region and endpoint come from the
@@ -19,6 +25,7 @@
 //! Ctrl-C or SIGTERM stops accepting connections and lets in-flight requests finish.
 
 mod app;
+mod server;
 
 use aws_config::BehaviorVersion;
 use aws_types::region::Region;
@@ -32,9 +39,16 @@ const USAGE: &str = "\
 usage: upload_service [FLAGS]
 
   --role-arn ARN                 role to assume (env UPLOAD_ROLE_ARN; required)
-  --bucket NAME                  default bucket for requests that name none (env UPLOAD_BUCKET)
+  --bucket NAME[,NAME...]        the buckets served, the first for requests that name none;
+                                 repeatable (env UPLOAD_BUCKET, comma-separated; required).
+                                 Requests naming any other bucket are refused (403)
   --bind ADDR                    listen address (env UPLOAD_BIND; default 127.0.0.1:8080;
-                                 127.0.0.1:0 picks a free port)
+                                 127.0.0.1:0 picks a free port). See SECURITY below before
+                                 binding anything but loopback
+  --allowed-host NAME[,NAME...]  a name clients reach the service by (its DNS name, the Host a
+                                 proxy forwards); repeatable (env UPLOAD_ALLOWED_HOSTS).
+                                 Requests whose Host is neither one of these nor the address
+                                 they came in on (or localhost, on loopback) get 421
   --region REGION                AWS region (env AWS_REGION, or the profile's)
   --endpoint-url URL             S3 and STS endpoint, e.g. a local server (env AWS_ENDPOINT_URL)
   --session-name NAME            role session name, seen in CloudTrail
@@ -46,13 +60,27 @@ usage: upload_service [FLAGS]
                                  default 16)
   --request-timeout-seconds N    longest a request may run (env UPLOAD_REQUEST_TIMEOUT_SECONDS;
                                  default 60)
+  --header-read-timeout-seconds N
+                                 how long a client may take to send a request's headers, and
+                                 how long an idle connection is kept; then it is closed
+                                 (env UPLOAD_HEADER_READ_TIMEOUT_SECONDS; default 10)
+  --max-connections N            connections served at once; more wait in the listen backlog
+                                 until one closes (env UPLOAD_MAX_CONNECTIONS; default 256)
   --shutdown-timeout-seconds N   how long in-flight requests may finish after Ctrl-C/SIGTERM
                                  (env UPLOAD_SHUTDOWN_TIMEOUT_SECONDS; default 30)
+  --healthz-details              /healthz also shows the role ARN, refresh counters and the last
+                                 error's text (env UPLOAD_HEALTHZ_DETAILS=true; default: only
+                                 whether a session is held and until when)
   --log-format text|json         (env UPLOAD_LOG_FORMAT; default text); RUST_LOG sets the level
   -h, --help                     this help
 
 Base credentials come from the environment's default chain (AWS_ACCESS_KEY_ID/
-AWS_SECRET_ACCESS_KEY, AWS_PROFILE, instance or container credentials).";
+AWS_SECRET_ACCESS_KEY, AWS_PROFILE, instance or container credentials).
+
+SECURITY: the service does not authenticate anyone. Whoever can reach its port can upload to
+and download from its buckets with the role's permissions. Keep the default loopback address,
+or put a proxy that authenticates users (and terminates TLS) in front of it; bound to any
+other address it logs a warning at start.";
 
 /// Everything the command line and the environment set.
 #[derive(Debug)]
@@ -63,6 +91,7 @@ struct Config {
     region: Option<String>,
     endpoint_url: Option<String>,
     settings: app::Settings,
+    limits: server::Limits,
     shutdown_timeout: Duration,
     json_logs: bool,
 }
@@ -86,7 +115,9 @@ fn run() -> Result<(), Fatal> {
         println!("{USAGE}");
         return Ok(());
     }
-    let config = parse(&args, |name| std::env::var(name).ok())
+    // The process's environment, read through the same `Env` the library is given.
+    let env = aws_types::os_shim_internal::Env::real();
+    let config = parse(&args, |name| env.get(name).ok())
         .map_err(|e| Fatal(format!("{e}\n(--help lists the settings)"), 2))?;
     init_logs(config.json_logs);
     tokio::runtime::Builder::new_multi_thread()
@@ -135,31 +166,34 @@ async fn serve(config: Config) -> Result<(), Fatal> {
         role_arn = config.role_arn,
         region = sdk_config.region().map(|r| r.to_string()),
         endpoint = sdk_config.endpoint_url(),
-        default_bucket = config.settings.default_bucket,
+        buckets = ?config.settings.buckets,
+        allowed_hosts = ?config.settings.allowed_hosts,
         presign_seconds = config.settings.presign_lifetime.as_secs(),
         max_upload_bytes = config.settings.max_upload_bytes,
+        header_read_timeout_seconds = config.limits.header_read_timeout.as_secs(),
+        max_connections = config.limits.max_connections,
         "upload service started"
     );
+    if !address.ip().is_loopback() {
+        warn_unauthenticated(address);
+    }
     // The one line scripts and tests read.
     println!("listening on http://{address}");
     let _ = std::io::stdout().flush();
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum::serve(listener, app::router(state))
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
+    let server = tokio::spawn(server::serve(
+        listener,
+        app::router(state),
+        config.limits.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     let mut server = std::pin::pin!(server);
     tokio::select! {
         result = &mut server => {
-            return match result {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(Fatal(format!("the server failed: {e}"), 1)),
-                Err(e) => Err(Fatal(format!("the server task failed: {e}"), 1)),
-            };
+            return result.map_err(|e| Fatal(format!("the server task failed: {e}"), 1));
         }
         signal = shutdown_signal() => {
             tracing::info!(signal, "shutting down: no new connections; in-flight requests finish");
@@ -167,11 +201,10 @@ async fn serve(config: Config) -> Result<(), Fatal> {
     }
     let _ = stop.send(());
     match tokio::time::timeout(config.shutdown_timeout, &mut server).await {
-        Ok(Ok(Ok(()))) => {
+        Ok(Ok(())) => {
             tracing::info!("shut down");
             Ok(())
         }
-        Ok(Ok(Err(e))) => Err(Fatal(format!("the server failed: {e}"), 1)),
         Ok(Err(e)) => Err(Fatal(format!("the server task failed: {e}"), 1)),
         Err(_) => Err(Fatal(
             format!(
@@ -181,6 +214,19 @@ async fn serve(config: Config) -> Result<(), Fatal> {
             1,
         )),
     }
+}
+
+/// The service authenticates nobody: on loopback only this machine's users reach it, on any
+/// other address everyone who can route to it may use the role's access to the buckets.
+/// People copy examples into production, so this is said loudly, at every start.
+fn warn_unauthenticated(address: SocketAddr) {
+    tracing::warn!(
+        %address,
+        "LISTENING BEYOND LOOPBACK WITHOUT AUTHENTICATION: anyone who can reach {address} can \
+         upload to and download from the served buckets with the role's permissions; put a \
+         proxy that authenticates users (and terminates TLS) in front of this service, and \
+         name the host clients use with --allowed-host"
+    );
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM (what `docker stop`, Kubernetes and systemd send).
@@ -222,38 +268,43 @@ fn init_logs(json: bool) {
 
 /// Flags win over the environment (`env` looks a variable up).
 fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
-    let mut flags: Vec<(String, String)> = Vec::new();
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        let Some(flag) = arg.strip_prefix("--") else {
-            return Err(format!("unexpected argument {arg:?}"));
-        };
-        let (name, value) = match flag.split_once('=') {
-            Some((name, value)) => (name.to_owned(), value.to_owned()),
-            None => {
-                let value = rest
-                    .next()
-                    .ok_or_else(|| format!("--{flag} needs a value"))?;
-                (flag.to_owned(), value.clone())
-            }
-        };
-        if !FLAGS.iter().any(|(known, _)| *known == name) {
-            return Err(format!("unknown flag --{name}"));
-        }
-        flags.push((name, value));
-    }
-    let get = |flag: &str| -> Option<String> {
-        let env_name = FLAGS
+    let flags = read_flags(args)?;
+    let env_of = |flag: &str| {
+        FLAGS
             .iter()
-            .find(|(known, _)| *known == flag)
-            .map(|(_, env)| *env)?;
+            .find(|(known, _, _)| *known == flag)
+            .and_then(|(_, var, _)| env(var))
+    };
+    // A flag's last value, else its variable's.
+    let get = |flag: &str| -> Option<String> {
         flags
             .iter()
             .rev()
             .find(|(name, _)| name == flag)
             .map(|(_, value)| value.clone())
-            .or_else(|| env(env_name))
+            .or_else(|| env_of(flag))
             .filter(|v| !v.trim().is_empty())
+    };
+    // Every value of a repeatable flag, each comma-separated, else its variable's.
+    let list = |flag: &str| -> Result<Vec<String>, String> {
+        let given: Vec<String> = flags
+            .iter()
+            .filter(|(name, _)| name == flag)
+            .map(|(_, value)| value.clone())
+            .collect();
+        let texts = if given.is_empty() {
+            env_of(flag).into_iter().collect()
+        } else {
+            given
+        };
+        split_list(flag, &texts)
+    };
+    let switch = |flag: &str| -> Result<bool, String> {
+        match get(flag).as_deref().map(str::trim) {
+            None | Some("false" | "0") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(other) => Err(format!("--{flag}: {other:?} is neither true nor false")),
+        }
     };
     let number = |flag: &str, default: u64| -> Result<u64, String> {
         match get(flag) {
@@ -271,28 +322,48 @@ fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Config
         })?,
     };
     let role_arn = get("role-arn").ok_or("no role to assume: set --role-arn or UPLOAD_ROLE_ARN")?;
+    let buckets = list("bucket")?;
+    if buckets.is_empty() {
+        return Err("no bucket to serve: set --bucket or UPLOAD_BUCKET".into());
+    }
+    let defaults = app::Settings::default();
     let settings = app::Settings {
-        default_bucket: get("bucket"),
+        buckets,
+        allowed_hosts: list("allowed-host")?,
+        healthz_details: switch("healthz-details")?,
         presign_lifetime: Duration::from_secs(number(
             "presign-seconds",
             app::DEFAULT_PRESIGN_LIFETIME.as_secs(),
         )?),
         max_upload_bytes: usize::try_from(number(
             "max-upload-bytes",
-            app::Settings::default().max_upload_bytes as u64,
+            defaults.max_upload_bytes as u64,
         )?)
         .map_err(|_| "--max-upload-bytes: too large for this machine".to_owned())?,
         max_concurrent_uploads: usize::try_from(number(
             "max-concurrent-uploads",
-            app::Settings::default().max_concurrent_uploads as u64,
+            defaults.max_concurrent_uploads as u64,
         )?)
         .map_err(|_| "--max-concurrent-uploads: too large".to_owned())?,
         request_timeout: Duration::from_secs(number(
             "request-timeout-seconds",
-            app::Settings::default().request_timeout.as_secs(),
+            defaults.request_timeout.as_secs(),
         )?),
     };
     settings.validate()?;
+    let default_limits = server::Limits::default();
+    let limits = server::Limits {
+        header_read_timeout: Duration::from_secs(number(
+            "header-read-timeout-seconds",
+            default_limits.header_read_timeout.as_secs(),
+        )?),
+        max_connections: usize::try_from(number(
+            "max-connections",
+            default_limits.max_connections as u64,
+        )?)
+        .map_err(|_| "--max-connections: too large".to_owned())?,
+    };
+    limits.validate()?;
     let json_logs = match get("log-format").as_deref() {
         None | Some("text") => false,
         Some("json") => true,
@@ -305,28 +376,97 @@ fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Config
         region: get("region"),
         endpoint_url: get("endpoint-url"),
         settings,
+        limits,
         shutdown_timeout: Duration::from_secs(number("shutdown-timeout-seconds", 30)?),
         json_logs,
     })
 }
 
-/// Every flag and the environment variable it falls back to.
-const FLAGS: &[(&str, &str)] = &[
-    ("bind", "UPLOAD_BIND"),
-    ("role-arn", "UPLOAD_ROLE_ARN"),
-    ("bucket", "UPLOAD_BUCKET"),
-    ("region", "AWS_REGION"),
-    ("endpoint-url", "AWS_ENDPOINT_URL"),
-    ("session-name", "UPLOAD_SESSION_NAME"),
-    ("presign-seconds", "UPLOAD_PRESIGN_SECONDS"),
-    ("max-upload-bytes", "UPLOAD_MAX_UPLOAD_BYTES"),
-    ("max-concurrent-uploads", "UPLOAD_MAX_CONCURRENT_UPLOADS"),
-    ("request-timeout-seconds", "UPLOAD_REQUEST_TIMEOUT_SECONDS"),
+/// The flags given, in order, as (name, value): `--name value`, `--name=value`, or a switch's
+/// bare `--name` (which is `true`).
+fn read_flags(args: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut flags = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let Some(flag) = arg.strip_prefix("--") else {
+            return Err(format!("unexpected argument {arg:?}"));
+        };
+        let (name, inline) = match flag.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None => (flag, None),
+        };
+        let Some((_, _, takes)) = FLAGS.iter().find(|(known, _, _)| *known == name) else {
+            return Err(format!("unknown flag --{name}"));
+        };
+        let value = match (inline, takes) {
+            (Some(value), _) => value,
+            (None, Takes::Switch) => "true".to_owned(),
+            (None, Takes::Value) => rest
+                .next()
+                .ok_or_else(|| format!("--{flag} needs a value"))?
+                .clone(),
+        };
+        flags.push((name.to_owned(), value));
+    }
+    Ok(flags)
+}
+
+/// The names in comma-separated `texts` (blanks around them ignored); an empty one is an error.
+fn split_list(flag: &str, texts: &[String]) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    for text in texts {
+        for name in text.split(',').map(str::trim) {
+            if name.is_empty() {
+                return Err(format!("--{flag}: an empty name in {text:?}"));
+            }
+            names.push(name.to_owned());
+        }
+    }
+    Ok(names)
+}
+
+/// Whether a flag takes a value (`--name value`) or is a switch (`--name` alone).
+#[derive(Debug, Clone, Copy)]
+enum Takes {
+    Value,
+    Switch,
+}
+
+/// Every flag, the environment variable it falls back to, and what it takes. `--bucket` and
+/// `--allowed-host` may be repeated (their variables hold comma-separated lists).
+const FLAGS: &[(&str, &str, Takes)] = &[
+    ("bind", "UPLOAD_BIND", Takes::Value),
+    ("role-arn", "UPLOAD_ROLE_ARN", Takes::Value),
+    ("bucket", "UPLOAD_BUCKET", Takes::Value),
+    ("allowed-host", "UPLOAD_ALLOWED_HOSTS", Takes::Value),
+    ("region", "AWS_REGION", Takes::Value),
+    ("endpoint-url", "AWS_ENDPOINT_URL", Takes::Value),
+    ("session-name", "UPLOAD_SESSION_NAME", Takes::Value),
+    ("presign-seconds", "UPLOAD_PRESIGN_SECONDS", Takes::Value),
+    ("max-upload-bytes", "UPLOAD_MAX_UPLOAD_BYTES", Takes::Value),
+    (
+        "max-concurrent-uploads",
+        "UPLOAD_MAX_CONCURRENT_UPLOADS",
+        Takes::Value,
+    ),
+    (
+        "request-timeout-seconds",
+        "UPLOAD_REQUEST_TIMEOUT_SECONDS",
+        Takes::Value,
+    ),
+    (
+        "header-read-timeout-seconds",
+        "UPLOAD_HEADER_READ_TIMEOUT_SECONDS",
+        Takes::Value,
+    ),
+    ("max-connections", "UPLOAD_MAX_CONNECTIONS", Takes::Value),
     (
         "shutdown-timeout-seconds",
         "UPLOAD_SHUTDOWN_TIMEOUT_SECONDS",
+        Takes::Value,
     ),
-    ("log-format", "UPLOAD_LOG_FORMAT"),
+    ("healthz-details", "UPLOAD_HEALTHZ_DETAILS", Takes::Switch),
+    ("log-format", "UPLOAD_LOG_FORMAT", Takes::Value),
 ];
 
 #[cfg(test)]
@@ -356,9 +496,65 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.role_arn, ARN);
-        assert_eq!(config.settings.default_bucket.as_deref(), Some("from-flag"));
+        assert_eq!(config.settings.buckets, ["from-flag"]);
         assert_eq!(config.settings.presign_lifetime, Duration::from_secs(60));
         assert_eq!(config.bind, SocketAddr::from(([127, 0, 0, 1], 8080)));
+    }
+
+    #[test]
+    fn the_served_buckets_and_host_names_are_lists() {
+        let env = [
+            ("UPLOAD_ROLE_ARN", ARN),
+            ("UPLOAD_BUCKET", "env-one, env-two"),
+            ("UPLOAD_ALLOWED_HOSTS", "uploads.example.com"),
+        ];
+        let from_env = parse_with(&[], &env).unwrap();
+        assert_eq!(from_env.settings.buckets, ["env-one", "env-two"]);
+        assert_eq!(from_env.settings.allowed_hosts, ["uploads.example.com"]);
+        assert!(!from_env.settings.healthz_details, "off by default");
+
+        let from_flags = parse_with(
+            &[
+                "--bucket",
+                "first,second",
+                "--healthz-details",
+                "--bucket=third",
+                "--allowed-host",
+                "a.example",
+                "--allowed-host",
+                "b.example,[::1]",
+            ],
+            &env,
+        )
+        .unwrap();
+        assert_eq!(
+            from_flags.settings.buckets,
+            ["first", "second", "third"],
+            "every --bucket, in order (the first is the default); none from the environment"
+        );
+        assert_eq!(
+            from_flags.settings.allowed_hosts,
+            ["a.example", "b.example", "[::1]"]
+        );
+        assert!(
+            from_flags.settings.healthz_details,
+            "a switch takes no value"
+        );
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_flags() {
+        let env = [("UPLOAD_ROLE_ARN", ARN), ("UPLOAD_BUCKET", "uploads")];
+        let defaults = parse_with(&[], &env).unwrap();
+        assert_eq!(defaults.limits.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.limits.max_connections, 256);
+        let set = parse_with(
+            &["--header-read-timeout-seconds", "3", "--max-connections=8"],
+            &env,
+        )
+        .unwrap();
+        assert_eq!(set.limits.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(set.limits.max_connections, 8);
     }
 
     #[test]
@@ -383,6 +579,30 @@ mod tests {
                 "--max-upload-bytes",
             ),
             (&["--role-arn", ARN, "--bucket", "Not_A_Bucket"], "--bucket"),
+            (
+                &["--role-arn", ARN, "--bucket", "a-b,,c-d"],
+                "an empty name",
+            ),
+            (
+                &["--role-arn", ARN, "--allowed-host", "evil.example:80"],
+                "--allowed-host",
+            ),
+            (
+                &["--role-arn", ARN, "--allowed-host", "http://a.example"],
+                "--allowed-host",
+            ),
+            (
+                &["--role-arn", ARN, "--header-read-timeout-seconds", "0"],
+                "--header-read-timeout-seconds",
+            ),
+            (
+                &["--role-arn", ARN, "--max-connections", "0"],
+                "--max-connections",
+            ),
+            (
+                &["--role-arn", ARN, "--healthz-details=maybe"],
+                "--healthz-details",
+            ),
             (&["--role-arn", ARN, "--log-format", "xml"], "--log-format"),
             (
                 &["--role-arn", ARN, "--colour", "red"],
@@ -392,11 +612,18 @@ mod tests {
             (&["stray"], "unexpected argument"),
         ];
         for (args, expected) in cases {
-            let error = parse_with(args, &[]).err().unwrap_or_else(|| {
-                panic!("{args:?} was accepted");
-            });
+            let error = parse_with(args, &[("UPLOAD_BUCKET", "uploads")])
+                .err()
+                .unwrap_or_else(|| {
+                    panic!("{args:?} was accepted");
+                });
             assert!(error.contains(expected), "{args:?}: {error}");
         }
+        let error = parse_with(&["--role-arn", ARN], &[]).err().unwrap();
+        assert!(
+            error.contains("no bucket to serve: set --bucket or UPLOAD_BUCKET"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -474,6 +701,29 @@ mod tests {
         }
         for bad in ["ab", "-abc", "abc-", "a..b", "ABC", "a_b", &"b".repeat(64)] {
             assert!(app::validate_bucket(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in [
+            "uploads.example.com",
+            "Uploads.Example.COM",
+            "10.0.0.5",
+            "[::1]",
+            "a",
+        ] {
+            assert_eq!(app::validate_host_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "a.example:80",
+            "http://a.example",
+            "a.example/",
+            "user@a.example",
+            "-a.example",
+            ".a.example",
+            "a b",
+            "[not-ipv6]",
+            &"h".repeat(254),
+        ] {
+            assert!(app::validate_host_name(bad).is_err(), "{bad:?} accepted");
         }
     }
 }

@@ -2,11 +2,12 @@
 //! a chain of providers, one cached hop per `role_arn` (see the `profile` module).
 
 use super::Builder;
-use crate::error::BuildError;
-use crate::mfa::{MfaDevice, ProvideMfaToken};
-use crate::profile::{self, LoadedProfiles, RoleHop};
+use crate::error::{BuildError, Field};
+use crate::mfa::ProvideMfaToken;
+use crate::profile::{self, LoadedProfiles, ProfileHop, RegionSource};
 use crate::provider::ChainableTemporaryCredentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_types::SdkConfig;
 use aws_types::region::Region;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,13 +18,13 @@ impl Builder {
     ///
     /// Default: `AWS_PROFILE`, else `default`.
     pub fn profile(mut self, name: impl Into<String>) -> Self {
-        self.profile = Some(name.into());
+        self.set_profile(Some(name.into()));
         self
     }
 
     /// Sets or clears the profile name; see [`profile`](Self::profile).
     pub fn set_profile(&mut self, name: Option<String>) -> &mut Self {
-        self.profile = name;
+        self.profile.name = name;
         self
     }
 
@@ -31,13 +32,13 @@ impl Builder {
     ///
     /// Default: `AWS_CONFIG_FILE`, else `~/.aws/config`.
     pub fn profile_config_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.profile_paths.config = Some(path.into());
+        self.set_profile_config_file(Some(path.into()));
         self
     }
 
     /// Sets or clears the config file; see [`profile_config_file`](Self::profile_config_file).
     pub fn set_profile_config_file(&mut self, path: Option<PathBuf>) -> &mut Self {
-        self.profile_paths.config = path;
+        self.profile.paths.config = path;
         self
     }
 
@@ -45,14 +46,14 @@ impl Builder {
     ///
     /// Default: `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
     pub fn profile_credentials_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.profile_paths.credentials = Some(path.into());
+        self.set_profile_credentials_file(Some(path.into()));
         self
     }
 
     /// Sets or clears the credentials file; see
     /// [`profile_credentials_file`](Self::profile_credentials_file).
     pub fn set_profile_credentials_file(&mut self, path: Option<PathBuf>) -> &mut Self {
-        self.profile_paths.credentials = path;
+        self.profile.paths.credentials = path;
         self
     }
 
@@ -64,7 +65,7 @@ impl Builder {
     ///
     /// Default: none; a profile with `mfa_serial` is then a [`BuildError`].
     pub fn mfa_tokens(mut self, tokens: impl ProvideMfaToken) -> Self {
-        self.mfa_tokens = Some(Arc::new(tokens));
+        self.set_mfa_tokens(Some(Arc::new(tokens)));
         self
     }
 
@@ -121,58 +122,34 @@ impl Builder {
     /// # fn read_code_from_device() -> String { "123456".into() }
     /// ```
     pub async fn build_from_profile(mut self) -> Result<ChainableTemporaryCredentials, BuildError> {
-        if self.base_credentials.is_some() {
+        if self.runtime.base_credentials.is_some() {
             return Err(BuildError::Conflict {
-                field: "base_credentials",
+                field: Field::BaseCredentials,
                 requires: "a profile is read: its chain says where the base credentials come from",
             });
         }
-        let profiles = LoadedProfiles::load(&self.profile_paths, self.profile.as_deref()).await?;
-        let chain = profile::resolve_chain(&profiles)?;
-        let mut settings = profile::load_settings(
-            &profiles,
-            &self.profile_paths,
-            self.sdk_config.as_ref(),
-            self.region.clone(),
+        let env = self.runtime.env();
+        let selection = std::mem::take(&mut self.profile);
+        let profiles = LoadedProfiles::load(
+            &self.runtime.fs(),
+            &env,
+            &selection.paths,
+            selection.name.as_deref(),
         )
-        .await;
-        let from_environment = ["AWS_REGION", "AWS_DEFAULT_REGION"]
-            .iter()
-            .any(|var| std::env::var_os(var).is_some());
-        if let Some(region) = settings.region()
-            && self.region.is_none()
-            && !from_environment
-            && profiles.selected_value("region").is_some()
-        {
-            crate::validation::region(region)
-                .map_err(|e| profiles.error(profiles.selected(), Some("region"), rule_of(e)))?;
-        }
-        let mut endpoint_url = self.endpoint_url.clone();
-        let configured_endpoint =
-            endpoint_url.is_some() || super::sts_endpoint_of(&settings).is_some();
-        if !configured_endpoint && profile::wants_global_endpoint(&profiles, settings.region()) {
-            // `sts_regional_endpoints = legacy`: the global endpoint, signed for us-east-1 as it
-            // expects, on every hop.
-            endpoint_url = Some(profile::GLOBAL_STS_ENDPOINT.to_owned());
-            settings = settings
-                .into_builder()
-                .region(Region::from_static("us-east-1"))
-                .build();
-            self.region = None;
-        }
-        let mut base = profile::base_provider(&chain.base, &self.profile_paths, &settings);
+        .await?;
+        let chain = profile::resolve_chain(&profiles)?;
+        let settings = self.sts_settings_of(&profiles)?;
+        let mut base = profile::base_provider(&chain.base, &selection.paths, &settings, &env);
         let Some((last, inner)) = chain.hops.split_last() else {
             return Err(profiles.error(profiles.selected(), Some("role_arn"), "is not set"));
         };
         let mut needs_mfa = false;
         for hop in inner {
-            let mut builder = self.inherited();
-            builder.sdk_config = Some(settings.clone());
-            builder.endpoint_url = endpoint_url.clone();
-            builder.region = self.region.clone();
-            builder.base_credentials = Some(base);
+            self.check_mfa_tokens(&profiles, hop)?;
+            let mut builder = self.for_inner_hop(&settings);
+            builder.runtime.base_credentials = Some(base);
             builder.base_needs_mfa = needs_mfa;
-            self.apply(&profiles, &mut builder, hop)?;
+            builder.request = hop.request.clone();
             let provider = builder
                 .build()
                 .map_err(|e| profiles.error(&hop.profile, None, e.to_string()))?;
@@ -180,88 +157,114 @@ impl Builder {
             base = SharedCredentialsProvider::new(provider);
         }
         // The last hop is this builder: the profile's values where nothing was set here.
-        self.sdk_config = Some(settings);
-        self.endpoint_url = endpoint_url;
-        self.base_credentials = Some(base);
+        self.use_sts_settings(settings);
+        self.runtime.base_credentials = Some(base);
         self.base_needs_mfa = needs_mfa;
-        self.profile = None;
-        let tokens = self.mfa_tokens.clone();
-        apply_hop(&profiles, &mut self, last, tokens, true)?;
+        if self.request.mfa_serial.is_none() {
+            self.check_mfa_tokens(&profiles, last)?;
+        }
+        self.request.fill_unset_from(last.request.clone());
         self.build()
     }
 
-    /// A builder with this one's runtime settings, for an inner hop of a profile chain.
-    fn inherited(&self) -> Builder {
-        Builder {
-            time_source: self.time_source.clone(),
-            sleep_impl: self.sleep_impl.clone(),
-            http_client: self.http_client.clone(),
-            load_timeout: self.load_timeout,
-            background_refresh: self.background_refresh,
-            #[cfg(feature = "file-cache")]
-            file_cache: self.file_cache.clone(),
-            env: self.env.clone(),
-            ..Builder::default()
-        }
+    /// The STS settings `build_from_profile` reads — the region (set here, else `AWS_REGION`
+    /// or `AWS_DEFAULT_REGION`, else the profile's `region`, else the region of the
+    /// `SdkConfig` given to [`configure`](Self::configure)), the endpoint (set here, else
+    /// `AWS_ENDPOINT_URL_STS`, an `sts` entry of the profile's `services` section,
+    /// `AWS_ENDPOINT_URL` or the profile's `endpoint_url`, unless
+    /// `ignore_configured_endpoint_urls`; the global endpoint for `sts_regional_endpoints =
+    /// legacy`), `use_fips_endpoint` and `use_dualstack_endpoint` — of the profile set with
+    /// [`profile`](Self::profile) (else `AWS_PROFILE`, else `default`), as an [`SdkConfig`]
+    /// for [`configure`](Self::configure): for a program that takes the base credentials from
+    /// elsewhere but the settings from a profile, as the AWS CLI does. Reads the files and
+    /// variables given with [`fs`](Self::fs) and [`env`](Self::env) (by default the real
+    /// ones); no credentials, no instance metadata.
+    ///
+    /// # Errors
+    /// A [`BuildError::Profile`] when the files cannot be read or the profile's `region` is
+    /// malformed.
+    pub async fn profile_sts_settings(&self) -> Result<SdkConfig, BuildError> {
+        let profiles = LoadedProfiles::load(
+            &self.runtime.fs(),
+            &self.runtime.env(),
+            &self.profile.paths,
+            self.profile.name.as_deref(),
+        )
+        .await?;
+        self.sts_settings_of(&profiles)
     }
 
-    /// Sets `builder`'s role parameters from `hop` (an inner hop: everything comes from it).
-    fn apply(
+    /// The STS settings of the selected profile with what is set here winning, on this
+    /// builder's runtime parts (HTTP client, sleep, clock, retry and timeout settings).
+    fn sts_settings_of(&self, profiles: &LoadedProfiles) -> Result<SdkConfig, BuildError> {
+        let env = self.runtime.env();
+        let runtime = &self.runtime;
+        let (settings, region_source) = profile::load_settings(
+            profiles,
+            &env,
+            runtime.sdk_config.as_ref(),
+            runtime.region.clone(),
+        );
+        if let (Some(region), RegionSource::Profile) = (settings.region(), region_source) {
+            crate::validation::region(region)
+                .map_err(|e| profiles.value_error(profiles.selected(), e))?;
+        }
+        let legacy_global = runtime.endpoint_url.is_none()
+            && settings.endpoint_url().is_none()
+            && profile::wants_global_endpoint(profiles, &env, settings.region());
+        let mut builder = settings.into_builder();
+        if let Some(url) = &runtime.endpoint_url {
+            builder.set_endpoint_url(Some(url.clone()));
+        } else if legacy_global {
+            // `sts_regional_endpoints = legacy`: the global endpoint, signed for us-east-1 as it
+            // expects, on every hop.
+            builder
+                .set_endpoint_url(Some(profile::GLOBAL_STS_ENDPOINT.to_owned()))
+                .set_region(Some(Region::from_static("us-east-1")));
+        }
+        Ok(builder.build())
+    }
+
+    /// Takes region and endpoint from `settings`, which already hold those set here.
+    fn use_sts_settings(&mut self, settings: SdkConfig) {
+        self.runtime.region = None;
+        self.runtime.endpoint_url = None;
+        self.runtime.sdk_config = Some(settings);
+    }
+
+    /// A builder for an inner hop of a profile chain: this one's runtime and cache settings
+    /// on the profile's STS settings, but not its scoping or its listener (those are the
+    /// selected profile's hop's).
+    fn for_inner_hop(&self, settings: &SdkConfig) -> Builder {
+        let mut builder = Builder {
+            mfa_tokens: self.mfa_tokens.clone(),
+            runtime: self.runtime.clone(),
+            ..Builder::default()
+        };
+        builder.use_sts_settings(settings.clone());
+        builder.cache.load_timeout = self.cache.load_timeout;
+        builder.cache.background_refresh = self.cache.background_refresh;
+        #[cfg(feature = "file-cache")]
+        {
+            builder.cache.file_cache = self.cache.file_cache.clone();
+        }
+        builder
+    }
+
+    /// A hop whose profile names an MFA device needs a token provider to ask for its codes.
+    fn check_mfa_tokens(
         &self,
         profiles: &LoadedProfiles,
-        builder: &mut Builder,
-        hop: &RoleHop,
+        hop: &ProfileHop,
     ) -> Result<(), BuildError> {
-        apply_hop(profiles, builder, hop, self.mfa_tokens.clone(), false)
-    }
-}
-
-/// The rule a build error states, without the field name (the profile error names the key).
-fn rule_of(error: BuildError) -> String {
-    match error {
-        BuildError::InvalidParameter { rule, .. } => rule,
-        other => other.to_string(),
-    }
-}
-
-/// Sets the role parameters of `hop` on `builder`; with `keep_set`, values already set win.
-fn apply_hop(
-    profiles: &LoadedProfiles,
-    builder: &mut Builder,
-    hop: &RoleHop,
-    tokens: Option<Arc<dyn ProvideMfaToken>>,
-    keep_set: bool,
-) -> Result<(), BuildError> {
-    fn fill<T>(slot: &mut Option<T>, value: Option<T>, keep_set: bool) {
-        if let Some(value) = value
-            && !(keep_set && slot.is_some())
-        {
-            *slot = Some(value);
-        }
-    }
-    fill(&mut builder.role_arn, Some(hop.role_arn.clone()), keep_set);
-    fill(&mut builder.external_id, hop.external_id.clone(), keep_set);
-    fill(
-        &mut builder.role_session_name,
-        hop.role_session_name.clone(),
-        keep_set,
-    );
-    fill(&mut builder.duration, hop.duration, keep_set);
-    if let Some(serial) = &hop.mfa_serial
-        && !(keep_set && builder.mfa.is_some())
-    {
-        let Some(tokens) = tokens else {
+        if hop.request.mfa_serial.is_some() && self.mfa_tokens.is_none() {
             return Err(profiles.error(
                 &hop.profile,
                 Some("mfa_serial"),
                 "names an MFA device, but no token provider was given to ask for its code \
                  (`Builder::mfa_tokens`)",
             ));
-        };
-        builder.mfa = Some(MfaDevice {
-            serial_number: serial.clone(),
-            tokens,
-        });
+        }
+        Ok(())
     }
-    Ok(())
 }

@@ -63,6 +63,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_async::rt::sleep::SharedAsyncSleep;
 use aws_smithy_async::time::SharedTimeSource;
+use aws_types::os_shim_internal::Env;
 use lock::Locked;
 use std::future::Future;
 use std::path::PathBuf;
@@ -80,10 +81,16 @@ pub const DIR_NAME: &str = "chainable-credentials";
 
 /// The conventional cache directory: `$XDG_CACHE_HOME/chainable-credentials` when
 /// `XDG_CACHE_HOME` is an absolute path, else `$HOME/.cache/chainable-credentials`; `None`
-/// when neither is set.
+/// when neither is set. Reads the process's environment.
 pub fn default_dir() -> Option<PathBuf> {
+    default_dir_in(&Env::real())
+}
+
+/// [`default_dir`] for the variables of `env`.
+pub fn default_dir_in(env: &Env) -> Option<PathBuf> {
     let absolute = |var: &str| {
-        std::env::var_os(var)
+        env.get(var)
+            .ok()
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
     };

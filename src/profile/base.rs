@@ -1,15 +1,17 @@
 //! The credentials a profile chain starts from, as a provider: the profile's keys as they are,
 //! `credential_source` and the remaining kinds through aws-config's own providers.
 
-use crate::profile::{Base, CredentialSource, ProfilePaths};
+use crate::base_credentials::EnvironmentKeys;
+use crate::profile::files::ProfilePaths;
+use crate::profile::{Base, CredentialSource};
 use aws_config::ecs::EcsCredentialsProvider;
-use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::imds::credentials::ImdsCredentialsProvider;
 use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::SdkConfig;
+use aws_types::os_shim_internal::Env;
 
 /// The name credentials read from a profile's keys carry.
 const KEYS_PROVIDER_NAME: &str = "ProfileFile";
@@ -19,6 +21,7 @@ pub(crate) fn provider(
     base: &Base,
     paths: &ProfilePaths,
     settings: &SdkConfig,
+    env: &Env,
 ) -> SharedCredentialsProvider {
     let config = || {
         let mut config = ProviderConfig::without_region().with_region(settings.region().cloned());
@@ -48,7 +51,7 @@ pub(crate) fn provider(
         )),
         Base::Source { source, .. } => match source {
             CredentialSource::Environment => {
-                SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new())
+                SharedCredentialsProvider::new(EnvironmentKeys::new(env.clone()))
             }
             CredentialSource::Ec2InstanceMetadata => SharedCredentialsProvider::new(
                 ImdsCredentialsProvider::builder()

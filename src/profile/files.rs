@@ -18,6 +18,14 @@ pub(crate) struct ProfilePaths {
     pub(crate) credentials: Option<PathBuf>,
 }
 
+/// The profile a builder reads with `build_from_profile`, and its files.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProfileSelection {
+    /// The profile's name; without it `AWS_PROFILE`, else `default`.
+    pub(crate) name: Option<String>,
+    pub(crate) paths: ProfilePaths,
+}
+
 impl ProfilePaths {
     /// The files as aws-config's providers take them (the same the chain was read from).
     pub(crate) fn profile_files(&self) -> ProfileFiles {
@@ -78,17 +86,9 @@ pub(crate) struct LoadedProfiles {
 }
 
 impl LoadedProfiles {
-    /// Reads the files. `selected` is the profile to start from; without it `AWS_PROFILE`,
-    /// else `default`.
+    /// Reads the files from `fs`, their locations and `AWS_PROFILE` from `env`. `selected` is
+    /// the profile to start from; without it `AWS_PROFILE`, else `default`.
     pub(crate) async fn load(
-        paths: &ProfilePaths,
-        selected: Option<&str>,
-    ) -> Result<Self, BuildError> {
-        let (fs, env) = (Fs::real(), Env::real());
-        Self::load_with(&fs, &env, paths, selected).await
-    }
-
-    async fn load_with(
         fs: &Fs,
         env: &Env,
         paths: &ProfilePaths,
@@ -139,12 +139,17 @@ impl LoadedProfiles {
             config: Some("/config".into()),
             credentials: Some("/credentials".into()),
         };
-        Self::load_with(&fs, &Env::from_slice(&[]), &paths, Some(selected)).await
+        Self::load(&fs, &Env::from_slice(&[]), &paths, Some(selected)).await
     }
 
     /// The profile to start from.
     pub(crate) fn selected(&self) -> &str {
         self.merged.selected_profile()
+    }
+
+    /// Both files' profiles, merged as aws-config merges them.
+    pub(crate) fn merged(&self) -> &ProfileSet {
+        &self.merged
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&Profile> {
@@ -154,6 +159,16 @@ impl LoadedProfiles {
     /// The value of `key` in the selected profile.
     pub(crate) fn selected_value(&self, key: &str) -> Option<&str> {
         self.get(self.selected()).and_then(|p| p.get(key))
+    }
+
+    /// A build error about a value `profile` gave: the same rule, naming the profile's key
+    /// (`duration_seconds` for `duration`, say) and the file instead of the builder's field.
+    pub(crate) fn value_error(&self, profile: &str, error: BuildError) -> BuildError {
+        let key = error.field().and_then(super::key_of);
+        match key {
+            Some(key) => self.error(profile, Some(key), error.rule()),
+            None => self.error(profile, None, error.to_string()),
+        }
     }
 
     /// An error about `key` (or the whole profile) of `profile`, naming the file it is in.

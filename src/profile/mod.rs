@@ -12,26 +12,40 @@
 //! Every error names the profile, the key and the file it is in.
 
 mod base;
-mod files;
+pub(crate) mod files;
 mod settings;
 
 pub(crate) use base::provider as base_provider;
-pub(crate) use files::{LoadedProfiles, ProfilePaths};
-pub(crate) use settings::{GLOBAL_STS_ENDPOINT, load as load_settings, wants_global_endpoint};
+pub(crate) use files::{LoadedProfiles, ProfileSelection};
+pub(crate) use settings::{
+    GLOBAL_STS_ENDPOINT, RegionSource, load as load_settings, wants_global_endpoint,
+};
 
-use crate::error::BuildError;
+use crate::error::{BuildError, Field};
+use crate::request::SessionRequest;
 use aws_config::profile::Profile;
 use std::time::Duration;
 
-/// One role of the chain, as a profile describes it.
+/// One role of the chain, as a profile describes it: the request its provider makes.
 #[derive(Debug, Clone)]
-pub(crate) struct RoleHop {
+pub(crate) struct ProfileHop {
     pub(crate) profile: String,
-    pub(crate) role_arn: String,
-    pub(crate) external_id: Option<String>,
-    pub(crate) role_session_name: Option<String>,
-    pub(crate) duration: Option<Duration>,
-    pub(crate) mfa_serial: Option<String>,
+    /// Validated.
+    pub(crate) request: SessionRequest,
+}
+
+/// The profile key that sets a field of the request (for errors about a profile's value).
+pub(crate) fn key_of(field: Field) -> Option<&'static str> {
+    match field {
+        Field::RoleArn => Some("role_arn"),
+        Field::RoleSessionName => Some("role_session_name"),
+        Field::Duration => Some("duration_seconds"),
+        Field::ExternalId => Some("external_id"),
+        Field::Mfa => Some("mfa_serial"),
+        Field::Region => Some("region"),
+        Field::EndpointUrl => Some("endpoint_url"),
+        _ => None,
+    }
 }
 
 /// Where the first hop's credentials come from.
@@ -93,7 +107,7 @@ pub(crate) enum CredentialSource {
 pub(crate) struct ProfileChain {
     pub(crate) base: Base,
     /// From the role the base credentials assume to the selected profile's.
-    pub(crate) hops: Vec<RoleHop>,
+    pub(crate) hops: Vec<ProfileHop>,
 }
 
 /// Keys that make a profile a source of credentials of its own, other than access keys.
@@ -251,57 +265,37 @@ fn credential_source(profiles: &LoadedProfiles, profile: &Profile) -> Result<Bas
     })
 }
 
-/// The role a profile with `role_arn` assumes, its values checked as `build()` would.
+/// The role a profile with `role_arn` assumes, its values checked as `build()` checks them.
 fn hop(
     profiles: &LoadedProfiles,
     profile: &Profile,
     role_arn: &str,
-) -> Result<RoleHop, BuildError> {
+) -> Result<ProfileHop, BuildError> {
     let name = profile.name();
-    let in_profile = |key: &'static str, error: BuildError| {
-        let problem = match error {
-            BuildError::InvalidParameter { rule, .. } => rule,
-            other => other.to_string(),
-        };
-        profiles.error(name, Some(key), problem)
-    };
-    crate::validation::role_arn(role_arn).map_err(|e| in_profile("role_arn", e))?;
-    let external_id = profile.get("external_id").map(str::to_owned);
-    if let Some(id) = &external_id {
-        crate::validation::external_id(id).map_err(|e| in_profile("external_id", e))?;
-    }
-    let role_session_name = profile.get("role_session_name").map(str::to_owned);
-    if let Some(session) = &role_session_name {
-        crate::validation::role_session_name(session)
-            .map_err(|e| in_profile("role_session_name", e))?;
-    }
+    let text = |key: &str| profile.get(key).map(str::to_owned);
     let duration = match profile.get("duration_seconds") {
         None => None,
-        Some(text) => {
-            let seconds: u64 = text.trim().parse().map_err(|_| {
-                profiles.error(
-                    name,
-                    Some("duration_seconds"),
-                    format!("must be a whole number of seconds, got {text:?}"),
-                )
-            })?;
-            let duration = Duration::from_secs(seconds);
-            crate::validation::duration(duration, true)
-                .map_err(|e| in_profile("duration_seconds", e))?;
-            Some(duration)
-        }
+        Some(text) => Some(Duration::from_secs(text.trim().parse().map_err(|_| {
+            profiles.error(
+                name,
+                Some("duration_seconds"),
+                format!("must be a whole number of seconds, got {text:?}"),
+            )
+        })?)),
     };
-    let mfa_serial = profile.get("mfa_serial").map(str::to_owned);
-    if let Some(serial) = &mfa_serial {
-        crate::validation::mfa_serial(serial).map_err(|e| in_profile("mfa_serial", e))?;
-    }
-    Ok(RoleHop {
-        profile: name.to_owned(),
-        role_arn: role_arn.to_owned(),
-        external_id,
-        role_session_name,
+    let request = SessionRequest {
+        role_arn: Some(role_arn.to_owned()),
+        role_session_name: text("role_session_name"),
         duration,
-        mfa_serial,
+        external_id: text("external_id"),
+        mfa_serial: text("mfa_serial"),
+        ..SessionRequest::default()
+    }
+    .validate()
+    .map_err(|error| profiles.value_error(name, error))?;
+    Ok(ProfileHop {
+        profile: name.to_owned(),
+        request,
     })
 }
 
@@ -341,7 +335,11 @@ role_session_name = alice
         assert!(
             matches!(&chain.base, Base::Keys { profile, access_key_id, .. } if profile == "keys" && access_key_id == "AKIDKEYS")
         );
-        let roles: Vec<&str> = chain.hops.iter().map(|h| h.role_arn.as_str()).collect();
+        let roles: Vec<&str> = chain
+            .hops
+            .iter()
+            .map(|h| h.request.role_arn.as_deref().unwrap())
+            .collect();
         assert_eq!(
             roles,
             [
@@ -351,12 +349,21 @@ role_session_name = alice
             ]
         );
         assert_eq!(
-            chain.hops[0].mfa_serial.as_deref(),
+            chain.hops[0].request.mfa_serial.as_deref(),
             Some("arn:aws:iam::111111111111:mfa/laptop")
         );
-        assert_eq!(chain.hops[0].duration, Some(Duration::from_secs(3600)));
-        assert_eq!(chain.hops[1].external_id.as_deref(), Some("agreed-2222"));
-        assert_eq!(chain.hops[2].role_session_name.as_deref(), Some("alice"));
+        assert_eq!(
+            chain.hops[0].request.duration,
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            chain.hops[1].request.external_id.as_deref(),
+            Some("agreed-2222")
+        );
+        assert_eq!(
+            chain.hops[2].request.role_session_name.as_deref(),
+            Some("alice")
+        );
     }
 
     #[tokio::test]
@@ -475,7 +482,7 @@ aws_secret_access_key = s
             }
             assert!(text.contains(problem), "{text} should say {problem:?}");
             assert!(text.contains("config"), "names the file: {text}");
-            assert_eq!(error.field(), Some("profile"));
+            assert_eq!(error.field(), Some(Field::Profile));
         }
         let error = chain("", "[keys]\naws_access_key_id = A\n", "keys-user")
             .await

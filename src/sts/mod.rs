@@ -7,11 +7,13 @@ mod answer;
 mod error;
 mod server_date;
 
-use crate::session::{MAX_CHAINED_SESSION_DURATION, Session, SessionRequest};
+use crate::mfa::MfaDevice;
+use crate::request::{Operation, SessionRequest};
+use crate::session::{MAX_CHAINED_SESSION_DURATION, Session};
 use answer::{Receipt, into_session};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
-use aws_sdk_sts::types::PolicyDescriptorType;
+use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
 use aws_smithy_async::time::SharedTimeSource;
 use error::{is_role_chaining_limit, sts_error};
 #[cfg(feature = "file-cache")]
@@ -45,10 +47,12 @@ impl LazyStsClient {
 #[derive(Debug)]
 pub(crate) struct Sts {
     /// The STS client, created at the first call: creating it loads the platform's root
-    /// certificates (about 150 files on Debian), which a process answered from the file cache
-    /// never needs.
+    /// certificates, which a process answered from the file cache never needs.
     client: LazyStsClient,
+    /// Validated, with its session name set.
     request: SessionRequest,
+    /// The device of `request.mfa_serial` and where its codes come from.
+    mfa: Option<MfaDevice>,
     time: SharedTimeSource,
     /// The role-chaining clamp is announced once per provider, not at every refresh.
     warned_chain_clamp: AtomicBool,
@@ -58,11 +62,13 @@ impl Sts {
     pub(crate) fn new(
         config: aws_sdk_sts::Config,
         request: SessionRequest,
+        mfa: Option<MfaDevice>,
         time: SharedTimeSource,
     ) -> Self {
         Sts {
             client: LazyStsClient::new(config),
             request,
+            mfa,
             time,
             warned_chain_clamp: AtomicBool::new(false),
         }
@@ -92,7 +98,8 @@ impl Sts {
     /// credentials are themselves temporary (role chaining), which STS would refuse otherwise.
     fn chain_limited_duration(&self, base: &Credentials) -> Option<Duration> {
         let requested = self.request.duration;
-        let chained = self.request.role.is_some() && base.session_token().is_some();
+        let chained =
+            self.request.operation() == Operation::AssumeRole && base.session_token().is_some();
         match requested {
             Some(d) if chained && d > MAX_CHAINED_SESSION_DURATION => {
                 if !self.warned_chain_clamp.swap(true, Ordering::Relaxed) {
@@ -115,10 +122,10 @@ impl Sts {
         duration: Option<Duration>,
     ) -> Result<Session, CredentialsError> {
         let operation = self.request.operation();
-        let (serial_number, token_code) = match &self.request.mfa {
+        let (serial_number, token_code) = match &self.mfa {
             Some(mfa) => (
                 Some(mfa.serial_number.clone()),
-                Some(mfa.token_code(operation).await?),
+                Some(mfa.token_code(operation.name()).await?),
             ),
             None => (None, None),
         };
@@ -126,26 +133,28 @@ impl Sts {
         // Sign this call with exactly the base credentials just resolved.
         let signing = aws_sdk_sts::config::Builder::default().credentials_provider(base.clone());
         let duration_seconds = duration.map(duration_seconds);
-        let (sts_credentials, assumed_role_arn) = match &self.request.role {
-            Some(role) => {
+        let request = &self.request;
+        let (sts_credentials, assumed_role_arn) = match operation {
+            Operation::AssumeRole => {
                 let output = self
                     .client
                     .get()
                     .assume_role()
-                    .role_arn(&role.role_arn)
-                    .role_session_name(&role.session_name)
+                    .set_role_arn(request.role_arn.clone())
+                    .set_role_session_name(request.role_session_name.clone())
                     .set_duration_seconds(duration_seconds)
-                    .set_external_id(role.external_id.clone())
-                    .set_policy(role.policy.clone())
+                    .set_external_id(request.external_id.clone())
+                    .set_policy(request.policy.clone())
                     .set_policy_arns(non_empty(
-                        role.policy_arns
+                        request
+                            .policy_arns
                             .iter()
                             .map(|arn| PolicyDescriptorType::builder().arn(arn).build())
                             .collect(),
                     ))
-                    .set_tags(non_empty(role.tags.clone()))
-                    .set_transitive_tag_keys(non_empty(role.transitive_tag_keys.clone()))
-                    .set_source_identity(role.source_identity.clone())
+                    .set_tags(non_empty(sts_tags(&request.tags)?))
+                    .set_transitive_tag_keys(non_empty(request.transitive_tag_keys.clone()))
+                    .set_source_identity(request.source_identity.clone())
                     .set_serial_number(serial_number)
                     .set_token_code(token_code)
                     .customize()
@@ -153,13 +162,13 @@ impl Sts {
                     .interceptor(date.clone())
                     .send()
                     .await
-                    .map_err(|e| sts_error(operation, e))?;
+                    .map_err(|e| sts_error(operation.name(), e))?;
                 (
                     output.credentials,
                     output.assumed_role_user.map(|user| user.arn),
                 )
             }
-            None => {
+            Operation::GetSessionToken => {
                 let output = self
                     .client
                     .get()
@@ -172,7 +181,7 @@ impl Sts {
                     .interceptor(date.clone())
                     .send()
                     .await
-                    .map_err(|e| sts_error(operation, e))?;
+                    .map_err(|e| sts_error(operation.name(), e))?;
                 (output.credentials, None)
             }
         };
@@ -181,8 +190,22 @@ impl Sts {
             server_date: date.server_date(),
             longest: self.request.longest_lifetime(duration),
         };
-        into_session(operation, sts_credentials, assumed_role_arn, receipt)
+        into_session(operation.name(), sts_credentials, assumed_role_arn, receipt)
     }
+}
+
+/// The session tags as the SDK takes them. Keys and values are both set, so the SDK's
+/// "required field" check cannot fail; should it, the refresh fails with what it said.
+fn sts_tags(tags: &[(String, String)]) -> Result<Vec<Tag>, CredentialsError> {
+    tags.iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(CredentialsError::invalid_configuration)
+        })
+        .collect()
 }
 
 fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {

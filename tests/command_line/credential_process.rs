@@ -390,19 +390,17 @@ async fn secrets_are_not_printed_to_a_terminal_unless_asked() {
 
 #[tokio::test]
 async fn aws_sdk_rusts_own_credential_process_provider_reads_it() {
-    // aws-config's provider runs the command in this process's environment: no AWS_* variable
-    // of the shell may reach it.
-    if !support::environment::here_in_environment(
-        "credential_process::aws_sdk_rusts_own_credential_process_provider_reads_it",
-        &[],
-    ) {
-        return;
-    }
     let (moto, home, proxy) = setup().await;
-    // aws-config runs the command line with `sh -c`, in this process's environment: the
-    // home's files are passed on the command line.
+    // aws-config runs the command line with `sh -c`, in this process's environment: `env -u`
+    // takes the shell's AWS_* variables out of it, and the home's files are passed on the
+    // command line.
+    let unset: String = support::environment::aws_variables()
+        .iter()
+        .map(|var| format!("-u {} ", var.to_string_lossy()))
+        .collect();
     let command = format!(
-        "AWS_CONFIG_FILE='{}' AWS_SHARED_CREDENTIALS_FILE='{}' XDG_CACHE_HOME='{}' {BINARY} {}",
+        "env {unset}AWS_CONFIG_FILE='{}' AWS_SHARED_CREDENTIALS_FILE='{}' XDG_CACHE_HOME='{}' \
+         {BINARY} {}",
         home.config_file().display(),
         home.credentials_file().display(),
         home.cache_dir().parent().unwrap().display(),

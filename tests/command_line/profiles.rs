@@ -37,13 +37,6 @@ const HOP3_SESSION: &str = "assumed-role/chain-hop-3/hop-3";
 
 #[tokio::test]
 async fn the_aws_cli_boto3_the_library_and_the_command_assume_the_same_role() {
-    // The library reads the profile in this process: no AWS_* variable of the shell may change it.
-    if !support::environment::here_in_environment(
-        "profiles::the_aws_cli_boto3_the_library_and_the_command_assume_the_same_role",
-        &[],
-    ) {
-        return;
-    }
     let moto = Moto::enforcing();
     let home = chain_home(&moto);
     let expected = format!("arn:aws:sts::123456789012:{HOP3_SESSION}");
@@ -73,8 +66,10 @@ async fn the_aws_cli_boto3_the_library_and_the_command_assume_the_same_role() {
     assert!(output.status.success(), "boto3: {}", stderr(&output));
     assert_eq!(stdout(&output).trim(), expected);
 
-    // The library, reading the same files.
+    // The library, reading the same files, in an environment of its own (none of the
+    // shell's AWS_* variables).
     let provider = ChainableTemporaryCredentials::builder()
+        .env(aws_types::os_shim_internal::Env::from_slice(&[]))
         .profile("hop3")
         .profile_config_file(home.config_file())
         .profile_credentials_file(home.credentials_file())

@@ -452,7 +452,7 @@ fn an_empty_path_is_a_build_error_naming_the_field() {
         .file_cache("")
         .build()
         .unwrap_err();
-    assert_eq!(error.field(), Some("file_cache"));
+    assert_eq!(error.field(), Some(chainable_credentials::Field::FileCache));
     assert!(error.to_string().contains("file_cache"), "{error}");
 }
 

@@ -1,13 +1,14 @@
 //! Providers built from named profiles (`build_from_profile`), against the in-process STS on a
 //! manual clock: one cached hop per `role_arn`, an MFA code asked once per refresh of its hop,
-//! and the selected profile's region and endpoint settings on the STS requests. The `AWS_*`
-//! variables of the shell running the tests would override the files' settings: each test runs
-//! in its own process without them.
+//! and the selected profile's region and endpoint settings on the STS requests. Each builder
+//! reads an injected, empty environment: the `AWS_*` variables of the shell running the tests
+//! (which would override the files' settings) do not reach it.
 
 use crate::support;
 
 use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::test_util::ManualTimeSource;
+use aws_types::os_shim_internal::Env;
 use chainable_credentials::{BuildError, Builder, ChainableTemporaryCredentials};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,6 +38,7 @@ impl Files {
     /// when asked (so call counts follow the clock the test moves).
     fn builder(&self, sts: &FakeSts, clock: &ManualTimeSource, profile: &str) -> Builder {
         ChainableTemporaryCredentials::builder()
+            .env(Env::from_slice(&[]))
             .profile(profile)
             .profile_config_file(self.dir.path().join("config"))
             .profile_credentials_file(self.dir.path().join("credentials"))
@@ -90,12 +92,6 @@ impl Codes {
 
 #[tokio::test]
 async fn a_three_profile_chain_with_mfa_asks_once_per_refresh_of_its_hop() {
-    if !support::environment::here_in_environment(
-        "profiles::a_three_profile_chain_with_mfa_asks_once_per_refresh_of_its_hop",
-        &[],
-    ) {
-        return;
-    }
     let files = Files::new(CHAIN);
     let clock = ManualTimeSource::new(t0());
     let sts = FakeSts::new(clock.clone());
@@ -152,12 +148,6 @@ async fn a_three_profile_chain_with_mfa_asks_once_per_refresh_of_its_hop() {
 
 #[tokio::test]
 async fn the_selected_profiles_region_and_endpoints_reach_the_sts_requests() {
-    if !support::environment::here_in_environment(
-        "profiles::the_selected_profiles_region_and_endpoints_reach_the_sts_requests",
-        &[],
-    ) {
-        return;
-    }
     let clock = ManualTimeSource::new(t0());
     let host_and_signing_region = |config: &'static str| {
         let clock = clock.clone();
@@ -236,12 +226,6 @@ async fn the_selected_profiles_region_and_endpoints_reach_the_sts_requests() {
 
 #[tokio::test]
 async fn settings_made_here_win_over_the_profiles() {
-    if !support::environment::here_in_environment(
-        "profiles::settings_made_here_win_over_the_profiles",
-        &[],
-    ) {
-        return;
-    }
     let files = Files::new(CHAIN);
     let clock = ManualTimeSource::new(t0());
     let sts = FakeSts::new(clock.clone());
@@ -269,12 +253,6 @@ async fn settings_made_here_win_over_the_profiles() {
 
 #[tokio::test]
 async fn what_cannot_work_is_a_build_error_naming_profile_key_and_file() {
-    if !support::environment::here_in_environment(
-        "profiles::what_cannot_work_is_a_build_error_naming_profile_key_and_file",
-        &[],
-    ) {
-        return;
-    }
     let files = Files::new(CHAIN);
     let clock = ManualTimeSource::new(t0());
     let sts = FakeSts::new(clock.clone());
@@ -302,7 +280,7 @@ async fn what_cannot_work_is_a_build_error_naming_profile_key_and_file() {
     );
 
     let error = files.builder(&sts, &clock, "c").build().unwrap_err();
-    assert_eq!(error.field(), Some("profile"));
+    assert_eq!(error.field(), Some(chainable_credentials::Field::Profile));
     assert!(error.to_string().contains("build_from_profile"), "{error}");
 
     let region = Files::new(
@@ -326,17 +304,14 @@ async fn what_cannot_work_is_a_build_error_naming_profile_key_and_file() {
         .build_from_profile()
         .await
         .unwrap_err();
-    assert_eq!(error.field(), Some("base_credentials"));
+    assert_eq!(
+        error.field(),
+        Some(chainable_credentials::Field::BaseCredentials)
+    );
 }
 
 #[tokio::test]
 async fn hops_with_mfa_and_those_above_them_refresh_only_when_asked() {
-    if !support::environment::here_in_environment(
-        "profiles::hops_with_mfa_and_those_above_them_refresh_only_when_asked",
-        &[],
-    ) {
-        return;
-    }
     let files = Files::new(CHAIN);
     let clock = ManualTimeSource::new(t0());
     let sts = FakeSts::new(clock.clone());

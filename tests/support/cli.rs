@@ -13,7 +13,7 @@ const PROCESS_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The Python virtual environment `scripts/test.sh` installs (moto, boto3, awscli).
 pub fn venv_bin(program: &str) -> PathBuf {
-    let venv = std::env::var_os("CC_VENV")
+    let venv = super::environment::var("CC_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
     let path = venv.join("bin").join(program);

@@ -35,9 +35,9 @@ static FIXTURES: OnceLock<HashMap<String, String>> = OnceLock::new();
 /// The fixtures by name.
 fn fixtures() -> &'static HashMap<String, String> {
     FIXTURES.get_or_init(|| {
-        if std::env::var_os("CC_ENDPOINT").is_some() {
-            std::env::vars()
-                .filter(|(k, _)| k.starts_with("CC_"))
+        if super::environment::var("CC_ENDPOINT").is_some() {
+            super::environment::vars_with_prefix("CC_")
+                .into_iter()
                 .collect()
         } else {
             start_servers()
@@ -55,7 +55,7 @@ fn start_servers() -> HashMap<String, String> {
         .status()
         .expect("run scripts/moto.sh install");
     assert!(installed.success(), "scripts/moto.sh install failed");
-    let venv = std::env::var_os("CC_VENV").map_or_else(|| root.join(".venv"), Into::into);
+    let venv = super::environment::var("CC_VENV").map_or_else(|| root.join(".venv"), Into::into);
     let mut session = Command::new(venv.join("bin/python"));
     // boto3 in the set-up would read a developer's AWS_PROFILE or keys; the servers need none.
     for var in super::environment::aws_variables() {
@@ -93,12 +93,6 @@ fn start_servers() -> HashMap<String, String> {
     let _ = errors.seek(SeekFrom::Start(0));
     let _ = errors.read_to_string(&mut printed);
     panic!("scripts/moto_session.py ended without starting the servers:\n{printed}");
-}
-
-/// The fixtures, if this process has used the local server so far: for a child process to use
-/// the same servers (see [`here_in_environment`](super::environment::here_in_environment)).
-pub fn started_fixtures() -> HashMap<String, String> {
-    FIXTURES.get().cloned().unwrap_or_default()
 }
 
 fn var(name: &str) -> String {

@@ -2,11 +2,12 @@
 //! packages (`scripts/browser.sh install`), driven over WebDriver (chromedriver). It opens the
 //! page, uploads a file through the form, sees it in the list, downloads it through the
 //! presigned link and compares the bytes; a screenshot of the page after the upload is written
-//! to `target/upload_service_page.png`.
+//! to `target/upload_service_page.png`. And another site's page, whose form posts to the
+//! service as soon as it loads, is refused.
 //!
 //! Runs against the non-enforcing local server (the download is a presigned request, which
-//! moto 5.2.5 cannot check while enforcing). Without Chromium it is skipped with a message,
-//! unless `CC_REQUIRE_BROWSER` is set (as `scripts/test.sh` does): then it fails.
+//! moto 5.2.5 cannot check while enforcing). Without Chromium the tests are skipped with a
+//! message, unless `CC_REQUIRE_BROWSER` is set (as `scripts/test.sh` does): then they fail.
 
 use crate::{service, support};
 
@@ -18,26 +19,53 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use service::{random_bytes, unique_prefix};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::moto::Moto;
 
-fn browser_paths() -> (PathBuf, PathBuf) {
+/// Chromium and chromedriver, or `None` (with a message) when they are missing and
+/// `CC_REQUIRE_BROWSER` is not set; missing while it is set, the test fails.
+fn browser_paths() -> Option<(PathBuf, PathBuf)> {
     let path = |var: &str, default: &str| {
-        std::env::var_os(var)
+        support::environment::var(var)
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(default))
     };
-    (
-        path("CC_CHROMIUM", "/usr/bin/chromium"),
-        path("CC_CHROMEDRIVER", "/usr/bin/chromedriver"),
-    )
+    let chromium = path("CC_CHROMIUM", "/usr/bin/chromium");
+    let chromedriver = path("CC_CHROMEDRIVER", "/usr/bin/chromedriver");
+    if chromium.exists() && chromedriver.exists() {
+        return Some((chromium, chromedriver));
+    }
+    let message = format!(
+        "{} or {} is missing: install them with scripts/browser.sh install",
+        chromium.display(),
+        chromedriver.display()
+    );
+    if support::environment::var("CC_REQUIRE_BROWSER").is_some() {
+        panic!("CC_REQUIRE_BROWSER is set but {message}");
+    }
+    eprintln!("SKIPPED the browser test: {message} (set CC_REQUIRE_BROWSER to fail instead)");
+    None
 }
 
-/// chromedriver, started on a free loopback port; killed when dropped.
+/// chromedriver, started on a free loopback port in a process group of its own; the group
+/// (chromedriver and the browsers it started) is killed when dropped, so that a test that fails
+/// before it closes its browser leaves no Chromium behind.
 struct Driver {
     url: String,
-    _process: tokio::process::Child,
+    process: tokio::process::Child,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(group) = self.process.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{group}")])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
 }
 
 impl Driver {
@@ -51,12 +79,13 @@ impl Driver {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromedriver.display()));
         let driver = Driver {
             url: format!("http://127.0.0.1:{port}"),
-            _process: process,
+            process,
         };
         let web = WebDriver::new(&driver.url);
         for _ in 0..200 {
@@ -220,22 +249,37 @@ impl Browser {
         .await
     }
 
+    /// [`Browser::script`], or `None` when the browser cannot run it now (between two pages).
+    async fn try_script(&self, script: &str, args: Value) -> Option<Value> {
+        self.web
+            .try_call(
+                "POST",
+                &format!("/session/{}/execute/sync", self.session),
+                Some(json!({ "script": script, "args": args })),
+            )
+            .await
+            .ok()
+            .map(|answer| answer["value"].clone())
+    }
+
     /// Waits (up to 20 s) until `script` returns something truthy; returns it.
     async fn until(&self, what: &str, script: &str, args: Value) -> Value {
         for _ in 0..200 {
-            let value = self.script(script, args.clone()).await;
-            if !(value.is_null() || value == false || value == "") {
+            if let Some(value) = self.try_script(script, args.clone()).await
+                && !(value.is_null() || value == false || value == "")
+            {
                 return value;
             }
             TokioSleep::new().sleep(Duration::from_millis(100)).await;
         }
-        let message = self
-            .script(
-                "return document.getElementById('message').textContent",
+        let shown = self
+            .try_script(
+                "const m = document.getElementById('message'); \
+                 return location.href + ': ' + (m ? m.textContent : document.body.innerText)",
                 json!([]),
             )
             .await;
-        panic!("timed out waiting until {what}; the page says {message}");
+        panic!("timed out waiting until {what}; the browser shows {shown:?}");
     }
 
     async fn screenshot(&self, path: &Path) {
@@ -279,19 +323,9 @@ async fn downloaded(dir: &Path, name: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_uploads_lists_and_downloads_in_a_real_browser() {
-    let (chromium, chromedriver) = browser_paths();
-    if !chromium.exists() || !chromedriver.exists() {
-        let message = format!(
-            "{} or {} is missing: install them with scripts/browser.sh install",
-            chromium.display(),
-            chromedriver.display()
-        );
-        if std::env::var_os("CC_REQUIRE_BROWSER").is_some() {
-            panic!("CC_REQUIRE_BROWSER is set but {message}");
-        }
-        eprintln!("SKIPPED the browser test: {message} (set CC_REQUIRE_BROWSER to fail instead)");
+    let Some((chromium, chromedriver)) = browser_paths() else {
         return;
-    }
+    };
 
     let moto = Moto::open();
     let service = service::start(&moto, service::settings(&moto)).await;
@@ -402,4 +436,107 @@ async fn the_page_uploads_lists_and_downloads_in_a_real_browser() {
 
     // Page load, health checks, upload, listing and link: one AssumeRole.
     assert_eq!(service.proxy.sts_requests(), 1);
+}
+
+/// Another site: `GET /NAME` is a page whose form posts to `service`'s `/item` as soon as it
+/// loads, the way a malicious page would (a multipart form needs no CORS preflight), with the
+/// key `PREFIX` + `NAME` and a text field named `file`. Listens on `port` of 127.0.0.1 and, if
+/// the machine has IPv6, of ::1 (the browser may try either for `localhost`).
+async fn attacker_site(service: &str, prefix: &str) -> u16 {
+    let (service, prefix) = (service.to_owned(), prefix.to_owned());
+    let page = move |axum::extract::Path(name): axum::extract::Path<String>| {
+        let (service, prefix) = (service.clone(), prefix.clone());
+        async move {
+            axum::response::Html(format!(
+                "<!doctype html><html><body onload=\"document.forms[0].submit()\">\
+                 <form method=\"post\" enctype=\"multipart/form-data\" action=\"{service}/item\">\
+                 <input name=\"key\" value=\"{prefix}{name}\">\
+                 <input name=\"file\" value=\"written by another site\">\
+                 </form></body></html>"
+            ))
+        }
+    };
+    let site = axum::Router::new().route("/{name}", axum::routing::get(page));
+    let v4 = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = v4.local_addr().unwrap().port();
+    let v6 = tokio::net::TcpListener::bind(SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)))
+        .await;
+    for listener in std::iter::once(v4).chain(v6.ok()) {
+        let site = site.clone();
+        tokio::spawn(async move { axum::serve(listener, site).await.unwrap() });
+    }
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_sites_form_cannot_post_to_the_service_in_a_real_browser() {
+    let Some((chromium, chromedriver)) = browser_paths() else {
+        return;
+    };
+    let moto = Moto::open();
+    let service = service::start(&moto, service::settings(&moto)).await;
+    let prefix = unique_prefix("cross-site-form");
+    let attacker = attacker_site(&service.url, &prefix).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&chromedriver).await;
+    let browser = Browser::open(
+        WebDriver::new(&driver.url),
+        &chromium,
+        &scratch.path().join("profile"),
+        scratch.path(),
+    )
+    .await;
+
+    // Another site (localhost is not 127.0.0.1's site), and another origin of the same site.
+    for (what, page) in [
+        (
+            "cross-site",
+            format!("http://localhost:{attacker}/cross-site"),
+        ),
+        (
+            "same-site",
+            format!("http://127.0.0.1:{attacker}/same-site"),
+        ),
+    ] {
+        browser.go(&page).await;
+        let shown = browser
+            .until(
+                &format!("the {what} form's answer is shown"),
+                "return location.href.startsWith(arguments[0]) \
+                 && document.readyState === 'complete' ? document.body.innerText : ''",
+                json!([format!("{}/item", service.url)]),
+            )
+            .await;
+        let shown = shown.as_str().unwrap();
+        // Chromium may show a JSON answer with controls of its own around it.
+        let json_text = &shown[shown.find('{').unwrap_or(0)..=shown.rfind('}').unwrap_or(0)];
+        let answer: Value = serde_json::from_str(json_text)
+            .unwrap_or_else(|e| panic!("{what}: the browser shows no JSON answer ({e}): {shown}"));
+        assert_eq!(
+            answer["error"], "cross-site request refused",
+            "{what}: the service refused the form: {answer}"
+        );
+        assert!(answer["request_id"].is_string(), "{answer}");
+    }
+    browser.close().await;
+
+    let stored = moto
+        .s3(moto.admin_credentials())
+        .list_objects_v2()
+        .bucket(&moto.bucket)
+        .prefix(&prefix)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.contents().len(),
+        0,
+        "nothing written by the other site's forms: {:?}",
+        stored.contents()
+    );
+    assert_eq!(
+        service.proxy.sts_requests(),
+        0,
+        "no AWS call for a refused request"
+    );
 }

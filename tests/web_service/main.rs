@@ -1,9 +1,12 @@
 //! The upload service example (`examples/upload_service`): over HTTP in-process and as the built
-//! binary, and its page in a real browser, against the local server (see `support::moto`).
+//! binary, and its page in a real browser, against the local server (see `support::moto`);
+//! what it refuses and hides (`security`), and how much of it one client can hold (`limits`).
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod api;
 mod browser;
+mod limits;
+mod security;
 mod service;

@@ -1,12 +1,16 @@
 //! What the upload service's tests share: the service (`examples/upload_service/app.rs`)
-//! served in-process on a free loopback port against the local moto server, with STS reached
-//! through the counting fault proxy; a small HTTP client; multipart bodies; the example
-//! binary, built on demand.
+//! served in-process on a free loopback port as `main.rs` serves it (`server.rs`) against the
+//! local moto server, with STS reached through the counting fault proxy; a small HTTP client;
+//! raw connections; multipart bodies; the example binary, built on demand.
 #![allow(dead_code)]
 
 #[path = "../../examples/upload_service/app.rs"]
 #[allow(dead_code)]
 pub mod app;
+
+#[path = "../../examples/upload_service/server.rs"]
+#[allow(dead_code)]
+pub mod server;
 
 use crate::support::fault_proxy::FaultProxy;
 use crate::support::moto::Moto;
@@ -38,10 +42,11 @@ impl Drop for Service {
     }
 }
 
-/// Settings for tests: the fixture bucket as default, the rest as the service's defaults.
+/// Settings for tests: the fixture bucket served (and the default), the rest as the
+/// service's defaults.
 pub fn settings(moto: &Moto) -> app::Settings {
     app::Settings {
-        default_bucket: Some(moto.bucket.clone()),
+        buckets: vec![moto.bucket.clone()],
         ..app::Settings::default()
     }
 }
@@ -88,14 +93,106 @@ pub fn sdk_config(moto: &Moto) -> SdkConfig {
         .build()
 }
 
-/// Serves `router` on a free loopback port.
+/// Serves `router` on a free loopback port as the binary does, with the default limits.
 pub async fn serve(router: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+    serve_with_limits(router, server::Limits::default()).await
+}
+
+/// [`serve`] with other connection limits.
+pub async fn serve_with_limits(
+    router: axum::Router,
+    limits: server::Limits,
+) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
+    let task = tokio::spawn(server::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
     (url, task)
+}
+
+/// The service's router on a provider that never reaches AWS (its STS endpoint is a closed
+/// port), for tests of what is refused or answered before any AWS call.
+pub fn offline_router(settings: app::Settings) -> axum::Router {
+    let closed = "http://127.0.0.1:9";
+    let sdk_config = SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new("us-east-1"))
+        .endpoint_url(closed)
+        .credentials_provider(SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("AKIDOFFLINE", "offline", None, None, "t"),
+        ))
+        .build();
+    let provider = ChainableTemporaryCredentials::builder()
+        .configure(&sdk_config)
+        .role_arn("arn:aws:iam::123456789012:role/offline")
+        .build()
+        .expect("the provider builds");
+    let s3 = app::s3_client(&sdk_config, provider.clone());
+    app::router(app::AppState::new(provider, s3, settings))
+}
+
+/// Sends `head` (a request's first lines, or part of them) on a new connection to `url`'s
+/// address; the connection is returned to read the answer from.
+pub async fn raw_connection(url: &str, head: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// A `GET path` request's head for `url`'s host, keeping the connection open afterwards.
+pub fn get_request(url: &str, path: &str) -> String {
+    let host = url.trim_start_matches("http://");
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+}
+
+/// Reads one answer's head and `Content-Length` body from `stream` (within `within`): its
+/// status line, or `None` if the server closed the connection without answering.
+pub async fn read_answer(
+    stream: &mut tokio::net::TcpStream,
+    within: std::time::Duration,
+) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let read = async {
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            if let Some(end) = find(&received, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&received[..end]).into_owned();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                if received.len() >= end + 4 + length {
+                    return head.lines().next().map(str::to_owned);
+                }
+            }
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => {
+                    return (!received.is_empty())
+                        .then(|| String::from_utf8_lossy(&received).into_owned());
+                }
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(within, read)
+        .await
+        .unwrap_or_else(|_| panic!("no answer and no close within {within:?}"))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A plain HTTP client (what a browser or curl is to the service).

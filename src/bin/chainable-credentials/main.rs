@@ -16,16 +16,13 @@ mod source_profile;
 mod terminal_mfa;
 
 use args::{Cli, Command, SessionArgs};
-use aws_config::default_provider::use_dual_stack::use_dual_stack_provider;
-use aws_config::default_provider::use_fips::use_fips_provider;
-use aws_config::environment::region::EnvironmentVariableRegionProvider;
-use aws_config::meta::region::RegionProviderChain;
-use aws_config::profile::ProfileFileRegionProvider;
-use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
+use aws_types::os_shim_internal::Env;
 use aws_types::region::Region;
-use chainable_credentials::{BuildError, Builder, ChainableTemporaryCredentials, FetchError};
+use chainable_credentials::{
+    BuildError, Builder, ChainableTemporaryCredentials, FetchError, Field,
+};
 use clap::Parser;
 use std::error::Error;
 use std::io::{IsTerminal, Write};
@@ -61,14 +58,16 @@ fn main() -> ExitCode {
         .chain(&args.chain)
         .map(String::as_str)
         .collect();
-    let env_profile = std::env::var("AWS_PROFILE").ok();
+    // The one place the process's environment is taken; everything below reads it from here.
+    let env = Env::real();
+    let env_profile = env.get("AWS_PROFILE").ok();
     let identity = recursion::identity(
         args.profile.as_deref(),
         args.source_profile.as_deref(),
         env_profile.as_deref(),
         &roles,
     );
-    let inherited = std::env::var(recursion::STACK_VAR).ok();
+    let inherited = env.get(recursion::STACK_VAR).ok();
     match recursion::enter(inherited.as_deref(), &identity) {
         // SAFETY: no other thread exists yet (the runtime is created below), so nothing can
         // read the environment while it changes.
@@ -170,13 +169,13 @@ async fn credentials(args: &SessionArgs) -> Result<Credentials, Box<dyn Error>> 
                 .map_err(flag_error)?
         }
         None => {
-            let region = region(args).await;
-            first = first
-                .configure(&endpoint_variants().await)
-                .region(region.clone());
-            first
-                .set_endpoint_url(endpoint_url(args))
-                .set_role_arn(args.role_arn.clone());
+            let settings = sts_settings(args).await.map_err(flag_error)?;
+            let region = settings
+                .region()
+                .cloned()
+                .unwrap_or_else(|| Region::from_static(DEFAULT_REGION));
+            first = first.configure(&settings).region(region.clone());
+            first.set_role_arn(args.role_arn.clone());
             if let Some(profile) = &args.source_profile {
                 first = first
                     .base_credentials(source_profile::SourceProfile::new(profile, region.clone()));
@@ -211,74 +210,45 @@ fn policy_text(value: &str) -> Result<String, Box<dyn Error>> {
     }
 }
 
-/// FIPS and dual-stack endpoints as the environment (`AWS_USE_FIPS_ENDPOINT`,
-/// `AWS_USE_DUALSTACK_ENDPOINT`) or the `AWS_PROFILE` profile ask, read by aws-config's own
-/// providers.
-async fn endpoint_variants() -> SdkConfig {
-    let config = ProviderConfig::default();
-    SdkConfig::builder()
-        .use_fips(use_fips_provider(&config).await.unwrap_or(false))
-        .use_dual_stack(use_dual_stack_provider(&config).await.unwrap_or(false))
-        .build()
-}
-
-/// `--region`, else AWS_REGION / AWS_DEFAULT_REGION, else the profile's `region`, else
-/// [`DEFAULT_REGION`]: aws-config's region providers, minus instance metadata (a command-line
-/// tool must not hang on it).
-async fn region(args: &SessionArgs) -> Region {
-    let mut from_profile = ProfileFileRegionProvider::builder();
-    if let Some(profile) = &args.source_profile {
-        from_profile = from_profile.profile_name(profile);
-    }
-    RegionProviderChain::first_try(args.region.clone().map(Region::new))
-        .or_else(EnvironmentVariableRegionProvider::new())
-        .or_else(from_profile.build())
-        .region()
-        .await
-        .unwrap_or_else(|| Region::from_static(DEFAULT_REGION))
-}
-
-/// `--endpoint-url`, else AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL (unless
-/// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true), as the SDKs do.
-fn endpoint_url(args: &SessionArgs) -> Option<String> {
-    if args.endpoint_url.is_some() {
-        return args.endpoint_url.clone();
-    }
-    let ignore = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-        .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
-    if ignore {
-        return None;
-    }
-    ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
-        .into_iter()
-        .filter_map(|var| std::env::var(var).ok())
-        .find(|value| !value.trim().is_empty())
+/// Region, endpoint, FIPS and dual-stack settings: the flags, else the environment and the
+/// profile (`--source-profile`, else `AWS_PROFILE`), read as the library reads a profile's.
+async fn sts_settings(args: &SessionArgs) -> Result<SdkConfig, BuildError> {
+    let mut builder = ChainableTemporaryCredentials::builder();
+    builder
+        .set_profile(args.source_profile.clone())
+        .set_region(args.region.clone().map(Region::new))
+        .set_endpoint_url(args.endpoint_url.clone());
+    builder.profile_sts_settings().await
 }
 
 /// A build error, with the builder's field named as the command-line flag that set it.
 fn flag_error(error: BuildError) -> Box<dyn Error> {
-    let flag = match error.field() {
-        Some("role_arn") => Some("--role-arn/--chain"),
-        Some("role_session_name") => Some("--session-name"),
-        Some("duration") => Some("--duration"),
-        Some("external_id") => Some("--external-id"),
-        Some("mfa_serial_number") => Some("--mfa-serial"),
-        Some("endpoint_url") => Some("--endpoint-url"),
-        Some("region") => Some("--region"),
-        Some("file_cache") => Some("--cache-dir"),
-        Some("policy") => Some("--policy"),
-        Some("policy_arns") => Some("--policy-arn"),
-        Some("tags") => Some("--tag"),
-        Some("transitive_tag_keys") => Some("--transitive-tag-key"),
-        Some("source_identity") => Some("--source-identity"),
-        Some("profile") => Some("--profile"),
-        Some("load_timeout") => Some("--timeout"),
-        _ => None,
-    };
-    match flag {
+    match error.field().and_then(flag_of) {
         Some(flag) => format!("{flag}: {error}").into(),
         None => error.into(),
     }
+}
+
+/// The flag that sets a builder field.
+fn flag_of(field: Field) -> Option<&'static str> {
+    Some(match field {
+        Field::RoleArn => "--role-arn/--chain",
+        Field::RoleSessionName => "--session-name",
+        Field::Duration => "--duration",
+        Field::ExternalId => "--external-id",
+        Field::Mfa => "--mfa-serial",
+        Field::EndpointUrl => "--endpoint-url",
+        Field::Region => "--region",
+        Field::FileCache => "--cache-dir",
+        Field::Policy => "--policy",
+        Field::PolicyArns => "--policy-arn",
+        Field::Tags => "--tag",
+        Field::TransitiveTagKeys => "--transitive-tag-key",
+        Field::SourceIdentity => "--source-identity",
+        Field::Profile => "--profile",
+        Field::LoadTimeout => "--timeout",
+        _ => return None,
+    })
 }
 
 /// What to print for a failure: one line, and for missing base credentials what to pass.

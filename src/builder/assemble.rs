@@ -1,0 +1,96 @@
+//! Wiring a provider from its validated parts: the STS client's configuration, the file cache,
+//! the fetch pipeline and the refresh engine.
+
+use super::runtime::Runtime;
+use super::{DEFAULT_SESSION_NAME_PREFIX, Refreshing};
+use crate::fetch::SessionFetcher;
+use crate::mfa::MfaDevice;
+use crate::provider::ChainableTemporaryCredentials;
+use crate::refresh::{Backoff, EngineConfig, RefreshEngine};
+use crate::request::SessionRequest;
+use crate::sts::Sts;
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+/// Everything a provider is made of, checked.
+pub(super) struct Parts {
+    /// Validated; the session name is still the one given, if any.
+    pub(super) request: SessionRequest,
+    pub(super) mfa: Option<MfaDevice>,
+    /// This hop or one below it asks for MFA codes.
+    pub(super) mfa_in_chain: bool,
+    pub(super) refreshing: Refreshing,
+    pub(super) runtime: Runtime,
+}
+
+/// The provider made of `parts`.
+pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
+    let Parts {
+        mut request,
+        mfa,
+        mfa_in_chain,
+        refreshing,
+        runtime,
+    } = parts;
+    // The file cache's key is taken from the request as given: a generated session name,
+    // which differs per process, must not split the cache.
+    #[cfg(feature = "file-cache")]
+    let file_cache = refreshing.file_cache.clone().map(|dir| {
+        crate::file_cache::FileCache::new(
+            dir,
+            crate::file_cache::SessionParams::new(
+                &request,
+                &runtime.region,
+                runtime.endpoint_url.as_deref(),
+            ),
+            request.longest_lifetime(request.duration),
+            runtime.time_source.clone(),
+            runtime.sleep.clone(),
+            refreshing.load_timeout / 2,
+        )
+    });
+    if request.role_arn.is_some() && request.role_session_name.is_none() {
+        // Fixed for the provider's life, so that every refresh uses the same name.
+        let millis = runtime
+            .time_source
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        request.role_session_name = Some(format!("{DEFAULT_SESSION_NAME_PREFIX}-{millis}"));
+    }
+    let mut sts_config = aws_sdk_sts::config::Builder::from(&runtime.sts_sdk_config);
+    sts_config.set_endpoint_url(runtime.endpoint_url.clone());
+    let fetcher = SessionFetcher {
+        base: runtime.base.clone(),
+        sts: Sts::new(
+            sts_config.build(),
+            request.clone(),
+            mfa,
+            runtime.time_source.clone(),
+        ),
+        request: request.clone(),
+        #[cfg(feature = "file-cache")]
+        file_cache,
+    };
+    let engine = RefreshEngine::new(
+        Arc::new(fetcher),
+        runtime.time_source,
+        runtime.sleep,
+        EngineConfig {
+            load_timeout: refreshing.load_timeout,
+            backoff: Backoff::default(),
+            jitter: true,
+            background_refresh: refreshing.background_refresh,
+            prefetch: refreshing.prefetch,
+            on_refresh: refreshing.on_refresh,
+        },
+    );
+    ChainableTemporaryCredentials::new(
+        engine,
+        request,
+        runtime.sts_sdk_config,
+        mfa_in_chain,
+        runtime.allow_insecure_endpoint,
+    )
+}

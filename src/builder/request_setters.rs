@@ -1,0 +1,213 @@
+//! The setters of the session request: what STS is asked for. Each sets one field of the
+//! request model (`SessionRequest`); the `set_*` twin does the work, the consuming setter
+//! calls it.
+
+use super::Builder;
+use crate::mfa::{MfaDevice, ProvideMfaToken};
+use std::time::Duration;
+
+impl Builder {
+    /// The role to assume, `arn:PARTITION:iam::ACCOUNT_ID:role/[PATH/]NAME` (STS: 20 to 2,048
+    /// characters; the role name 1 to 64 characters of `[\w+=,.@-]`).
+    ///
+    /// Default: none, and then the provider calls `GetSessionToken` instead of `AssumeRole`:
+    /// temporary credentials for the base principal itself.
+    pub fn role_arn(mut self, arn: impl Into<String>) -> Self {
+        self.set_role_arn(Some(arn.into()));
+        self
+    }
+
+    /// Sets or clears the role ARN; see [`role_arn`](Self::role_arn).
+    pub fn set_role_arn(&mut self, arn: Option<String>) -> &mut Self {
+        self.request.role_arn = arn;
+        self
+    }
+
+    /// The role session name: it appears in the assumed-role ARN and in CloudTrail (STS: 2 to
+    /// 64 characters of `[\w+=,.@-]`). Only with [`role_arn`](Self::role_arn).
+    ///
+    /// Default: `chainable-credentials-<Unix milliseconds at build>`, fixed for the provider's
+    /// life so every refresh uses the same name.
+    pub fn role_session_name(mut self, name: impl Into<String>) -> Self {
+        self.set_role_session_name(Some(name.into()));
+        self
+    }
+
+    /// Sets or clears the session name; see [`role_session_name`](Self::role_session_name).
+    pub fn set_role_session_name(&mut self, name: Option<String>) -> &mut Self {
+        self.request.role_session_name = name;
+        self
+    }
+
+    /// How long each session lasts (`DurationSeconds`, whole seconds). STS accepts 900 s to
+    /// 43,200 s for `AssumeRole` (no more than the role's maximum session duration) and 900 s
+    /// to 129,600 s for `GetSessionToken`.
+    ///
+    /// Default: not sent, so STS decides (1 hour for `AssumeRole`, 12 hours for
+    /// `GetSessionToken`).
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.set_duration(Some(duration));
+        self
+    }
+
+    /// Sets or clears the duration; see [`duration`](Self::duration).
+    pub fn set_duration(&mut self, duration: Option<Duration>) -> &mut Self {
+        self.request.duration = duration;
+        self
+    }
+
+    /// The external id the role's trust policy requires, as given by the role's owner (STS: 2
+    /// to 1,224 characters of `[\w+=,.@:/-]`). Only with [`role_arn`](Self::role_arn). Never
+    /// printed by `Debug` or in errors.
+    ///
+    /// Default: none.
+    pub fn external_id(mut self, id: impl Into<String>) -> Self {
+        self.set_external_id(Some(id.into()));
+        self
+    }
+
+    /// Sets or clears the external id; see [`external_id`](Self::external_id).
+    pub fn set_external_id(&mut self, id: Option<String>) -> &mut Self {
+        self.request.external_id = id;
+        self
+    }
+
+    /// An inline session policy (JSON): the session may do only what both the role's policies
+    /// and this allow. STS: at most 2,048 characters once packed (it is sent without
+    /// whitespace), characters U+0020 to U+00FF plus tab and line breaks. Only with
+    /// [`role_arn`](Self::role_arn).
+    ///
+    /// Default: none (the role's own permissions).
+    pub fn policy(mut self, json: impl Into<String>) -> Self {
+        self.set_policy(Some(json.into()));
+        self
+    }
+
+    /// Sets or clears the inline session policy; see [`policy`](Self::policy).
+    pub fn set_policy(&mut self, json: Option<String>) -> &mut Self {
+        self.request.policy = json;
+        self
+    }
+
+    /// Adds a managed session policy by ARN (`arn:aws:iam::ACCOUNT_ID|aws:policy/NAME`); STS
+    /// takes at most 10. Only with [`role_arn`](Self::role_arn).
+    ///
+    /// Default: none.
+    pub fn policy_arn(mut self, arn: impl Into<String>) -> Self {
+        self.request.policy_arns.push(arn.into());
+        self
+    }
+
+    /// Adds managed session policies by ARN; see [`policy_arn`](Self::policy_arn).
+    pub fn policy_arns(mut self, arns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.request
+            .policy_arns
+            .extend(arns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Replaces the managed session policies; see [`policy_arn`](Self::policy_arn).
+    pub fn set_policy_arns(&mut self, arns: Option<Vec<String>>) -> &mut Self {
+        self.request.policy_arns = arns.unwrap_or_default();
+        self
+    }
+
+    /// Adds a session tag. STS: at most 50 tags; keys 1 to 128 and values 0 to 256 characters
+    /// of `[\p{L}\p{Z}\p{N}_.:/=+\-@]`; keys unique regardless of case and not starting with
+    /// `aws:`. The role's trust policy must allow `sts:TagSession`. Only with
+    /// [`role_arn`](Self::role_arn).
+    ///
+    /// Default: none.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds session tags; see [`tag`](Self::tag).
+    pub fn tags<K: Into<String>, V: Into<String>>(
+        mut self,
+        tags: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.request
+            .tags
+            .extend(tags.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Replaces the session tags; see [`tag`](Self::tag).
+    pub fn set_tags(&mut self, tags: Option<Vec<(String, String)>>) -> &mut Self {
+        self.request.tags = tags.unwrap_or_default();
+        self
+    }
+
+    /// Marks a session tag as transitive: it passes on to sessions assumed from this one (role
+    /// chaining). STS: the key must be one of the session tags.
+    ///
+    /// Default: none.
+    pub fn transitive_tag_key(mut self, key: impl Into<String>) -> Self {
+        self.request.transitive_tag_keys.push(key.into());
+        self
+    }
+
+    /// Marks session tags as transitive; see [`transitive_tag_key`](Self::transitive_tag_key).
+    pub fn transitive_tag_keys(
+        mut self,
+        keys: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.request
+            .transitive_tag_keys
+            .extend(keys.into_iter().map(Into::into));
+        self
+    }
+
+    /// Replaces the transitive tag keys; see [`transitive_tag_key`](Self::transitive_tag_key).
+    pub fn set_transitive_tag_keys(&mut self, keys: Option<Vec<String>>) -> &mut Self {
+        self.request.transitive_tag_keys = keys.unwrap_or_default();
+        self
+    }
+
+    /// The source identity: who is behind the session, recorded in CloudTrail and kept through
+    /// role chains. STS: 2 to 64 characters of `[\w+=,.@-]`, not starting with `aws:`; once
+    /// set in a chain it cannot change. The trust policy must allow `sts:SetSourceIdentity`.
+    /// Only with [`role_arn`](Self::role_arn).
+    ///
+    /// Default: none.
+    pub fn source_identity(mut self, id: impl Into<String>) -> Self {
+        self.set_source_identity(Some(id.into()));
+        self
+    }
+
+    /// Sets or clears the source identity; see [`source_identity`](Self::source_identity).
+    pub fn set_source_identity(&mut self, id: Option<String>) -> &mut Self {
+        self.request.source_identity = id;
+        self
+    }
+
+    /// Multi-factor authentication: `serial_number` is the MFA device's ARN
+    /// (`arn:aws:iam::ACCOUNT_ID:mfa/NAME`) or a hardware device's serial (STS: 9 to 256
+    /// characters of `[\w+=/:,.@-]`), and `tokens` is asked for the current 6-digit code at every
+    /// refresh (never on cache hits). Works with `AssumeRole` and with `GetSessionToken`; for
+    /// "MFA once, then roles", build a `GetSessionToken` provider with MFA and
+    /// [`chain`](crate::ChainableTemporaryCredentials::chain) roles on it.
+    ///
+    /// Asking for the code counts against the [`load_timeout`](Self::load_timeout) (5 seconds
+    /// by default): give a person typing the code more, e.g. two minutes.
+    ///
+    /// A provider with MFA, and every hop chained on it, refreshes only when asked: its
+    /// [`background_refresh`](Self::background_refresh) is off unless switched on, so that a
+    /// code is asked for when someone needs credentials, not at a refresh point while nobody
+    /// is there. Switch it on for a token provider that needs no person.
+    ///
+    /// Default: none.
+    pub fn mfa(mut self, serial_number: impl Into<String>, tokens: impl ProvideMfaToken) -> Self {
+        self.set_mfa(Some(MfaDevice::new(serial_number, tokens)));
+        self
+    }
+
+    /// Sets or clears the MFA device; see [`mfa`](Self::mfa).
+    pub fn set_mfa(&mut self, device: Option<MfaDevice>) -> &mut Self {
+        self.request.mfa_serial = device.as_ref().map(|d| d.serial_number.clone());
+        self.mfa_tokens = device.map(|d| d.tokens);
+        self
+    }
+}

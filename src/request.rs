@@ -1,0 +1,315 @@
+//! The one model of what makes a session: [`SessionRequest`]. The builder's setters fill it,
+//! a profile's hop is parsed into it, the command's flags set it through the builder, it is
+//! validated in one place ([`SessionRequest::validate`]), the STS call is made from it, and the
+//! file cache's key is derived from it ([`SessionRequest::cache_identity`]) so that no field
+//! can be left out of the key.
+
+use crate::error::{BuildError, Field};
+use crate::session::{DEFAULT_ASSUME_ROLE_DURATION, DEFAULT_GET_SESSION_TOKEN_DURATION};
+use crate::validation;
+use std::fmt;
+use std::time::Duration;
+
+/// The STS operation sessions come from. The next operations (web identity, SAML, federation)
+/// join here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Operation {
+    AssumeRole,
+    GetSessionToken,
+}
+
+impl Operation {
+    /// The operation's name in the STS API, as errors and traces say it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Operation::AssumeRole => "AssumeRole",
+            Operation::GetSessionToken => "GetSessionToken",
+        }
+    }
+}
+
+/// What to ask STS for. Each field is named after the builder setter that sets it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct SessionRequest {
+    /// `RoleArn`: with it `AssumeRole`, without it `GetSessionToken`.
+    pub(crate) role_arn: Option<String>,
+    /// `RoleSessionName`. After `build()` always set (a generated default if none was given).
+    pub(crate) role_session_name: Option<String>,
+    /// `DurationSeconds`.
+    pub(crate) duration: Option<Duration>,
+    /// `ExternalId`; never printed.
+    pub(crate) external_id: Option<String>,
+    /// `Policy`; packed (whitespace-free) JSON once validated.
+    pub(crate) policy: Option<String>,
+    /// `PolicyArns`.
+    pub(crate) policy_arns: Vec<String>,
+    /// `Tags`, as key and value.
+    pub(crate) tags: Vec<(String, String)>,
+    /// `TransitiveTagKeys`.
+    pub(crate) transitive_tag_keys: Vec<String>,
+    /// `SourceIdentity`.
+    pub(crate) source_identity: Option<String>,
+    /// `SerialNumber` of the MFA device; its codes come from a token provider kept beside
+    /// the request (it is not a parameter of the session).
+    pub(crate) mfa_serial: Option<String>,
+}
+
+impl SessionRequest {
+    /// The STS operation this request calls.
+    pub(crate) fn operation(&self) -> Operation {
+        if self.role_arn.is_some() {
+            Operation::AssumeRole
+        } else {
+            Operation::GetSessionToken
+        }
+    }
+
+    /// The longest a session asked for with `duration` (`DurationSeconds`, if sent) can
+    /// live: what STS grants, whatever its answer's times say.
+    pub(crate) fn longest_lifetime(&self, duration: Option<Duration>) -> Duration {
+        duration.unwrap_or(match self.operation() {
+            Operation::AssumeRole => DEFAULT_ASSUME_ROLE_DURATION,
+            Operation::GetSessionToken => DEFAULT_GET_SESSION_TOKEN_DURATION,
+        })
+    }
+
+    /// Checks every parameter against STS's rules and the operation (only `AssumeRole` takes
+    /// role parameters), and returns the request as it is sent (the policy packed).
+    pub(crate) fn validate(mut self) -> Result<SessionRequest, BuildError> {
+        let assume_role = self.operation() == Operation::AssumeRole;
+        if let Some(arn) = &self.role_arn {
+            validation::role_arn(arn)?;
+        }
+        let only_with_role = [
+            (Field::RoleSessionName, self.role_session_name.is_some()),
+            (Field::ExternalId, self.external_id.is_some()),
+            (Field::Policy, self.policy.is_some()),
+            (Field::PolicyArns, !self.policy_arns.is_empty()),
+            (Field::Tags, !self.tags.is_empty()),
+            (
+                Field::TransitiveTagKeys,
+                !self.transitive_tag_keys.is_empty(),
+            ),
+            (Field::SourceIdentity, self.source_identity.is_some()),
+        ];
+        if let Some((field, _)) = only_with_role
+            .into_iter()
+            .find(|(_, set)| *set && !assume_role)
+        {
+            return Err(BuildError::Conflict {
+                field,
+                requires: "no `role_arn` is set (only AssumeRole takes it; without a role the \
+                           provider calls GetSessionToken)",
+            });
+        }
+        if let Some(name) = &self.role_session_name {
+            validation::role_session_name(name)?;
+        }
+        if let Some(id) = &self.external_id {
+            validation::external_id(id)?;
+        }
+        self.policy = self.policy.as_deref().map(validation::policy).transpose()?;
+        validation::policy_arns(&self.policy_arns)?;
+        validation::tags(&self.tags)?;
+        validation::transitive_tag_keys(&self.transitive_tag_keys, &self.tags)?;
+        if let Some(id) = &self.source_identity {
+            validation::source_identity(id)?;
+        }
+        if let Some(serial) = &self.mfa_serial {
+            validation::mfa_serial(serial)?;
+        }
+        if let Some(duration) = self.duration {
+            validation::duration(duration, assume_role)?;
+        }
+        Ok(self)
+    }
+
+    /// Takes `other`'s value for every field that is not set here: values set here win.
+    #[cfg(feature = "profile")]
+    pub(crate) fn fill_unset_from(&mut self, other: SessionRequest) {
+        // Destructured without `..`: a new field cannot be forgotten here.
+        let SessionRequest {
+            role_arn,
+            role_session_name,
+            duration,
+            external_id,
+            policy,
+            policy_arns,
+            tags,
+            transitive_tag_keys,
+            source_identity,
+            mfa_serial,
+        } = other;
+        fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
+            if slot.is_none() {
+                *slot = value;
+            }
+        }
+        fn fill_list<T>(slot: &mut Vec<T>, values: Vec<T>) {
+            if slot.is_empty() {
+                *slot = values;
+            }
+        }
+        fill(&mut self.role_arn, role_arn);
+        fill(&mut self.role_session_name, role_session_name);
+        fill(&mut self.duration, duration);
+        fill(&mut self.external_id, external_id);
+        fill(&mut self.policy, policy);
+        fill_list(&mut self.policy_arns, policy_arns);
+        fill_list(&mut self.tags, tags);
+        fill_list(&mut self.transitive_tag_keys, transitive_tag_keys);
+        fill(&mut self.source_identity, source_identity);
+        fill(&mut self.mfa_serial, mfa_serial);
+    }
+
+    /// Everything that changes the session, as canonical JSON (field order fixed): what the
+    /// file cache's key is a hash of. Take it before a default session name is generated: a
+    /// name that differs per process must not split the cache.
+    #[cfg(feature = "file-cache")]
+    pub(crate) fn cache_identity(&self) -> serde_json::Value {
+        // Destructured without `..`: a new field cannot be left out of the key.
+        let SessionRequest {
+            role_arn,
+            role_session_name,
+            duration,
+            external_id,
+            policy,
+            policy_arns,
+            tags,
+            transitive_tag_keys,
+            source_identity,
+            mfa_serial,
+        } = self;
+        serde_json::json!({
+            "operation": self.operation().name(),
+            "role_arn": role_arn,
+            "role_session_name": role_session_name,
+            "duration_seconds": duration.map(|d| d.as_secs()),
+            "external_id": external_id,
+            "policy": policy,
+            "policy_arns": policy_arns,
+            "tags": tags,
+            "transitive_tag_keys": transitive_tag_keys,
+            "source_identity": source_identity,
+            "mfa_serial": mfa_serial,
+        })
+    }
+}
+
+impl fmt::Debug for SessionRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The one redacting Debug of the parameters: the external id may be a shared secret,
+        // policies and tags may be large or name other tenants.
+        f.debug_struct("SessionRequest")
+            .field("operation", &self.operation())
+            .field("role_arn", &self.role_arn)
+            .field("role_session_name", &self.role_session_name)
+            .field("duration", &self.duration)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "** set **"),
+            )
+            .field("policy_chars", &self.policy.as_ref().map(|p| p.len()))
+            .field("policy_arns", &self.policy_arns)
+            .field("tags", &self.tags.len())
+            .field("transitive_tag_keys", &self.transitive_tag_keys)
+            .field("source_identity", &self.source_identity)
+            .field("mfa_serial", &self.mfa_serial)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request with every field set, and for each field a copy that differs in it alone.
+    fn every_field_changed() -> (SessionRequest, Vec<(&'static str, SessionRequest)>) {
+        let full = SessionRequest {
+            role_arn: Some("arn:aws:iam::123456789012:role/r".into()),
+            role_session_name: Some("name".into()),
+            duration: Some(Duration::from_secs(900)),
+            external_id: Some("ext".into()),
+            policy: Some("{}".into()),
+            policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            tags: vec![("k".into(), "v".into())],
+            transitive_tag_keys: vec!["k".into()],
+            source_identity: Some("alice".into()),
+            mfa_serial: Some("arn:aws:iam::123456789012:mfa/m".into()),
+        };
+        let changed = |what, change: fn(&mut SessionRequest)| {
+            let mut other = full.clone();
+            change(&mut other);
+            (what, other)
+        };
+        let variants = vec![
+            changed("role_arn", |r| r.role_arn = None),
+            changed("role_session_name", |r| r.role_session_name = None),
+            changed("duration", |r| r.duration = Some(Duration::from_secs(901))),
+            changed("external_id", |r| r.external_id = Some("other".into())),
+            changed("policy", |r| r.policy = Some("{\"a\":1}".into())),
+            changed("policy_arns", |r| r.policy_arns.clear()),
+            changed("tags", |r| r.tags[0].1 = "w".into()),
+            changed("transitive_tag_keys", |r| r.transitive_tag_keys.clear()),
+            changed("source_identity", |r| r.source_identity = None),
+            changed("mfa_serial", |r| r.mfa_serial = None),
+        ];
+        (full, variants)
+    }
+
+    #[cfg(feature = "file-cache")]
+    #[test]
+    fn requests_differing_in_any_one_field_have_different_cache_identities() {
+        let (full, variants) = every_field_changed();
+        // One variant per field: the destructuring in `cache_identity` lists them all, and
+        // this list is checked against it by the count of the JSON's keys.
+        let keys = full.cache_identity().as_object().unwrap().len();
+        assert_eq!(
+            variants.len() + 1,
+            keys,
+            "one variant per field (+ operation)"
+        );
+        for (what, other) in variants {
+            assert_ne!(full.cache_identity(), other.cache_identity(), "{what}");
+        }
+    }
+
+    #[cfg(feature = "profile")]
+    #[test]
+    fn values_set_win_and_unset_ones_are_filled() {
+        let (full, _) = every_field_changed();
+        let mut partial = SessionRequest {
+            role_arn: Some("arn:aws:iam::123456789012:role/mine".into()),
+            ..SessionRequest::default()
+        };
+        partial.fill_unset_from(full.clone());
+        assert_eq!(
+            partial.role_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:role/mine")
+        );
+        partial.role_arn = full.role_arn.clone();
+        assert_eq!(partial, full, "every other field filled");
+    }
+
+    #[test]
+    fn role_parameters_without_a_role_are_a_conflict_naming_the_field() {
+        let request = SessionRequest {
+            tags: vec![("k".into(), "v".into())],
+            ..SessionRequest::default()
+        };
+        let error = request.validate().unwrap_err();
+        assert_eq!(error.field(), Some(Field::Tags));
+        assert!(error.to_string().contains("GetSessionToken"), "{error}");
+    }
+
+    #[test]
+    fn debug_output_redacts_the_external_id_and_the_policy() {
+        let (full, _) = every_field_changed();
+        let shown = format!("{full:?}");
+        assert!(!shown.contains("ext\""), "{shown}");
+        assert!(
+            shown.contains("** set **") && !shown.contains("{}"),
+            "{shown}"
+        );
+    }
+}
