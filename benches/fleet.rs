@@ -148,13 +148,13 @@ fn fleet(c: &mut Criterion) {
                     .map(|(s, c)| (s as f64 / 60.0, *c as f64))
                     .collect()
             };
-            support::plot_svg(
+            support::write_series(
+                "fleet",
                 "docs/fleet.svg",
                 &format!(
                     "STS calls per second, {n} instances started within one minute, through README clients (1-hour sessions)"
                 ),
-                "minutes since start",
-                "STS calls per second",
+                ("minutes since start", "STS calls per second"),
                 &[
                     ("background_refresh(false)", &series(&unscheduled)),
                     (

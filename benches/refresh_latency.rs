@@ -223,11 +223,14 @@ fn refresh_latency(c: &mut Criterion) {
     );
     if !support::test_mode() {
         assert!(ours_p99 < 1.0, "target: p99 under 1 ms, got {ours_p99} ms");
-        support::plot_svg(
+        support::write_series(
+            "refresh_latency",
             "docs/refresh_latency.svg",
             "S3 request latency across a refresh, through the client's identity cache (STS: 300 ms)",
-            "real time since start (ms)",
-            "slowest request in each 5 ms (ms, log scale)",
+            (
+                "real time since start (ms)",
+                "slowest request in each 5 ms (ms, log scale)",
+            ),
             &[
                 (
                     "ChainableTemporaryCredentials",

@@ -26,7 +26,7 @@ export AWS_ACCESS_KEY_ID="$DEMO_BASE_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$DEMO
 export AWS_REGION="$DEMO_REGION" AWS_ENDPOINT_URL="$endpoint"
 # The `cli` feature adds the command-line tool; one build then serves it and the examples.
 features=(--features cli)
-cargo build --quiet "${features[@]}" --examples --bin chainable-credentials
+cargo build --quiet "${features[@]}" --examples --bin chainable-credentials --bin upload-service
 # Where that build put the binaries (CARGO_TARGET_DIR moves them).
 built="${CARGO_TARGET_DIR:-$root/target}/debug"
 
@@ -46,7 +46,7 @@ example "upload_service: a web backend on one provider; a scripted upload and do
     work="$(mktemp -d)"
     # --healthz-details: the demo shows how many times the role was assumed (off by default:
     # /healthz then says only healthy or not).
-    "$built/examples/upload_service" --bind 127.0.0.1:0 --healthz-details \
+    "$built/upload-service" --bind 127.0.0.1:0 --healthz-details \
         > "$work/stdout" 2> "$work/log" &
     service=$!
     trap 'kill "$service" 2>/dev/null || true; rm -rf "$work"' EXIT

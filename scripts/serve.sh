@@ -32,8 +32,8 @@ export AWS_REGION="$SERVE_REGION" AWS_ENDPOINT_URL="$endpoint"
 export UPLOAD_ROLE_ARN="$SERVE_ROLE_ARN" UPLOAD_BUCKET="$SERVE_BUCKET"
 
 echo "local AWS at $endpoint (no enforcement): user base-user (sts:AssumeRole only), role $SERVE_ROLE_ARN, bucket $SERVE_BUCKET"
-cargo build --quiet --features cli --example upload_service
-service="${CARGO_TARGET_DIR:-$root/target}/debug/examples/upload_service"
+cargo build --quiet -p upload-service
+service="${CARGO_TARGET_DIR:-$root/target}/debug/upload-service"
 
 # The service prints `listening on URL` once bound; logs go to stderr (this terminal).
 "$service" --bind "${UPLOAD_BIND:-127.0.0.1:8080}" "$@" | while IFS= read -r line; do

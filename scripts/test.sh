@@ -15,18 +15,20 @@ export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDE
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL
 
 # Tests build with every feature (`cli` includes `file-cache`); the lints also check the
-# library without them.
+# library without them. The commands below without `-p` act on the workspace's default
+# members: the library and the upload service example (`examples/upload_service`).
 features=(--features cli)
 # Each section says when it starts, so a slow CI run shows where the time went.
 section() { echo "== $* (at ${SECONDS} s)"; }
 
 section "format and lints"
 cargo fmt --all -- --check
-cargo clippy --all-targets "${features[@]}" -- -D warnings
-cargo clippy --lib -- -D warnings
-cargo clippy --lib --no-default-features -- -D warnings
-cargo clippy --lib --no-default-features --features file-cache -- -D warnings
-cargo clippy --lib --no-default-features --features profile -- -D warnings
+# The whole workspace: the library, the upload service example, the bench plotter.
+cargo clippy --workspace --all-targets --features chainable-credentials/cli -- -D warnings
+cargo clippy -p chainable-credentials --lib -- -D warnings
+cargo clippy -p chainable-credentials --lib --no-default-features -- -D warnings
+cargo clippy -p chainable-credentials --lib --no-default-features --features file-cache -- -D warnings
+cargo clippy -p chainable-credentials --lib --no-default-features --features profile -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps "${features[@]}" --quiet
 
 section "local AWS (moto)"

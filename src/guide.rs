@@ -48,8 +48,8 @@
 //! [`invalidate`](crate::ChainableTemporaryCredentials::invalidate) empties the provider's
 //! cache, not the client's. A client that must act on an invalidation at once (say, after S3
 //! answered `ExpiredToken` because the role's sessions were revoked) turns its own cache off;
-//! every request then asks the provider, whose hit costs less than the SDK cache's (76 ns vs
-//! 304 ns; a whole in-process request costs about 30 µs either way).
+//! every request then asks the provider, whose hit costs less than the SDK cache's (see
+//! BENCHMARKS.md, `hot_path`).
 //!
 //! ```no_run
 //! use aws_sdk_s3::config::IdentityCache;

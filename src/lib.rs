@@ -78,8 +78,8 @@ mod fetch;
 #[cfg(feature = "file-cache")]
 pub mod file_cache;
 pub mod guide;
-mod lock;
 mod mfa;
+mod mutex;
 mod panic;
 #[cfg(feature = "profile")]
 mod profile;

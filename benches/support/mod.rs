@@ -154,106 +154,37 @@ pub fn test_mode() -> bool {
     !std::env::args().any(|a| a == "--bench")
 }
 
-/// Draws line series as an SVG file (path relative to the crate root).
-pub fn plot_svg(
-    path: &str,
+/// Writes line series for a chart to `target/bench-results/NAME.series.json`: the bench
+/// workspace member `tools/bench-plots` (`cargo run -p bench-plots`) draws it as `svg` (a
+/// path relative to the repository), so the benches themselves build without a plotting
+/// library.
+pub fn write_series(
+    name: &str,
+    svg: &str,
     title: &str,
-    x_label: &str,
-    y_label: &str,
+    (x_label, y_label): (&str, &str),
     series: &[(&str, &[(f64, f64)])],
     log_y: bool,
 ) {
-    use plotters::prelude::*;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
+    let chart = serde_json::json!({
+        "svg": svg,
+        "title": title,
+        "x_label": x_label,
+        "y_label": y_label,
+        "log_y": log_y,
+        "series": series
+            .iter()
+            .map(|(label, points)| serde_json::json!({ "label": label, "points": points }))
+            .collect::<Vec<_>>(),
+    });
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-results");
+    let path = dir.join(format!("{name}.series.json"));
+    if std::fs::create_dir_all(&dir).is_ok() && std::fs::write(&path, chart.to_string()).is_ok() {
+        println!(
+            "wrote {} (draw it with `cargo run -p bench-plots`)",
+            path.display()
+        );
     }
-    let x_max = series
-        .iter()
-        .flat_map(|(_, s)| s.iter().map(|p| p.0))
-        .fold(1.0f64, f64::max);
-    let y_max = series
-        .iter()
-        .flat_map(|(_, s)| s.iter().map(|p| p.1))
-        .fold(1e-3f64, f64::max);
-    let y_min = series
-        .iter()
-        .flat_map(|(_, s)| s.iter().map(|p| p.1))
-        .filter(|y| *y > 0.0)
-        .fold(y_max, f64::min);
-    let root = SVGBackend::new(&path, (900, 450)).into_drawing_area();
-    root.fill(&WHITE).unwrap();
-    let colors = [RGBColor(31, 119, 180), RGBColor(214, 39, 40)];
-    if log_y {
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..x_max, (y_min.max(1e-4)..y_max * 2.0).log_scale())
-            .unwrap();
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .draw()
-            .unwrap();
-        for (i, (name, points)) in series.iter().enumerate() {
-            let color = colors[i % colors.len()];
-            chart
-                .draw_series(
-                    points
-                        .iter()
-                        .map(|p| Circle::new((p.0, p.1.max(1e-4)), 1, color.filled())),
-                )
-                .unwrap()
-                .label(*name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 4), (x + 12, y + 4)], color.filled())
-                });
-        }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.9))
-            .draw()
-            .unwrap();
-    } else {
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max * 1.1)
-            .unwrap();
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .draw()
-            .unwrap();
-        for (i, (name, points)) in series.iter().enumerate() {
-            let color = colors[i % colors.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().copied(),
-                    color.stroke_width(2),
-                ))
-                .unwrap()
-                .label(*name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 4), (x + 12, y + 4)], color.filled())
-                });
-        }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.9))
-            .draw()
-            .unwrap();
-    }
-    root.present().unwrap();
-    println!("wrote {}", path.display());
 }
 
 /// An `SdkConfig` for the fake AWS: region, HTTP client, system clock, Tokio sleep (what

@@ -38,7 +38,7 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
     let file_cache = refreshing.file_cache.clone().map(|dir| {
         crate::file_cache::FileCache::new(
             dir,
-            crate::file_cache::SessionParams::new(
+            crate::file_cache::KeyBasis::new(
                 &request,
                 &runtime.region,
                 runtime.endpoint_url.as_deref(),

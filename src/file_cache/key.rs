@@ -24,19 +24,19 @@ const SECRET_DOMAIN: &str = "chainable-credentials/file-cache/source-secret/v1";
 
 /// Everything except the source principal, fixed at `build()`: what the provider asks STS for.
 #[derive(Clone)]
-pub(crate) struct SessionParams {
+pub(crate) struct KeyBasis {
     /// Canonical JSON of the parameters (field order fixed by construction).
     canonical: String,
 }
 
-impl fmt::Debug for SessionParams {
+impl fmt::Debug for KeyBasis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The parameters include the external id, which Debug output elsewhere redacts too.
-        f.debug_struct("SessionParams").finish_non_exhaustive()
+        f.debug_struct("KeyBasis").finish_non_exhaustive()
     }
 }
 
-impl SessionParams {
+impl KeyBasis {
     /// The parameters of `request` as the user gave them (before a default session name is
     /// generated: a name that differs per process must not split the cache), and where STS
     /// is called.
@@ -50,7 +50,7 @@ impl SessionParams {
             "region": region.as_ref(),
             "endpoint_url": endpoint_url,
         });
-        SessionParams {
+        KeyBasis {
             canonical: value.to_string(),
         }
     }
@@ -107,12 +107,12 @@ mod tests {
     }
 
     fn key(request: &SessionRequest, access_key_id: &str) -> String {
-        SessionParams::new(request, &Region::new("us-east-1"), None).key_for(&source(access_key_id))
+        KeyBasis::new(request, &Region::new("us-east-1"), None).key_for(&source(access_key_id))
     }
 
     #[test]
     fn debug_output_does_not_show_the_parameters() {
-        let params = SessionParams::new(
+        let params = KeyBasis::new(
             &request(None, Some("the-external-id")),
             &Region::new("us-east-1"),
             None,
@@ -140,7 +140,7 @@ mod tests {
         let params = |region: &str, endpoint: Option<&str>, name: Option<&str>| {
             let mut request = request(None, None);
             request.role_session_name = name.map(str::to_owned);
-            SessionParams::new(&request, &Region::new(region.to_owned()), endpoint)
+            KeyBasis::new(&request, &Region::new(region.to_owned()), endpoint)
                 .key_for(&source("AKIDA"))
         };
         assert_ne!(base, params("eu-west-1", None, None));
@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn another_secret_for_the_same_access_key_id_is_another_key() {
-        let params = SessionParams::new(&request(None, None), &Region::new("us-east-1"), None);
+        let params = KeyBasis::new(&request(None, None), &Region::new("us-east-1"), None);
         let other = Credentials::new("AKIDA", "another-secret", None, None, "test");
         assert_ne!(params.key_for(&source("AKIDA")), params.key_for(&other));
         // The session token does not enter the key: the same keys with a refreshed token

@@ -53,9 +53,9 @@ mod key;
 mod lock;
 mod secure_fs;
 
-pub(crate) use key::SessionParams;
+pub(crate) use key::KeyBasis;
 
-use crate::lock::lock;
+use crate::mutex::lock;
 use crate::refresh::advisory_window;
 use crate::session::{MAX_GET_SESSION_TOKEN_DURATION, Session};
 use crate::sts::EXPIRY_ALLOWANCE;
@@ -103,7 +103,7 @@ pub fn default_dir_in(env: &Env) -> Option<PathBuf> {
 #[derive(Debug)]
 pub(crate) struct FileCache {
     dir: PathBuf,
-    params: SessionParams,
+    params: KeyBasis,
     /// The longest its sessions can live (the requested or default duration): an entry that
     /// claims more is not believed.
     longest: Duration,
@@ -127,7 +127,7 @@ struct EntryPaths {
 impl FileCache {
     pub(crate) fn new(
         dir: PathBuf,
-        params: SessionParams,
+        params: KeyBasis,
         longest: Duration,
         time: SharedTimeSource,
         sleep: SharedAsyncSleep,

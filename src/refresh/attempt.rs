@@ -6,7 +6,8 @@ use crate::error::{FetchError, SharedFailure};
 use crate::fetch::panicked;
 use crate::panic::{Panicked, catch_panic};
 use crate::refresh::schedule::RefreshSchedule;
-use crate::refresh::state::{CachedSession, Outcome, State};
+use crate::refresh::state::{AttemptResult, CachedSession, State};
+use crate::session::Session;
 use crate::status::RefreshOutcome;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_async::future::timeout::Timeout;
@@ -21,9 +22,9 @@ use tracing::Instrument;
 /// What a caller found when it wanted a refresh.
 pub(crate) enum Join {
     /// A refresh is in flight: wait for its outcome here.
-    InFlight(watch::Receiver<Option<Outcome>>),
+    InFlight(watch::Receiver<Option<AttemptResult>>),
     /// This caller started one: run (or spawn) the attempt, then wait on the receiver.
-    Started(watch::Receiver<Option<Outcome>>, RefreshAttempt),
+    Started(watch::Receiver<Option<AttemptResult>>, RefreshAttempt),
     /// None may start before the backoff after the last failure has passed.
     BackingOff(Option<SharedFailure>),
 }
@@ -40,7 +41,6 @@ pub(crate) fn join_or_start(state: &Arc<State>, now: SystemTime) -> Join {
     }
     let (sender, receiver) = watch::channel(None);
     control.in_flight = Some(receiver.clone());
-    state.refreshing.store(true, Ordering::Release);
     state.attempts.fetch_add(1, Ordering::Relaxed);
     Join::Started(
         receiver,
@@ -52,11 +52,13 @@ pub(crate) fn join_or_start(state: &Arc<State>, now: SystemTime) -> Join {
 }
 
 /// Waits for the outcome a refresh publishes on `receiver`.
-pub(crate) async fn wait_for_outcome(mut receiver: watch::Receiver<Option<Outcome>>) -> Outcome {
+pub(crate) async fn wait_for_outcome(
+    mut receiver: watch::Receiver<Option<AttemptResult>>,
+) -> AttemptResult {
     match receiver.wait_for(Option::is_some).await {
-        Ok(outcome) => outcome.clone().unwrap_or(Outcome::Abandoned),
+        Ok(outcome) => outcome.clone().unwrap_or(AttemptResult::Abandoned),
         // The sender is gone without a word: the attempt was dropped before its guard ran.
-        Err(_) => Outcome::Abandoned,
+        Err(_) => AttemptResult::Abandoned,
     }
 }
 
@@ -65,72 +67,20 @@ pub(crate) async fn wait_for_outcome(mut receiver: watch::Receiver<Option<Outcom
 /// forever and the next one starts a new refresh.
 pub(crate) struct RefreshAttempt {
     state: Arc<State>,
-    sender: Option<watch::Sender<Option<Outcome>>>,
+    sender: Option<watch::Sender<Option<AttemptResult>>>,
 }
 
 impl RefreshAttempt {
-    /// Fetches, checks and publishes one session.
+    /// Fetches, checks and publishes one session, then tells the listener.
     pub(crate) async fn run(mut self) {
         let inner = self.state.clone();
         let span = inner.fetcher.refresh_span();
         let started = inner.time.now();
-        let timeout = inner.config.load_timeout;
-        // The fetcher contains the panics of the parts it calls; this is the backstop for any
-        // other (a fake in tests, a bug here): a panic is a failure with backoff, never an
-        // attempt abandoned half-way.
-        let fetch = async {
-            catch_panic(inner.fetcher.fetch())
-                .await
-                .unwrap_or_else(|Panicked| {
-                    Err(panicked(inner.fetcher.operation(), "the session fetch"))
-                })
-        };
-        let fetched = Timeout::new(fetch, inner.sleep.sleep(timeout))
-            .instrument(span.clone())
-            .await;
+        let fetched = self.fetch().instrument(span.clone()).await;
         let now = inner.time.now();
-        let outcome = match fetched {
-            Ok(Ok(session)) if session.expires_at > now => {
-                let jitter = if inner.config.jitter {
-                    fastrand::f64()
-                } else {
-                    0.0
-                };
-                let received_at = session.received_at.min(now);
-                let schedule = RefreshSchedule::new(received_at, session.expires_at, jitter);
-                let cached = Arc::new(CachedSession {
-                    credentials: session.credentials,
-                    schedule,
-                });
-                inner.current.store(Some(cached.clone()));
-                span.record(
-                    "expiry",
-                    tracing::field::display(DateTime::from(schedule.expires_at)),
-                );
-                span.record("outcome", "refreshed");
-                span.in_scope(|| {
-                    tracing::info!(
-                        expires_at = %DateTime::from(schedule.expires_at),
-                        refresh_at = %DateTime::from(schedule.refresh_at),
-                        "obtained a new session"
-                    );
-                });
-                Outcome::Fresh(cached)
-            }
-            Ok(Ok(session)) => Outcome::Failed(SharedFailure::new(
-                CredentialsError::provider_error(FetchError::InvalidResponse {
-                    operation: inner.fetcher.operation(),
-                    problem: format!(
-                        "the session expired at {}, before it could be used (local clock: {})",
-                        DateTime::from(session.expires_at),
-                        DateTime::from(now)
-                    ),
-                }),
-            )),
-            Ok(Err(error)) => Outcome::Failed(SharedFailure::new(error)),
-            Err(_timed_out) => Outcome::Failed(SharedFailure::new(
-                CredentialsError::provider_timed_out(timeout),
-            )),
+        let result = match fetched {
+            Ok(session) => self.store(session, now, &span),
+            Err(error) => AttemptResult::Failed(SharedFailure::new(error)),
         };
         let serving_cached_until = inner
             .current
@@ -138,46 +88,104 @@ impl RefreshAttempt {
             .as_deref()
             .map(|s| s.schedule.expires_at)
             .filter(|expiry| now < *expiry);
-        if let Outcome::Failed(failure) = &outcome {
-            span.record("outcome", "failed");
-            span.in_scope(|| match serving_cached_until {
-                Some(until) => tracing::warn!(
-                    error = %failure,
-                    serving_cached_until = %DateTime::from(until),
-                    "session refresh failed; serving the cached session while it is valid"
-                ),
-                None => tracing::warn!(error = %failure, "session refresh failed"),
-            });
+        if let AttemptResult::Failed(failure) = &result {
+            trace_failure(&span, failure, serving_cached_until);
         }
-        let (failures, retry_at) = self.finish(outcome.clone(), now);
-        let took = now.duration_since(started).unwrap_or_default();
-        let told = match &outcome {
-            Outcome::Fresh(session) => Some(RefreshOutcome::Refreshed {
+        let (failures, retry_at) = self.finish(result.clone(), now);
+        let told = match &result {
+            AttemptResult::Refreshed(session) => RefreshOutcome::Refreshed {
                 expires_at: session.schedule.expires_at,
                 refresh_at: session.schedule.refresh_at,
-                took,
-            }),
-            Outcome::Failed(failure) => Some(RefreshOutcome::Failed {
+                took: now.duration_since(started).unwrap_or_default(),
+            },
+            AttemptResult::Failed(failure) => RefreshOutcome::Failed {
                 error: failure.error(),
                 failures_in_a_row: failures,
                 next_attempt_at: retry_at.unwrap_or(now),
                 serving_cached_until,
-                took,
-            }),
-            Outcome::Abandoned => None,
+                took: now.duration_since(started).unwrap_or_default(),
+            },
+            AttemptResult::Abandoned => return,
         };
-        if let (Some(listener), Some(told)) = (&inner.config.on_refresh, told) {
-            // The session is stored and the waiters are told already: a listener that panics
-            // changes nothing but a counter (and the warning `tell` logs).
-            if span.in_scope(|| listener.tell(&told)).is_err() {
-                inner.listener_panics.fetch_add(1, Ordering::Relaxed);
-            }
+        span.in_scope(|| self.tell_listener(&told));
+    }
+
+    /// One session from the fetcher, within the load timeout. The fetcher contains the
+    /// panics of the parts it calls; this is the backstop for any other (a fake in tests, a
+    /// bug here): a panic is a failure with backoff, never an attempt abandoned half-way.
+    async fn fetch(&self) -> Result<Session, CredentialsError> {
+        let inner = &*self.state;
+        let timeout = inner.config.load_timeout;
+        let fetch = async {
+            catch_panic(inner.fetcher.fetch())
+                .await
+                .unwrap_or_else(|Panicked| {
+                    Err(panicked(inner.fetcher.operation(), "the session fetch"))
+                })
+        };
+        match Timeout::new(fetch, inner.sleep.sleep(timeout)).await {
+            Ok(fetched) => fetched,
+            Err(_timed_out) => Err(CredentialsError::provider_timed_out(timeout)),
+        }
+    }
+
+    /// Caches `session` with its (jittered) schedule, unless it has expired already.
+    fn store(&self, session: Session, now: SystemTime, span: &tracing::Span) -> AttemptResult {
+        let inner = &*self.state;
+        if session.expires_at <= now {
+            return AttemptResult::Failed(SharedFailure::new(CredentialsError::provider_error(
+                FetchError::InvalidResponse {
+                    operation: inner.fetcher.operation(),
+                    problem: format!(
+                        "the session expired at {}, before it could be used (local clock: {})",
+                        DateTime::from(session.expires_at),
+                        DateTime::from(now)
+                    ),
+                },
+            )));
+        }
+        let jitter = if inner.config.jitter {
+            fastrand::f64()
+        } else {
+            0.0
+        };
+        let received_at = session.received_at.min(now);
+        let schedule = RefreshSchedule::new(received_at, session.expires_at, jitter);
+        let cached = Arc::new(CachedSession {
+            credentials: session.credentials,
+            schedule,
+        });
+        inner.current.store(Some(cached.clone()));
+        span.record(
+            "expiry",
+            tracing::field::display(DateTime::from(schedule.expires_at)),
+        );
+        span.record("outcome", "refreshed");
+        span.in_scope(|| {
+            tracing::info!(
+                expires_at = %DateTime::from(schedule.expires_at),
+                refresh_at = %DateTime::from(schedule.refresh_at),
+                "obtained a new session"
+            );
+        });
+        AttemptResult::Refreshed(cached)
+    }
+
+    /// Tells the user's listener, if any. The session is stored and the waiters are told
+    /// already: a listener that panics changes nothing but a counter (and the warning `tell`
+    /// logs).
+    fn tell_listener(&self, told: &RefreshOutcome<'_>) {
+        let inner = &*self.state;
+        if let Some(listener) = &inner.config.on_refresh
+            && listener.tell(told).is_err()
+        {
+            inner.listener_panics.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Clears the in-flight mark, updates the backoff, and tells the waiters and the
     /// background task. Returns the failures in a row and the next allowed attempt.
-    fn finish(&mut self, outcome: Outcome, now: SystemTime) -> (u32, Option<SystemTime>) {
+    fn finish(&mut self, outcome: AttemptResult, now: SystemTime) -> (u32, Option<SystemTime>) {
         let Some(sender) = self.sender.take() else {
             return (0, None);
         };
@@ -186,12 +194,12 @@ impl RefreshAttempt {
             let mut control = inner.control();
             control.in_flight = None;
             match &outcome {
-                Outcome::Fresh(_) => {
+                AttemptResult::Refreshed(_) => {
                     control.failures = 0;
                     control.retry_not_before = None;
                     control.last_failure = None;
                 }
-                Outcome::Failed(failure) => {
+                AttemptResult::Failed(failure) => {
                     control.failures = control.failures.saturating_add(1);
                     let delay = inner
                         .config
@@ -201,9 +209,8 @@ impl RefreshAttempt {
                     control.last_failure = Some(failure.clone());
                     inner.failed_attempts.fetch_add(1, Ordering::Relaxed);
                 }
-                Outcome::Abandoned => {}
+                AttemptResult::Abandoned => {}
             }
-            inner.refreshing.store(false, Ordering::Release);
             (control.failures, control.retry_not_before)
         };
         // Nobody listening is fine: the result is already in `current`/`control`.
@@ -213,11 +220,28 @@ impl RefreshAttempt {
     }
 }
 
+/// Logs a failed refresh, saying whether the cached session is still served.
+fn trace_failure(
+    span: &tracing::Span,
+    failure: &SharedFailure,
+    serving_cached_until: Option<SystemTime>,
+) {
+    span.record("outcome", "failed");
+    span.in_scope(|| match serving_cached_until {
+        Some(until) => tracing::warn!(
+            error = %failure,
+            serving_cached_until = %DateTime::from(until),
+            "session refresh failed; serving the cached session while it is valid"
+        ),
+        None => tracing::warn!(error = %failure, "session refresh failed"),
+    });
+}
+
 impl Drop for RefreshAttempt {
     fn drop(&mut self) {
         if self.sender.is_some() {
             let now = self.state.time.now();
-            self.finish(Outcome::Abandoned, now);
+            self.finish(AttemptResult::Abandoned, now);
         }
     }
 }

@@ -23,7 +23,7 @@
 use crate::refresh::FetchSession;
 use crate::refresh::attempt::{Join, join_or_start, wait_for_outcome};
 use crate::refresh::background;
-use crate::refresh::state::{EngineConfig, Outcome, State};
+use crate::refresh::state::{AttemptResult, EngineConfig, State};
 use crate::status::ProviderStatus;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, error::CredentialsError, future};
@@ -50,7 +50,7 @@ impl fmt::Debug for RefreshEngine {
         let current = self.state.current.load();
         f.debug_struct("RefreshEngine")
             .field("schedule", &current.as_ref().map(|s| s.schedule))
-            .field("refreshing", &self.state.refreshing.load(Ordering::Relaxed))
+            .field("refreshing", &self.state.control().in_flight.is_some())
             .field("config", &self.state.config)
             .finish()
     }
@@ -174,9 +174,6 @@ impl RefreshEngine {
     /// Starts a refresh in the background if none is in flight and the backoff allows one.
     /// Needs a Tokio runtime; without one, the mandatory window's callers refresh inline.
     fn refresh_in_background(&self, now: SystemTime) {
-        if self.state.refreshing.load(Ordering::Acquire) {
-            return;
-        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
@@ -224,15 +221,15 @@ impl RefreshEngine {
                 }
             };
             match wait_for_outcome(receiver).await {
-                Outcome::Fresh(session) => return Ok(session.credentials.clone()),
-                Outcome::Failed(failure) => {
+                AttemptResult::Refreshed(session) => return Ok(session.credentials.clone()),
+                AttemptResult::Failed(failure) => {
                     let now = self.state.time.now();
                     return match still_valid.filter(|s| now < s.schedule.expires_at) {
                         Some(session) => Ok(session.credentials.clone()),
                         None => Err(failure.to_error()),
                     };
                 }
-                Outcome::Abandoned => continue,
+                AttemptResult::Abandoned => continue,
             }
         }
         Err(CredentialsError::provider_error(

@@ -2,7 +2,7 @@
 //! its background task.
 
 use crate::error::SharedFailure;
-use crate::lock::lock;
+use crate::mutex::lock;
 use crate::refresh::FetchSession;
 use crate::refresh::backoff::Backoff;
 use crate::refresh::schedule::RefreshSchedule;
@@ -37,10 +37,11 @@ pub(crate) struct CachedSession {
     pub(crate) schedule: RefreshSchedule,
 }
 
-/// How a refresh ended, as told to the callers waiting for it.
+/// How a refresh attempt ended, as told to the callers waiting for it (the listener is told
+/// a `RefreshOutcome`, with times).
 #[derive(Clone)]
-pub(crate) enum Outcome {
-    Fresh(Arc<CachedSession>),
+pub(crate) enum AttemptResult {
+    Refreshed(Arc<CachedSession>),
     Failed(SharedFailure),
     /// The refresh was dropped before it finished; waiters start over.
     Abandoned,
@@ -51,7 +52,7 @@ pub(crate) enum Outcome {
 #[derive(Default)]
 pub(crate) struct Control {
     /// The refresh in flight, if any: callers subscribe to its outcome.
-    pub(crate) in_flight: Option<watch::Receiver<Option<Outcome>>>,
+    pub(crate) in_flight: Option<watch::Receiver<Option<AttemptResult>>>,
     /// Consecutive failed refreshes.
     pub(crate) failures: u32,
     /// No new refresh starts before this point (the backoff after a failure).
@@ -64,9 +65,6 @@ pub(crate) struct Control {
 pub(crate) struct State {
     /// The cached session; read without locks on every call.
     pub(crate) current: ArcSwapOption<CachedSession>,
-    /// Mirrors `control.in_flight.is_some()` so that callers in the advisory window skip the
-    /// mutex while a refresh runs.
-    pub(crate) refreshing: AtomicBool,
     control: Mutex<Control>,
     /// Refresh attempts started since creation.
     pub(crate) attempts: AtomicU64,
@@ -95,7 +93,6 @@ impl State {
     ) -> Self {
         State {
             current: ArcSwapOption::empty(),
-            refreshing: AtomicBool::new(false),
             control: Mutex::new(Control::default()),
             attempts: AtomicU64::new(0),
             failed_attempts: AtomicU64::new(0),

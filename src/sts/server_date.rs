@@ -6,7 +6,7 @@
 //! when it answered, so the session's remaining lifetime is `Expiration − Date`, and the local
 //! expiry is the local time of receipt plus that.
 
-use crate::lock::lock;
+use crate::mutex::lock;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;

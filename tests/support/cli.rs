@@ -1,7 +1,7 @@
 //! Running the `chainable-credentials` binary, the AWS CLI and boto3 as separate processes, each
 //! test in its own home: config and credentials files, cache directory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ const PROCESS_TIMEOUT: Duration = Duration::from_secs(120);
 pub fn venv_bin(program: &str) -> PathBuf {
     let venv = super::environment::var("CC_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+        .unwrap_or_else(|| super::repo_root().join(".venv"));
     let path = venv.join("bin").join(program);
     assert!(
         path.exists(),

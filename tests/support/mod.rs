@@ -25,6 +25,16 @@ pub use fake_sts::{FakeSts, Reply};
 pub const BACKOFF_INITIAL: Duration = Duration::from_secs(1);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
+/// The checkout's root (where `scripts/` is), from the crate whose tests these are: the
+/// library's, or the upload service example's inside it.
+pub fn repo_root() -> &'static std::path::Path {
+    let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir
+        .ancestors()
+        .find(|dir| dir.join("scripts/moto.sh").exists())
+        .expect("the checkout's scripts/ above the crate")
+}
+
 /// A fixed start for manual clocks in tests that do not talk to moto.
 pub const T0_SECS: u64 = 1_700_000_000;
 

@@ -8,7 +8,7 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_types::region::Region;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
@@ -48,7 +48,7 @@ fn fixtures() -> &'static HashMap<String, String> {
 /// Installs moto into the checkout's venv (once, ~10 s) and starts the servers for this
 /// process; they stop when it ends and the session script's standard input closes.
 fn start_servers() -> HashMap<String, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = super::repo_root();
     let installed = Command::new("bash")
         .arg(root.join("scripts/moto.sh"))
         .arg("install")

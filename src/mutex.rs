@@ -1,4 +1,4 @@
-//! Locking the crate's few `std` mutexes.
+//! Locking the crate's few `std` mutexes (file locks are `file_cache::lock`).
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -39,7 +39,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
-use super::server::ConnectionInfo;
+use crate::server::ConnectionInfo;
 
 /// The page served at `/`: plain HTML and a little JavaScript, no build step.
 const PAGE: &str = include_str!("page.html");
@@ -220,8 +220,8 @@ pub fn log_refresh(outcome: &RefreshOutcome<'_>) {
 
 /// The service's routes. Every error is JSON: `{"error": "...", "request_id": "..."}`.
 ///
-/// In front of the routes, outermost first: [`request_context`] (an id, the log line, the time
-/// limit), [`refuse_other_hosts`] (421), [`refuse_cross_site`] (403). A request they refuse
+/// In front of the routes, outermost first: `request_context` (an id, the log line, the time
+/// limit), `refuse_other_hosts` (421), `refuse_cross_site` (403). A request they refuse
 /// reaches no handler, so it reads no body and calls neither STS nor S3.
 pub fn router(state: AppState) -> Router {
     let body_limit = state
@@ -258,7 +258,7 @@ pub fn router(state: AppState) -> Router {
 tokio::task_local! {
     /// The id of the request being answered, for the body of an error answer (an [`ApiError`]
     /// is turned into a response deep inside a handler, which does not know the id otherwise).
-    /// Set by [`request_context`] around the whole request.
+    /// Set by `request_context` around the whole request.
     static REQUEST_ID: String;
 }
 
@@ -889,7 +889,7 @@ fn is_key_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!-_.*'()/".contains(c)
 }
 
-/// Checks an object key: 1 to 1,024 bytes of [`is_key_char`] characters, segments between
+/// Checks an object key: 1 to 1,024 bytes of `is_key_char` characters, segments between
 /// `/` neither empty nor `.` or `..` (no leading, trailing or doubled `/`).
 pub fn validate_key(key: &str) -> Result<(), String> {
     if key.is_empty() {
@@ -1140,5 +1140,111 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presigned_urls_end_before_the_session_does() {
+        use axum::response::IntoResponse;
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let configured = Duration::from_secs(2400);
+        let cap = |left: Option<i64>, configured| {
+            let expiry = left.map(|s| {
+                if s >= 0 {
+                    now + Duration::from_secs(s as u64)
+                } else {
+                    now - Duration::from_secs(s.unsigned_abs())
+                }
+            });
+            presign_lifetime(configured, expiry, now)
+                .map(|d| d.as_secs())
+                .map_err(|e| e.into_response().status().as_u16())
+        };
+        assert_eq!(cap(Some(3600), configured), Ok(2400));
+        assert_eq!(
+            cap(Some(3600), MAX_PRESIGN_LIFETIME),
+            Ok(3590),
+            "10 s margin"
+        );
+        assert_eq!(cap(Some(100), configured), Ok(90));
+        assert_eq!(cap(Some(11), configured), Ok(1));
+        assert_eq!(cap(Some(10), configured), Err(503), "too little left");
+        assert_eq!(cap(Some(-5), configured), Err(503), "expired");
+        assert_eq!(
+            cap(None, configured),
+            Ok(2400),
+            "credentials that never expire"
+        );
+    }
+
+    #[test]
+    fn keys_prefixes_and_buckets() {
+        for good in [
+            "a",
+            "uploads/report(1).pdf",
+            "a/b/c.d",
+            "x!-_.*'()",
+            &"k".repeat(1024),
+        ] {
+            assert_eq!(validate_key(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "/a",
+            "a/",
+            "a//b",
+            "./a",
+            "a/../b",
+            "..",
+            "a b",
+            "a%20",
+            "a?b",
+            "a#b",
+            "a\\b",
+            "é",
+            "a\nb",
+            &"k".repeat(1025),
+        ] {
+            assert!(validate_key(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["", "uploads/", "uploads/2024", "a/b/"] {
+            assert_eq!(validate_prefix(good), Ok(()), "{good}");
+        }
+        for bad in ["/", "/a", "a//", "../", "a b"] {
+            assert!(validate_prefix(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["abc", "my-bucket.2024", &"b".repeat(63)] {
+            assert_eq!(validate_bucket(good), Ok(()), "{good}");
+        }
+        for bad in ["ab", "-abc", "abc-", "a..b", "ABC", "a_b", &"b".repeat(64)] {
+            assert!(validate_bucket(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in [
+            "uploads.example.com",
+            "Uploads.Example.COM",
+            "10.0.0.5",
+            "[::1]",
+            "a",
+        ] {
+            assert_eq!(validate_host_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "a.example:80",
+            "http://a.example",
+            "a.example/",
+            "user@a.example",
+            "-a.example",
+            ".a.example",
+            "a b",
+            "[not-ipv6]",
+            &"h".repeat(254),
+        ] {
+            assert!(validate_host_name(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

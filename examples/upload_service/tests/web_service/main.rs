@@ -1,8 +1,9 @@
-//! The upload service example (`examples/upload_service`): over HTTP in-process and as the built
+//! The upload service (`examples/upload_service`): over HTTP in-process and as the built
 //! binary, and its page in a real browser, against the local server (see `support::moto`);
 //! what it refuses and hides (`security`), and how much of it one client can hold (`limits`).
 
-#[path = "../support/mod.rs"]
+// The library's test support: the local server's fixtures, the fault proxy.
+#[path = "../../../../tests/support/mod.rs"]
 mod support;
 
 mod api;

@@ -1,16 +1,10 @@
-//! What the upload service's tests share: the service (`examples/upload_service/app.rs`)
-//! served in-process on a free loopback port as `main.rs` serves it (`server.rs`) against the
+//! What the upload service's tests share: the service (`app`) served in-process on a free
+//! loopback port as `main.rs` serves it (`server`) against the
 //! local moto server, with STS reached through the counting fault proxy; a small HTTP client;
 //! raw connections; multipart bodies; the example binary, built on demand.
 #![allow(dead_code)]
 
-#[path = "../../examples/upload_service/app.rs"]
-#[allow(dead_code)]
-pub mod app;
-
-#[path = "../../examples/upload_service/server.rs"]
-#[allow(dead_code)]
-pub mod server;
+pub use upload_service::{app, server};
 
 use crate::support::fault_proxy::FaultProxy;
 use crate::support::moto::Moto;
@@ -376,40 +370,7 @@ pub fn unique_prefix(test: &str) -> String {
     format!("{test}-{:08x}/", fastrand::u32(..))
 }
 
-/// The example binary, built now with this test's features (cargo returns at once when it
-/// is up to date), so a process test never runs a stale build.
+/// The service's binary, which cargo builds before it runs these tests.
 pub fn example_binary() -> PathBuf {
-    let mut features = Vec::new();
-    for (feature, on) in [
-        ("cli", cfg!(feature = "cli")),
-        ("file-cache", cfg!(feature = "file-cache")),
-        ("default-chain", cfg!(feature = "default-chain")),
-        (
-            "default-https-client",
-            cfg!(feature = "default-https-client"),
-        ),
-    ] {
-        if on {
-            features.push(feature);
-        }
-    }
-    let output = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "upload_service"])
-        .args(["--message-format", "json-render-diagnostics"])
-        .args(["--no-default-features", "--features", &features.join(",")])
-        .arg("--manifest-path")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "building the upload_service example failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| message["target"]["name"] == "upload_service")
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .expect("cargo names the upload_service executable")
+    PathBuf::from(env!("CARGO_BIN_EXE_upload-service"))
 }

@@ -1,0 +1,491 @@
+//! The service's settings: its flags (parsed by clap), else their environment variables, else
+//! the defaults, checked before the service starts so that a bad one stops it with one line
+//! that names the flag — or the variable, when the value came from there.
+
+use crate::{app, server};
+use clap::Parser;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// What `--help` says after the flags.
+const AFTER_HELP: &str = "\
+Every flag falls back to its environment variable (named in parentheses); flags win. Base \
+credentials come from the environment's default chain (AWS_ACCESS_KEY_ID/\
+AWS_SECRET_ACCESS_KEY, AWS_PROFILE, instance or container credentials).
+
+SECURITY: the service does not authenticate anyone. Whoever can reach its port can upload to \
+and download from its buckets with the role's permissions. Keep the default loopback address, \
+or put a proxy that authenticates users (and terminates TLS) in front of it; bound to any \
+other address it logs a warning at start.";
+
+/// The command line. Values are taken as text and read by [`Config::from_flags`], which reads
+/// a variable's value the same way and names the variable when it is wrong.
+#[derive(Debug, Parser)]
+#[command(
+    name = "upload-service",
+    about = "An upload/download backend on one assumed role (chainable-credentials example)",
+    after_help = AFTER_HELP
+)]
+pub struct Flags {
+    /// Role to assume (env UPLOAD_ROLE_ARN; required).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// The buckets served, the first for requests that name none; repeatable or
+    /// comma-separated (env UPLOAD_BUCKET; required). Requests naming any other bucket are
+    /// refused (403).
+    #[arg(long = "bucket", value_name = "NAME[,NAME...]")]
+    pub buckets: Vec<String>,
+    /// Listen address (env UPLOAD_BIND; default 127.0.0.1:8080; 127.0.0.1:0 picks a free port).
+    /// See SECURITY below before binding anything but loopback.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// A name clients reach the service by (its DNS name, the Host a proxy forwards);
+    /// repeatable or comma-separated (env UPLOAD_ALLOWED_HOSTS). Requests whose Host is neither
+    /// one of these nor the address they came in on (or localhost, on loopback) get 421.
+    #[arg(long = "allowed-host", value_name = "NAME[,NAME...]")]
+    pub allowed_hosts: Vec<String>,
+    /// AWS region [AWS_REGION, or the profile's].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// S3 and STS endpoint, e.g. a local server (env AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Role session name, seen in CloudTrail (env UPLOAD_SESSION_NAME; default upload-service).
+    #[arg(long, value_name = "NAME")]
+    pub session_name: Option<String>,
+    /// Presigned URL lifetime, at most what is left of the session [UPLOAD_PRESIGN_SECONDS;
+    /// default 2400].
+    #[arg(long, value_name = "N")]
+    pub presign_seconds: Option<String>,
+    /// Largest upload (env UPLOAD_MAX_UPLOAD_BYTES; default 10485760).
+    #[arg(long, value_name = "N")]
+    pub max_upload_bytes: Option<String>,
+    /// Uploads held in memory at once (env UPLOAD_MAX_CONCURRENT_UPLOADS; default 16).
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_uploads: Option<String>,
+    /// Longest a request may run (env UPLOAD_REQUEST_TIMEOUT_SECONDS; default 60).
+    #[arg(long, value_name = "N")]
+    pub request_timeout_seconds: Option<String>,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// connection is kept; then it is closed (env UPLOAD_HEADER_READ_TIMEOUT_SECONDS; default 10).
+    #[arg(long, value_name = "N")]
+    pub header_read_timeout_seconds: Option<String>,
+    /// Connections served at once; more wait in the listen backlog until one closes
+    /// (env UPLOAD_MAX_CONNECTIONS; default 256).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<String>,
+    /// How long in-flight requests may finish after Ctrl-C/SIGTERM
+    /// (env UPLOAD_SHUTDOWN_TIMEOUT_SECONDS; default 30).
+    #[arg(long, value_name = "N")]
+    pub shutdown_timeout_seconds: Option<String>,
+    /// /healthz also shows the role ARN, refresh counters and the last error's text
+    /// (env UPLOAD_HEALTHZ_DETAILS=true; default: only whether a session is held and until when).
+    #[arg(long)]
+    pub healthz_details: bool,
+    /// Log format, text or json (env UPLOAD_LOG_FORMAT; default text); RUST_LOG sets the level.
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+/// Everything the command line and the environment set.
+#[derive(Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub role_arn: String,
+    pub session_name: String,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub settings: app::Settings,
+    pub limits: server::Limits,
+    pub shutdown_timeout: Duration,
+    pub json_logs: bool,
+}
+
+/// One setting: the flag's value, else its variable's, with where it came from for errors.
+struct Source {
+    flag: &'static str,
+    var: &'static str,
+    value: Option<String>,
+    from_flag: bool,
+}
+
+impl Source {
+    /// `--flag` when the value came from the flag, else the variable's name.
+    fn name(&self) -> String {
+        if self.from_flag {
+            format!("--{}", self.flag)
+        } else {
+            self.var.to_owned()
+        }
+    }
+
+    fn number(&self, default: u64) -> Result<u64, String> {
+        match &self.value {
+            None => Ok(default),
+            Some(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| format!("{}: {text:?} is not a whole number", self.name())),
+        }
+    }
+}
+
+impl Config {
+    /// The configuration the flags give, with `env` (a variable lookup) for what they leave
+    /// out. Flags win over the environment.
+    pub fn from_flags(
+        flags: Flags,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, String> {
+        let setting = |flag: &'static str, var: &'static str, given: Option<String>| Source {
+            flag,
+            var,
+            from_flag: given.is_some(),
+            value: given.or_else(|| env(var)).filter(|v| !v.trim().is_empty()),
+        };
+        let list = |flag: &'static str, var: &'static str, given: Vec<String>| {
+            if given.is_empty() {
+                split_list(var, env(var).as_slice())
+            } else {
+                split_list(&format!("--{flag}"), &given)
+            }
+        };
+        let bind = setting("bind", "UPLOAD_BIND", flags.bind);
+        let bind = match &bind.value {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(text) => text.parse().map_err(|_| {
+                format!(
+                    "{}: {text:?} is not an address with a port, e.g. 127.0.0.1:8080",
+                    bind.name()
+                )
+            })?,
+        };
+        let role_arn = setting("role-arn", "UPLOAD_ROLE_ARN", flags.role_arn)
+            .value
+            .ok_or("no role to assume: set --role-arn or UPLOAD_ROLE_ARN")?;
+        let buckets = list("bucket", "UPLOAD_BUCKET", flags.buckets)?;
+        if buckets.is_empty() {
+            return Err("no bucket to serve: set --bucket or UPLOAD_BUCKET".into());
+        }
+        let healthz_details = setting(
+            "healthz-details",
+            "UPLOAD_HEALTHZ_DETAILS",
+            flags.healthz_details.then(|| "true".to_owned()),
+        );
+        let healthz_details = match healthz_details.value.as_deref().map(str::trim) {
+            None | Some("false" | "0") => false,
+            Some("true" | "1") => true,
+            Some(other) => {
+                return Err(format!(
+                    "{}: {other:?} is neither true nor false",
+                    healthz_details.name()
+                ));
+            }
+        };
+        let defaults = app::Settings::default();
+        let settings = app::Settings {
+            buckets,
+            allowed_hosts: list("allowed-host", "UPLOAD_ALLOWED_HOSTS", flags.allowed_hosts)?,
+            healthz_details,
+            presign_lifetime: Duration::from_secs(
+                setting(
+                    "presign-seconds",
+                    "UPLOAD_PRESIGN_SECONDS",
+                    flags.presign_seconds,
+                )
+                .number(app::DEFAULT_PRESIGN_LIFETIME.as_secs())?,
+            ),
+            max_upload_bytes: usize_of(
+                setting(
+                    "max-upload-bytes",
+                    "UPLOAD_MAX_UPLOAD_BYTES",
+                    flags.max_upload_bytes,
+                ),
+                defaults.max_upload_bytes,
+            )?,
+            max_concurrent_uploads: usize_of(
+                setting(
+                    "max-concurrent-uploads",
+                    "UPLOAD_MAX_CONCURRENT_UPLOADS",
+                    flags.max_concurrent_uploads,
+                ),
+                defaults.max_concurrent_uploads,
+            )?,
+            request_timeout: Duration::from_secs(
+                setting(
+                    "request-timeout-seconds",
+                    "UPLOAD_REQUEST_TIMEOUT_SECONDS",
+                    flags.request_timeout_seconds,
+                )
+                .number(defaults.request_timeout.as_secs())?,
+            ),
+        };
+        settings.validate()?;
+        let default_limits = server::Limits::default();
+        let limits = server::Limits {
+            header_read_timeout: Duration::from_secs(
+                setting(
+                    "header-read-timeout-seconds",
+                    "UPLOAD_HEADER_READ_TIMEOUT_SECONDS",
+                    flags.header_read_timeout_seconds,
+                )
+                .number(default_limits.header_read_timeout.as_secs())?,
+            ),
+            max_connections: usize_of(
+                setting(
+                    "max-connections",
+                    "UPLOAD_MAX_CONNECTIONS",
+                    flags.max_connections,
+                ),
+                default_limits.max_connections,
+            )?,
+        };
+        limits.validate()?;
+        let log_format = setting("log-format", "UPLOAD_LOG_FORMAT", flags.log_format);
+        let json_logs = match log_format.value.as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(format!(
+                    "{}: {other:?} is neither text nor json",
+                    log_format.name()
+                ));
+            }
+        };
+        Ok(Config {
+            bind,
+            role_arn,
+            session_name: setting("session-name", "UPLOAD_SESSION_NAME", flags.session_name)
+                .value
+                .unwrap_or_else(|| "upload-service".into()),
+            region: setting("region", "AWS_REGION", flags.region).value,
+            endpoint_url: setting("endpoint-url", "AWS_ENDPOINT_URL", flags.endpoint_url).value,
+            settings,
+            limits,
+            shutdown_timeout: Duration::from_secs(
+                setting(
+                    "shutdown-timeout-seconds",
+                    "UPLOAD_SHUTDOWN_TIMEOUT_SECONDS",
+                    flags.shutdown_timeout_seconds,
+                )
+                .number(30)?,
+            ),
+            json_logs,
+        })
+    }
+}
+
+/// A count that must fit this machine's `usize`.
+fn usize_of(source: Source, default: usize) -> Result<usize, String> {
+    usize::try_from(source.number(default as u64)?)
+        .map_err(|_| format!("{}: too large for this machine", source.name()))
+}
+
+/// The names in comma-separated `texts` (blanks around them ignored); an empty one is an
+/// error naming `what` (the flag or the variable).
+fn split_list(what: &str, texts: &[String]) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    for text in texts {
+        for name in text.split(',').map(str::trim) {
+            if name.is_empty() {
+                return Err(format!("{what}: an empty name in {text:?}"));
+            }
+            names.push(name.to_owned());
+        }
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_with(args: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
+        let flags =
+            Flags::try_parse_from(std::iter::once("upload-service").chain(args.iter().copied()))
+                .map_err(|e| e.to_string())?;
+        Config::from_flags(flags, |name| {
+            env.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    const ARN: &str = "arn:aws:iam::123456789012:role/uploader";
+
+    #[test]
+    fn flags_win_over_the_environment() {
+        let config = parse_with(
+            &["--bucket", "from-flag", "--presign-seconds=60"],
+            &[
+                ("UPLOAD_ROLE_ARN", ARN),
+                ("UPLOAD_BUCKET", "from-env"),
+                ("UPLOAD_PRESIGN_SECONDS", "120"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.role_arn, ARN);
+        assert_eq!(config.settings.buckets, ["from-flag"]);
+        assert_eq!(config.settings.presign_lifetime, Duration::from_secs(60));
+        assert_eq!(config.bind, SocketAddr::from(([127, 0, 0, 1], 8080)));
+    }
+
+    #[test]
+    fn the_served_buckets_and_host_names_are_lists() {
+        let env = [
+            ("UPLOAD_ROLE_ARN", ARN),
+            ("UPLOAD_BUCKET", "env-one, env-two"),
+            ("UPLOAD_ALLOWED_HOSTS", "uploads.example.com"),
+        ];
+        let from_env = parse_with(&[], &env).unwrap();
+        assert_eq!(from_env.settings.buckets, ["env-one", "env-two"]);
+        assert_eq!(from_env.settings.allowed_hosts, ["uploads.example.com"]);
+        assert!(!from_env.settings.healthz_details, "off by default");
+
+        let from_flags = parse_with(
+            &[
+                "--bucket",
+                "first,second",
+                "--healthz-details",
+                "--bucket=third",
+                "--allowed-host",
+                "a.example",
+                "--allowed-host",
+                "b.example,[::1]",
+            ],
+            &env,
+        )
+        .unwrap();
+        assert_eq!(
+            from_flags.settings.buckets,
+            ["first", "second", "third"],
+            "every --bucket, in order (the first is the default); none from the environment"
+        );
+        assert_eq!(
+            from_flags.settings.allowed_hosts,
+            ["a.example", "b.example", "[::1]"]
+        );
+        assert!(
+            from_flags.settings.healthz_details,
+            "a switch takes no value"
+        );
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_flags() {
+        let env = [("UPLOAD_ROLE_ARN", ARN), ("UPLOAD_BUCKET", "uploads")];
+        let defaults = parse_with(&[], &env).unwrap();
+        assert_eq!(defaults.limits.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.limits.max_connections, 256);
+        let set = parse_with(
+            &["--header-read-timeout-seconds", "3", "--max-connections=8"],
+            &env,
+        )
+        .unwrap();
+        assert_eq!(set.limits.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(set.limits.max_connections, 8);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let cases: &[(&[&str], &str)] = &[
+            (&[], "--role-arn or UPLOAD_ROLE_ARN"),
+            (&["--role-arn", ARN, "--bind", "localhost"], "--bind"),
+            (
+                &["--role-arn", ARN, "--presign-seconds", "abc"],
+                "--presign-seconds",
+            ),
+            (
+                &["--role-arn", ARN, "--presign-seconds", "0"],
+                "--presign-seconds",
+            ),
+            (
+                &["--role-arn", ARN, "--presign-seconds", "604801"],
+                "7 days",
+            ),
+            (
+                &["--role-arn", ARN, "--max-upload-bytes", "0"],
+                "--max-upload-bytes",
+            ),
+            (&["--role-arn", ARN, "--bucket", "Not_A_Bucket"], "--bucket"),
+            (
+                &["--role-arn", ARN, "--bucket", "a-b,,c-d"],
+                "an empty name",
+            ),
+            (
+                &["--role-arn", ARN, "--allowed-host", "evil.example:80"],
+                "--allowed-host",
+            ),
+            (
+                &["--role-arn", ARN, "--allowed-host", "http://a.example"],
+                "--allowed-host",
+            ),
+            (
+                &["--role-arn", ARN, "--header-read-timeout-seconds", "0"],
+                "--header-read-timeout-seconds",
+            ),
+            (
+                &["--role-arn", ARN, "--max-connections", "0"],
+                "--max-connections",
+            ),
+            (&["--role-arn", ARN, "--log-format", "xml"], "--log-format"),
+            (
+                &["--role-arn", ARN, "--colour", "red"],
+                "unexpected argument '--colour'",
+            ),
+            (
+                &["--role-arn"],
+                "a value is required for '--role-arn <ARN>'",
+            ),
+            (&["stray"], "unexpected argument 'stray'"),
+        ];
+        for (args, expected) in cases {
+            let error = parse_with(args, &[("UPLOAD_BUCKET", "uploads")])
+                .err()
+                .unwrap_or_else(|| {
+                    panic!("{args:?} was accepted");
+                });
+            assert!(error.contains(expected), "{args:?}: {error}");
+        }
+        let error = parse_with(&["--role-arn", ARN], &[]).err().unwrap();
+        assert!(
+            error.contains("no bucket to serve: set --bucket or UPLOAD_BUCKET"),
+            "{error}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::*;
+
+    /// A bad value from a variable is reported under the variable's name, not the flag's.
+    #[test]
+    fn a_bad_variable_is_named_as_such() {
+        let flags = Flags::try_parse_from(["upload-service"]).unwrap();
+        let env = [
+            ("UPLOAD_ROLE_ARN", "arn:aws:iam::123456789012:role/uploader"),
+            ("UPLOAD_BUCKET", "uploads"),
+            ("UPLOAD_PRESIGN_SECONDS", "abc"),
+        ];
+        let error = Config::from_flags(flags, |name| {
+            env.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap_err();
+        assert!(
+            error.starts_with("UPLOAD_PRESIGN_SECONDS: \"abc\" is not a whole number"),
+            "{error}"
+        );
+        let flags = Flags::try_parse_from(["upload-service"]).unwrap();
+        let error = Config::from_flags(flags, |name| match name {
+            "UPLOAD_ROLE_ARN" => Some("arn:aws:iam::123456789012:role/uploader".into()),
+            "UPLOAD_BUCKET" => Some("uploads".into()),
+            "UPLOAD_HEALTHZ_DETAILS" => Some("maybe".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert!(error.starts_with("UPLOAD_HEALTHZ_DETAILS"), "{error}");
+    }
+}

@@ -1,0 +1,8 @@
+//! The upload service as a library: its HTTP application ([`app`]: routes, checks, S3 calls
+//! on one `ChainableTemporaryCredentials`) and its server ([`server`]: hyper with a
+//! header-read timeout and a connection cap), which the binary (`main.rs`) wires from its
+//! settings ([`config`]) and the tests serve in-process.
+
+pub mod app;
+pub mod config;
+pub mod server;

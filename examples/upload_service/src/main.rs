@@ -1,0 +1,232 @@
+//! An upload/download backend on one assumed role: users upload files to S3 through the
+//! service and download them through presigned URLs; the service itself signs with one
+//! `ChainableTemporaryCredentials` — one STS call per session lifetime, refreshed in the
+//! background — instead of calling `AssumeRole` on every request.
+//!
+//! ```text
+//! cargo run -p upload-service -- --role-arn ARN --bucket BUCKET
+//! ```
+//!
+//! Endpoints: `GET /` (a page: upload, list, download), `POST /item` (multipart `file`, `key`,
+//! `bucket`), `GET /item?bucket=&key=` (a presigned download URL), `GET /items?bucket=&prefix=`
+//! (a page of objects), `GET /healthz` (the session's status; 503 without a valid session).
+//! Requests may name only the `--bucket`s given; requests for another `Host`, and
+//! state-changing requests from another site's page, are refused (see `app::router`).
+//!
+//! The service has no authentication of its own: whoever reaches its port may upload to and
+//! download from its buckets. It listens on loopback by default; on any other address it
+//! warns at start, and belongs behind a proxy that authenticates users.
+//!
+//! Settings come from flags, else the environment (flags win); `--help` lists them. The base
+//! credentials (the identity allowed to assume the role), region and endpoint come from the
+//! environment's default chain as in every SDK program (`AWS_ACCESS_KEY_ID`, a profile,
+//! instance metadata, ...; `AWS_REGION`, `AWS_ENDPOINT_URL`). The listening URL is printed on
+//! standard output as one line, `listening on http://ADDR`; logs go to standard error.
+//! Ctrl-C or SIGTERM stops accepting connections and lets in-flight requests finish.
+
+use aws_config::BehaviorVersion;
+use aws_types::region::Region;
+use chainable_credentials::ChainableTemporaryCredentials;
+use clap::Parser;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use upload_service::config::{Config, Flags};
+use upload_service::{app, server};
+
+/// A start-up failure: the message, and the exit code (2: bad configuration, 1: otherwise).
+struct Fatal(String, u8);
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fatal(message, code)) => {
+            eprintln!("upload-service: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run() -> Result<(), Fatal> {
+    let flags = match Flags::try_parse() {
+        Ok(flags) => flags,
+        Err(error) => return usage_error(error),
+    };
+    // The process's environment, read through the same `Env` the library is given.
+    let env = aws_types::os_shim_internal::Env::real();
+    let config = Config::from_flags(flags, |name| env.get(name).ok())
+        .map_err(|e| Fatal(format!("{e} (--help lists the settings)"), 2))?;
+    init_logs(config.json_logs);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal(format!("cannot start the runtime: {e}"), 1))?
+        .block_on(serve(config))
+}
+
+/// Help goes to standard output as usual; a bad command line is clap's message and exit 2.
+fn usage_error(error: clap::Error) -> Result<(), Fatal> {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return Ok(());
+    }
+    let rendered = error.render().to_string();
+    let message = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            !line.is_empty() && !line.starts_with("Usage:") && !line.starts_with("For more")
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    Err(Fatal(
+        message
+            .strip_prefix("error: ")
+            .unwrap_or(&message)
+            .to_owned(),
+        2,
+    ))
+}
+
+async fn serve(config: Config) -> Result<(), Fatal> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &config.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &config.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let sdk_config = loader.load().await;
+    if sdk_config.region().is_none() {
+        return Err(Fatal(
+            "no AWS region: set --region or AWS_REGION (or a profile's region)".into(),
+            2,
+        ));
+    }
+    let provider = ChainableTemporaryCredentials::builder()
+        .configure(&sdk_config)
+        .role_arn(&config.role_arn)
+        .role_session_name(&config.session_name)
+        // The first session is fetched at start, so the first request does not wait for it
+        // and a role that cannot be assumed shows in the log (and /healthz) at once.
+        .prefetch(true)
+        .on_refresh(app::log_refresh)
+        .build()
+        .map_err(|e| Fatal(format!("invalid credentials settings: {e}"), 2))?;
+    let s3 = app::s3_client(&sdk_config, provider.clone());
+    let state = app::AppState::new(provider, s3, config.settings.clone());
+
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| Fatal(format!("cannot listen on {}: {e}", config.bind), 1))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Fatal(format!("cannot read the listening address: {e}"), 1))?;
+    tracing::info!(
+        %address,
+        role_arn = config.role_arn,
+        region = sdk_config.region().map(|r| r.to_string()),
+        endpoint = sdk_config.endpoint_url(),
+        buckets = ?config.settings.buckets,
+        allowed_hosts = ?config.settings.allowed_hosts,
+        presign_seconds = config.settings.presign_lifetime.as_secs(),
+        max_upload_bytes = config.settings.max_upload_bytes,
+        header_read_timeout_seconds = config.limits.header_read_timeout.as_secs(),
+        max_connections = config.limits.max_connections,
+        "upload service started"
+    );
+    if !address.ip().is_loopback() {
+        warn_unauthenticated(address);
+    }
+    // The one line scripts and tests read.
+    println!("listening on http://{address}");
+    let _ = std::io::stdout().flush();
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(server::serve(
+        listener,
+        app::router(state),
+        config.limits.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut server = std::pin::pin!(server);
+    tokio::select! {
+        result = &mut server => {
+            return result.map_err(|e| Fatal(format!("the server task failed: {e}"), 1));
+        }
+        signal = shutdown_signal() => {
+            tracing::info!(signal, "shutting down: no new connections; in-flight requests finish");
+        }
+    }
+    let _ = stop.send(());
+    match tokio::time::timeout(config.shutdown_timeout, &mut server).await {
+        Ok(Ok(())) => {
+            tracing::info!("shut down");
+            Ok(())
+        }
+        Ok(Err(e)) => Err(Fatal(format!("the server task failed: {e}"), 1)),
+        Err(_) => Err(Fatal(
+            format!(
+                "requests still running {} s after the shutdown signal; stopped without them",
+                config.shutdown_timeout.as_secs()
+            ),
+            1,
+        )),
+    }
+}
+
+/// The service authenticates nobody: on loopback only this machine's users reach it, on any
+/// other address everyone who can route to it may use the role's access to the buckets.
+/// People copy examples into production, so this is said loudly, at every start.
+fn warn_unauthenticated(address: SocketAddr) {
+    tracing::warn!(
+        %address,
+        "LISTENING BEYOND LOOPBACK WITHOUT AUTHENTICATION: anyone who can reach {address} can \
+         upload to and download from the served buckets with the role's permissions; put a \
+         proxy that authenticates users (and terminates TLS) in front of this service, and \
+         name the host clients use with --allowed-host"
+    );
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM (what `docker stop`, Kubernetes and systemd send).
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the service");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json().init();
+    } else {
+        logs.with_ansi(false).init();
+    }
+}

@@ -1,0 +1,195 @@
+//! The provider the command's flags describe: from `--profile`, or from the flags (on
+//! `--source-profile`'s or the default chain's credentials), a chain when `--chain` is given.
+
+use crate::args::SessionArgs;
+use crate::{DEFAULT_MFA_TIMEOUT, DEFAULT_REGION, source_profile, terminal_mfa};
+use aws_credential_types::Credentials;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+use chainable_credentials::{BuildError, Builder, ChainableTemporaryCredentials, Field};
+use std::error::Error;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Builds the provider and fetches once.
+pub(crate) async fn credentials(args: &SessionArgs) -> Result<Credentials, Box<dyn Error>> {
+    let hops = HopFlags {
+        args,
+        cache_dir: cache_dir(args),
+        timeout: timeout(args),
+        policy: args.policy.as_deref().map(policy_text).transpose()?,
+    };
+    let mut first = hops.common(ChainableTemporaryCredentials::builder());
+    if args.chain.is_empty() {
+        first = hops.last(first);
+    }
+    let mut provider = match &args.profile {
+        Some(profile) => from_profile(first, profile, args).await?,
+        None => from_flags(first, args).await?,
+    };
+    for (i, role_arn) in args.chain.iter().enumerate() {
+        let mut hop = hops.common(provider.chain().role_arn(role_arn));
+        if i + 1 == args.chain.len() {
+            hop = hops.last(hop);
+        }
+        provider = hop.build().map_err(flag_error)?;
+    }
+    Ok(provider.credentials().await?)
+}
+
+/// The flags every hop shares, and those of the last role (the printed session's).
+struct HopFlags<'a> {
+    args: &'a SessionArgs,
+    cache_dir: Option<PathBuf>,
+    timeout: Duration,
+    policy: Option<String>,
+}
+
+impl HopFlags<'_> {
+    /// What every hop shares, and the session parameters of one role.
+    fn common(&self, builder: Builder) -> Builder {
+        let args = self.args;
+        let mut builder = builder
+            .load_timeout(self.timeout)
+            .allow_insecure_endpoint(args.allow_insecure_endpoint);
+        builder
+            .set_file_cache(self.cache_dir.clone())
+            .set_role_session_name(args.session_name.clone())
+            .set_duration(args.duration)
+            .set_external_id(args.external_id.clone());
+        builder
+    }
+
+    /// The last role's scoping: the printed session's.
+    fn last(&self, mut builder: Builder) -> Builder {
+        let args = self.args;
+        builder
+            .set_policy(self.policy.clone())
+            .set_policy_arns(Some(args.policy_arns.clone()))
+            .set_tags(Some(args.tags.clone()))
+            .set_transitive_tag_keys(Some(args.transitive_tag_keys.clone()))
+            .set_source_identity(args.source_identity.clone());
+        builder
+    }
+}
+
+/// `--profile`: the profile's chain, its codes asked on the terminal.
+async fn from_profile(
+    mut first: Builder,
+    profile: &str,
+    args: &SessionArgs,
+) -> Result<ChainableTemporaryCredentials, Box<dyn Error>> {
+    first
+        .set_region(args.region.clone().map(Region::new))
+        .set_endpoint_url(args.endpoint_url.clone());
+    first
+        .profile(profile)
+        .mfa_tokens(terminal_mfa::TerminalMfa {
+            serial_number: None,
+        })
+        .build_from_profile()
+        .await
+        .map_err(flag_error)
+}
+
+/// `--role-arn` (or `GetSessionToken`) on `--source-profile`'s or the default credentials.
+async fn from_flags(
+    mut first: Builder,
+    args: &SessionArgs,
+) -> Result<ChainableTemporaryCredentials, Box<dyn Error>> {
+    let settings = sts_settings(args).await.map_err(flag_error)?;
+    let region = settings
+        .region()
+        .cloned()
+        .unwrap_or_else(|| Region::from_static(DEFAULT_REGION));
+    first = first.configure(&settings).region(region.clone());
+    first.set_role_arn(args.role_arn.clone());
+    if let Some(profile) = &args.source_profile {
+        first = first.base_credentials(source_profile::SourceProfile::new(profile, region));
+    }
+    if let Some(serial) = &args.mfa_serial {
+        first = first.mfa(
+            serial.clone(),
+            terminal_mfa::TerminalMfa {
+                serial_number: Some(serial.clone()),
+            },
+        );
+    }
+    first.build().map_err(flag_error)
+}
+
+/// `--cache-dir`, else the conventional directory, unless `--no-cache`.
+fn cache_dir(args: &SessionArgs) -> Option<PathBuf> {
+    if args.no_cache {
+        return None;
+    }
+    let dir = args
+        .cache_dir
+        .clone()
+        .or_else(chainable_credentials::file_cache::default_dir);
+    if dir.is_none() {
+        tracing::warn!("neither XDG_CACHE_HOME nor HOME is set: not caching");
+    }
+    dir
+}
+
+/// `--timeout`, else long enough to type an MFA code if one may be asked for (a profile's
+/// roles may ask too).
+fn timeout(args: &SessionArgs) -> Duration {
+    args.timeout
+        .unwrap_or(if args.mfa_serial.is_some() || args.profile.is_some() {
+            DEFAULT_MFA_TIMEOUT
+        } else {
+            chainable_credentials::DEFAULT_LOAD_TIMEOUT
+        })
+}
+
+/// `--policy`: the JSON itself, or `@FILE`.
+fn policy_text(value: &str) -> Result<String, Box<dyn Error>> {
+    match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("--policy: cannot read {path}: {e}").into()),
+        None => Ok(value.to_owned()),
+    }
+}
+
+/// Region, endpoint, FIPS and dual-stack settings: the flags, else the environment and the
+/// profile (`--source-profile`, else `AWS_PROFILE`), read as the library reads a profile's.
+async fn sts_settings(args: &SessionArgs) -> Result<SdkConfig, BuildError> {
+    let mut builder = ChainableTemporaryCredentials::builder();
+    builder
+        .set_profile(args.source_profile.clone())
+        .set_region(args.region.clone().map(Region::new))
+        .set_endpoint_url(args.endpoint_url.clone());
+    builder.profile_sts_settings().await
+}
+
+/// A build error, with the builder's field named as the command-line flag that set it.
+pub(crate) fn flag_error(error: BuildError) -> Box<dyn Error> {
+    match error.field().and_then(flag_of) {
+        Some(flag) => format!("{flag}: {error}").into(),
+        None => error.into(),
+    }
+}
+
+/// The flag that sets a builder field.
+fn flag_of(field: Field) -> Option<&'static str> {
+    Some(match field {
+        Field::RoleArn => "--role-arn/--chain",
+        Field::RoleSessionName => "--session-name",
+        Field::Duration => "--duration",
+        Field::ExternalId => "--external-id",
+        Field::Mfa => "--mfa-serial",
+        Field::EndpointUrl => "--endpoint-url",
+        Field::Region => "--region",
+        Field::FileCache => "--cache-dir",
+        Field::Policy => "--policy",
+        Field::PolicyArns => "--policy-arn",
+        Field::Tags => "--tag",
+        Field::TransitiveTagKeys => "--transitive-tag-key",
+        Field::SourceIdentity => "--source-identity",
+        Field::Profile => "--profile",
+        Field::LoadTimeout => "--timeout",
+        _ => return None,
+    })
+}
