@@ -428,6 +428,10 @@ mod tests {
                 &["--role-arn", ARN, "--max-connections", "0"],
                 "--max-connections",
             ),
+            (
+                &["--role-arn", ARN, "--healthz-details=maybe"],
+                "unexpected value 'maybe' for '--healthz-details'",
+            ),
             (&["--role-arn", ARN, "--log-format", "xml"], "--log-format"),
             (
                 &["--role-arn", ARN, "--colour", "red"],
