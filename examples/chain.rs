@@ -12,7 +12,7 @@ mod common;
 use chainable_credentials::ChainableTemporaryCredentials;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), common::Failure> {
     let usage = "chain FIRST_ROLE_ARN SECOND_ROLE_ARN";
     let (first_role, second_role) = (common::arg(1, usage)?, common::arg(2, usage)?);
     let sdk_config = common::sdk_config().await;

@@ -18,7 +18,7 @@ fn shell_quote(value: &str) -> String {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), common::Failure> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let allow_terminal = args.iter().any(|a| a == "--allow-terminal");
     let role_arn = args

@@ -17,9 +17,15 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use chainable_credentials::ChainableTemporaryCredentials;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), common::Failure> {
     let role_arn = common::arg(1, "list_buckets ROLE_ARN")?;
     let sdk_config = common::sdk_config().await;
+
+    // The role ARN is checked before anything is sent.
+    let provider = ChainableTemporaryCredentials::builder()
+        .configure(&sdk_config)
+        .role_arn(role_arn)
+        .build()?;
 
     // 1. The base user's own long-lived keys.
     let base_provider = sdk_config
@@ -38,10 +44,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 2. The same keys, as base credentials of an assumed-role session.
-    let provider = ChainableTemporaryCredentials::builder()
-        .configure(&sdk_config)
-        .role_arn(role_arn)
-        .build()?;
     let output = common::s3(&sdk_config, provider.clone())
         .list_buckets()
         .send()

@@ -10,7 +10,7 @@ mod common;
 use chainable_credentials::ChainableTemporaryCredentials;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), common::Failure> {
     let usage = "list_objects ROLE_ARN BUCKET [PREFIX]";
     let role_arn = common::arg(1, usage)?;
     let bucket = common::arg(2, usage)?;

@@ -37,7 +37,7 @@ impl ProvideMfaToken for StdinTokenProvider {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), common::Failure> {
     let serial_number = common::arg(1, "mfa MFA_SERIAL [ROLE_ARN]")?;
     let role_arn = std::env::args().nth(2);
     let sdk_config = common::sdk_config().await;

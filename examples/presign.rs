@@ -21,7 +21,7 @@ use std::time::Duration;
 const URL_LIFETIME: Duration = Duration::from_secs(300);
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), common::Failure> {
     let usage = "presign ROLE_ARN BUCKET KEY";
     let (role_arn, bucket, key) = (
         common::arg(1, usage)?,

@@ -47,7 +47,7 @@ impl ProvideMfaToken for StdinTokens {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), common::Failure> {
     let profile = common::arg(1, "profile PROFILE")?;
     // Region, endpoints and every hop come from the profile; the environment's settings
     // (AWS_REGION, AWS_ENDPOINT_URL, ...) win, as for the AWS CLI.

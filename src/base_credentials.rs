@@ -60,7 +60,7 @@ impl ProvideCredentials for EnvironmentKeys {
 
 mod default_chain {
     use super::EnvironmentKeys;
-    use crate::error::FetchError;
+    use crate::error::{FetchError, chain_text};
     use aws_config::default_provider::credentials::DefaultCredentialsChain;
     use aws_config::provider_config::ProviderConfig;
     use aws_credential_types::provider::error::CredentialsError;
@@ -121,13 +121,15 @@ mod default_chain {
                 .await
         }
 
-        /// The error when no default source had credentials.
-        fn nothing_found(&self) -> FetchError {
+        /// The error when no default source had credentials; `last_error` is what the last
+        /// one said if it failed.
+        fn nothing_found(&self, last_error: Option<String>) -> FetchError {
             let var = |name: &str| self.env.get(name).ok().filter(|v| !v.trim().is_empty());
             FetchError::NoBaseCredentials {
                 profile: var("AWS_PROFILE").unwrap_or_else(|| "default".to_owned()),
                 imds_disabled: var("AWS_EC2_METADATA_DISABLED")
                     .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+                last_error,
             }
         }
     }
@@ -159,10 +161,15 @@ mod default_chain {
                     Err(CredentialsError::CredentialsNotLoaded(_)) => {
                         match self.chain().await.provide_credentials().await {
                             // Say what was tried and how to give credentials, rather than
-                            // what the last source of the chain said.
+                            // only what the last source of the chain said: whichever way it
+                            // failed (nothing there, or an instance metadata endpoint that
+                            // answers 403), the user needs the same hint.
                             Err(CredentialsError::CredentialsNotLoaded(_)) => {
-                                Err(CredentialsError::not_loaded(self.nothing_found()))
+                                Err(CredentialsError::not_loaded(self.nothing_found(None)))
                             }
+                            Err(failed) => Err(CredentialsError::not_loaded(
+                                self.nothing_found(Some(chain_text(&failed))),
+                            )),
                             answered => answered,
                         }
                     }

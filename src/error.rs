@@ -7,7 +7,6 @@
 
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
@@ -271,21 +270,27 @@ pub enum FetchError {
         /// What is wrong with it, e.g. `missing <Credentials>` or `the session has already expired`.
         problem: String,
     },
-    /// No base credentials were given, and none of the default sources had any.
+    /// No base credentials were given, and none of the default sources had any — or the
+    /// last one tried failed (an instance metadata endpoint that answers 403, say), whose
+    /// error is `last_error`.
     #[error(
         "no base credentials to call STS with: none in the environment (AWS_ACCESS_KEY_ID, \
          AWS_SECRET_ACCESS_KEY), the profile `{profile}` (AWS_CONFIG_FILE, \
          AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials), a web \
          identity token (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS container endpoint or the EC2 \
-         instance metadata{}; give them with `Builder::base_credentials` or a profile, or set \
+         instance metadata{}{}; give them with `Builder::base_credentials` or a profile, or set \
          AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-        if *imds_disabled { " (disabled by AWS_EC2_METADATA_DISABLED)" } else { "" }
+        if *imds_disabled { " (disabled by AWS_EC2_METADATA_DISABLED)" } else { "" },
+        last_error.as_deref().map(|e| format!(" (the last source tried failed: {e})")).unwrap_or_default()
     )]
+    #[non_exhaustive]
     NoBaseCredentials {
         /// The profile the default sources looked in (`AWS_PROFILE`, else `default`).
         profile: String,
         /// Whether the instance metadata lookup was switched off.
         imds_disabled: bool,
+        /// What the last source tried said, when it failed rather than had nothing.
+        last_error: Option<String>,
     },
     /// No usable MFA token code: the token provider failed or gave a malformed code.
     #[error("no MFA token code for STS {operation}: {problem}")]
@@ -346,7 +351,7 @@ impl SharedFailure {
             Some(source) => match source.downcast_ref::<FetchError>() {
                 Some(fetch) => Box::new(fetch.clone()),
                 // Not one of this crate's errors: its text, the chain included.
-                None => DisplayErrorContext(source).to_string().into(),
+                None => chain_text(source).into(),
             },
             None => self.0.to_string().into(),
         };
@@ -368,8 +373,29 @@ impl fmt::Debug for SharedFailure {
 
 impl fmt::Display for SharedFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&DisplayErrorContext(&*self.0), f)
+        f.write_str(&chain_text(&*self.0))
     }
+}
+
+/// An error and its causes as one line of their `Display` texts, each cause after a `: `, a
+/// cause its parent already quotes left out, whitespace folded. Unlike aws-smithy's
+/// `DisplayErrorContext`, no `Debug` dump of the whole chain is appended: this is what users
+/// read (errors, `status().last_error`, logs).
+pub(crate) fn chain_text(error: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Finds the [`FetchError`] in an error's source chain, where this crate puts it.
@@ -389,6 +415,7 @@ pub fn fetch_error(error: &CredentialsError) -> Option<&FetchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_smithy_types::error::display::DisplayErrorContext;
     use std::time::Duration;
 
     #[test]

@@ -23,6 +23,16 @@ pub(crate) const DEFAULT_ASSUME_ROLE_DURATION: Duration = Duration::from_secs(36
 /// What STS grants `GetSessionToken` without `DurationSeconds` (12 hours).
 pub(crate) const DEFAULT_GET_SESSION_TOKEN_DURATION: Duration = Duration::from_secs(43_200);
 
+/// Where a session came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// This provider's own STS call.
+    Sts,
+    /// The file cache: another process (or an earlier run) made the STS call.
+    #[cfg(feature = "file-cache")]
+    FileCache,
+}
+
 /// One set of temporary credentials and its lifetime on the local clock.
 pub(crate) struct Session {
     /// The credentials; their `expiry()` is `expires_at`.
@@ -31,6 +41,7 @@ pub(crate) struct Session {
     pub(crate) received_at: SystemTime,
     /// Local time at which STS will stop accepting the credentials.
     pub(crate) expires_at: SystemTime,
+    pub(crate) origin: Origin,
 }
 
 /// The parts of a session's credentials, whether from STS or from the file cache.
@@ -57,6 +68,7 @@ impl Session {
             credentials: builder.build(),
             received_at,
             expires_at,
+            origin: Origin::Sts,
         }
     }
 }

@@ -2,9 +2,9 @@
 //! and a [`RefreshOutcome`] for every refresh, for metrics and alerts. Neither holds a secret
 //! key or a session token.
 
+use crate::error::chain_text;
 use crate::panic::{Panicked, catch_panic_now};
 use aws_credential_types::provider::error::CredentialsError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -126,7 +126,12 @@ impl fmt::Display for RefreshOutcome<'_> {
         match self {
             RefreshOutcome::Refreshed {
                 expires_at, took, ..
-            } => write!(f, "refreshed in {took:?}; expires at {expires_at:?}"),
+            } => write!(
+                f,
+                "refreshed in {} ms; expires at {}",
+                took.as_millis(),
+                aws_smithy_types::DateTime::from(*expires_at)
+            ),
             RefreshOutcome::Failed {
                 error,
                 failures_in_a_row,
@@ -134,7 +139,7 @@ impl fmt::Display for RefreshOutcome<'_> {
             } => write!(
                 f,
                 "refresh failed ({failures_in_a_row} in a row): {}",
-                DisplayErrorContext(*error)
+                chain_text(*error)
             ),
         }
     }

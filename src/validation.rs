@@ -174,10 +174,10 @@ pub(crate) fn duration(d: Duration, assume_role: bool) -> Result<(), BuildError>
         return Err(BuildError::invalid(
             Field::Duration,
             format!(
-                "must be whole seconds from {} to {} for {op}, got {:?}",
+                "must be whole seconds from {} to {} for {op}, got {}",
                 MIN_SESSION_DURATION.as_secs(),
                 max.as_secs(),
-                d
+                shown_seconds(d)
             ),
         ));
     }
@@ -376,6 +376,15 @@ pub(crate) fn policy_arns(arns: &[String]) -> Result<(), BuildError> {
         }
     }
     Ok(())
+}
+
+/// A duration as people write it in seconds: `0 seconds`, `600 seconds`, `0.5 seconds`.
+fn shown_seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} seconds", d.as_secs())
+    } else {
+        format!("{} seconds", d.as_secs_f64())
+    }
 }
 
 /// A value for an error message: at most 40 characters, so a huge input gives a short error.

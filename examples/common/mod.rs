@@ -1,5 +1,6 @@
 //! What the examples share: the SDK configuration from the environment, an S3 client for a
-//! provider, and a plain HTTP client for presigned URLs.
+//! provider, a plain HTTP client for presigned URLs, and the one-line error their `main`
+//! ends with.
 #![allow(dead_code)]
 
 use aws_config::BehaviorVersion;
@@ -38,4 +39,32 @@ pub fn rfc3339(time: std::time::SystemTime) -> String {
     aws_smithy_types::DateTime::from(time)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_else(|_| format!("{time:?}"))
+}
+
+/// What an example's `main` fails with: printed (by Rust's `main`, through `Debug`) as one
+/// line, the error's `Display` and its causes', instead of a multi-kilobyte `Debug` dump of
+/// the SDK's error types.
+pub struct Failure(Box<dyn std::error::Error>);
+
+impl<E: Into<Box<dyn std::error::Error>>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure(error.into())
+    }
+}
+
+impl std::fmt::Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(self.0.as_ref());
+        while let Some(error) = current {
+            let text = error.to_string();
+            if !parts.iter().any(|part| part.contains(&text)) {
+                parts.push(text);
+            }
+            current = error.source();
+        }
+        // Some errors (aws-config's "no credentials found in chain") span lines: folded.
+        let text = parts.join(": ");
+        f.write_str(&text.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
 }

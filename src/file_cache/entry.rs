@@ -9,7 +9,7 @@
 //! Times are in the local clock's frame (STS's `Expiration` already translated with the
 //! response's `Date`), which every process on the machine shares.
 
-use crate::session::{Session, SessionKeys};
+use crate::session::{Origin, Session, SessionKeys};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use serde_json::{Map, Value};
@@ -74,7 +74,7 @@ pub(crate) fn from_bytes(key: &str, bytes: &[u8]) -> Result<Session, String> {
     if expires_at <= received_at {
         return Err("expires before it was received".into());
     }
-    Ok(Session::new(
+    let mut session = Session::new(
         SessionKeys {
             access_key_id: text("AccessKeyId")?.to_owned(),
             secret_access_key: text("SecretAccessKey")?.to_owned(),
@@ -83,7 +83,9 @@ pub(crate) fn from_bytes(key: &str, bytes: &[u8]) -> Result<Session, String> {
         },
         received_at,
         expires_at,
-    ))
+    );
+    session.origin = Origin::FileCache;
+    Ok(session)
 }
 
 fn rfc3339(time: SystemTime) -> Option<String> {

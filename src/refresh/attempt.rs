@@ -7,7 +7,7 @@ use crate::fetch::panicked;
 use crate::panic::{Panicked, catch_panic};
 use crate::refresh::schedule::RefreshSchedule;
 use crate::refresh::state::{AttemptResult, CachedSession, State};
-use crate::session::Session;
+use crate::session::{Origin, Session};
 use crate::status::RefreshOutcome;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_async::future::timeout::Timeout;
@@ -160,12 +160,20 @@ impl RefreshAttempt {
             "expiry",
             tracing::field::display(DateTime::from(schedule.expires_at)),
         );
-        span.record("outcome", "refreshed");
+        let (outcome, message) = match session.origin {
+            Origin::Sts => ("refreshed", "obtained a new session from STS"),
+            #[cfg(feature = "file-cache")]
+            Origin::FileCache => (
+                "from the file cache",
+                "took the session from the file cache (no STS call)",
+            ),
+        };
+        span.record("outcome", outcome);
         span.in_scope(|| {
             tracing::info!(
                 expires_at = %DateTime::from(schedule.expires_at),
                 refresh_at = %DateTime::from(schedule.refresh_at),
-                "obtained a new session"
+                "{message}"
             );
         });
         AttemptResult::Refreshed(cached)

@@ -2,12 +2,11 @@
 //! `CredentialsError` whose source is a [`FetchError`], without keeping the raw response (whose
 //! body, for an unparseable success, would hold the secret key).
 
-use crate::error::FetchError;
+use crate::error::{FetchError, chain_text};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::RequestId;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 /// STS error codes that retrying the same request cannot fix: reported as
 /// `CredentialsError::InvalidConfiguration`.
@@ -83,12 +82,12 @@ where
         SdkError::ConstructionFailure(_) => {
             CredentialsError::invalid_configuration(FetchError::Transport {
                 operation,
-                detail: DisplayErrorContext(&error).to_string(),
+                detail: chain_text(&error),
             })
         }
         _ => CredentialsError::provider_error(FetchError::Transport {
             operation,
-            detail: DisplayErrorContext(&error).to_string(),
+            detail: chain_text(&error),
         }),
     }
 }

@@ -58,6 +58,23 @@ fn role_args<'a>(moto: &'a Moto, proxy: &'a FaultProxy, profile: &'a str) -> Vec
     ]
 }
 
+/// `args` with `extra` (flags and their values): a flag `args` already has gets the new value
+/// (clap refuses most flags twice), others are added.
+fn with_flags<'a>(mut args: Vec<&'a str>, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut rest = extra.iter().copied().peekable();
+    while let Some(flag) = rest.next() {
+        let value = rest.next_if(|next| !next.starts_with("--"));
+        match (args.iter().position(|a| *a == flag), value) {
+            (Some(at), Some(value)) if flag != "--tag" => args[at + 1] = value,
+            (_, value) => {
+                args.push(flag);
+                args.extend(value);
+            }
+        }
+    }
+    args
+}
+
 fn entries(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<_> = fs::read_dir(dir)
         .unwrap()
@@ -309,11 +326,12 @@ async fn failures_are_one_line_on_stderr_with_a_non_zero_exit() {
 
     let mut bad_duration = role_args(&moto, &proxy, "base");
     bad_duration.extend(["--duration", "10m"]);
-    assert_failed_with(&home.run(&bad_duration).await, 1, "--duration", &moto);
+    // A flag's value the builder refuses is a bad command line (exit 2), as clap's are.
+    assert_failed_with(&home.run(&bad_duration).await, 2, "--duration", &moto);
 
     let mut zero_timeout = role_args(&moto, &proxy, "base");
     *zero_timeout.last_mut().unwrap() = "0";
-    assert_failed_with(&home.run(&zero_timeout).await, 1, "--timeout", &moto);
+    assert_failed_with(&home.run(&zero_timeout).await, 2, "--timeout", &moto);
 
     let mut bad_flag = role_args(&moto, &proxy, "base");
     bad_flag.push("--no-such-flag");
@@ -529,5 +547,214 @@ async fn a_prompt_nobody_answers_ends_the_command_at_its_timeout() {
         text.contains("timed out") || text.contains("timeout"),
         "{text}"
     );
+    // The error starts on a line of its own, not after the unanswered prompt.
+    let error_line = text
+        .lines()
+        .find(|line| line.contains("chainable-credentials:"))
+        .unwrap_or_else(|| panic!("no error line in {text:?}"));
+    assert!(!error_line.contains("MFA code for"), "{text:?}");
     assert_eq!(proxy.sts_requests(), 0);
+}
+
+#[tokio::test]
+async fn every_invalid_flag_value_is_exit_code_2_and_anything_else_1() {
+    let (moto, home, proxy) = setup().await;
+    let policy_file = home.config_file().with_file_name("missing.json");
+    let missing_policy = format!("@{}", policy_file.display());
+    let cases: &[(&[&str], &str)] = &[
+        (&["--duration", "1hour"], "--duration"),
+        (&["--duration", "13h"], "--duration"),
+        (&["--duration", "0"], "--duration"),
+        (&["--tag", "K"], "--tag"),
+        (&["--tag", "a=1", "--tag", "a=2"], "--tag"),
+        (&["--timeout", "1x"], "--timeout"),
+        (&["--timeout", "0"], "--timeout"),
+        (&["--region", "us east"], "--region"),
+        (&["--endpoint-url", "127.0.0.1:33563"], "--endpoint-url"),
+        (&["--role-arn", "not-an-arn"], "--role-arn"),
+        (&["--policy", &missing_policy], "--policy"),
+        (&["--session-name", "bad name"], "--session-name"),
+    ];
+    for (extra, flag) in cases {
+        let args = with_flags(role_args(&moto, &proxy, "base"), extra);
+        let output = home.run(&args).await;
+        assert_failed_with(&output, 2, flag, &moto);
+        assert!(
+            !stderr(&output).contains("cannot be used multiple times"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    let zero = home
+        .run(&with_flags(
+            role_args(&moto, &proxy, "base"),
+            &["--duration", "0"],
+        ))
+        .await;
+    assert!(stderr(&zero).contains("got 0 seconds"), "{}", stderr(&zero));
+    assert_eq!(proxy.sts_requests(), 0, "refused before any STS call");
+    // Not the command line: STS refuses (the base user may not assume chain-hop-2).
+    let mut refused = role_args(&moto, &proxy, "base");
+    refused[4] = &moto.chain_hop_arns[1];
+    assert_failed_with(&home.run(&refused).await, 1, "AccessDenied", &moto);
+}
+
+#[tokio::test]
+async fn clap_s_whole_message_is_kept_on_one_line() {
+    let (moto, home, proxy) = setup().await;
+    let output = home
+        .run(&["credential-process", "--chain", &moto.chain_hop_arns[0]])
+        .await;
+    assert_failed_with(&output, 2, "--role-arn", &moto);
+    let output = home.run(&[]).await;
+    assert_failed_with(&output, 2, "a subcommand is required", &moto);
+    assert!(
+        !stderr(&output).contains("Temporary AWS credentials"),
+        "not the tool's description: {}",
+        stderr(&output)
+    );
+    let help = home.run(&["credential-process", "--help"]).await;
+    assert!(help.status.success());
+    assert!(stdout(&help).contains("Exit codes: 0"), "{}", stdout(&help));
+    assert_eq!(proxy.sts_requests(), 0);
+}
+
+#[tokio::test]
+async fn verbose_shows_a_cache_hit_and_warnings_show_without_it() {
+    let (moto, home, proxy) = setup().await;
+    let mut args = role_args(&moto, &proxy, "base");
+    args.push("-v");
+    let first = home.run(&args).await;
+    credentials_json(&first);
+    assert!(
+        stderr(&first).contains("obtained a new session from STS"),
+        "{}",
+        stderr(&first)
+    );
+    let second = home.run(&args).await;
+    credentials_json(&second);
+    let text = stderr(&second);
+    assert!(
+        text.contains("reusing the session from the file cache"),
+        "{text}"
+    );
+    assert!(
+        text.contains("took the session from the file cache (no STS call)"),
+        "{text}"
+    );
+    assert!(!text.contains("from STS"), "{text}");
+    assert_eq!(proxy.sts_requests(), 1);
+    // An unusable cache directory is a warning whether or not -v is given.
+    let mut unusable = role_args(&moto, &proxy, "base");
+    unusable.extend(["--cache-dir", "/proc/nope"]);
+    let output = home.run(&unusable).await;
+    credentials_json(&output);
+    assert!(
+        stderr(&output).contains("the file cache is not usable"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains(&moto.base_secret_access_key));
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_one_line_of_sentences() {
+    let (moto, home, proxy) = setup().await;
+    let args = with_flags(
+        role_args(&moto, &proxy, "base"),
+        &["--endpoint-url", "http://127.0.0.1:9", "--no-cache"],
+    );
+    let output = home.run(&args).await;
+    assert_failed_with(&output, 1, "Connection refused", &moto);
+    let text = stderr(&output);
+    for dump in ["{", "DispatchFailure(", "ConnectorError", "Some("] {
+        assert!(!text.contains(dump), "{dump:?} in {text:?}");
+    }
+}
+
+/// Answers every request with `403 Forbidden`, as instance metadata does on machines that
+/// block it; serves until the test ends.
+async fn forbidding_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut connection, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut request = [0u8; 4096];
+                let _ = connection.read(&mut request).await;
+                let _ = connection
+                    .write_all(
+                        b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    )
+                    .await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn no_base_credentials_is_explained_whichever_source_failed_last() {
+    let (moto, home, proxy) = setup().await;
+    let metadata = forbidding_server().await;
+    let mut command = home.command(BINARY);
+    command
+        .args([
+            "credential-process",
+            "--role-arn",
+            &moto.role_arn,
+            "--region",
+            &moto.region,
+            "--endpoint-url",
+            &proxy.endpoint,
+            "--no-cache",
+        ])
+        // Instance metadata on, at a loopback server that refuses it.
+        .env("AWS_EC2_METADATA_DISABLED", "false")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &metadata);
+    let output = finish(command).await;
+    assert_failed_with(&output, 1, "no base credentials to call STS with", &moto);
+    let text = stderr(&output);
+    assert!(text.contains("pass --source-profile NAME"), "{text}");
+    assert!(text.contains("the last source tried failed"), "{text}");
+    assert_eq!(proxy.sts_requests(), 0);
+}
+
+#[tokio::test]
+async fn a_role_asked_to_assume_itself_from_an_earlier_eval_gets_a_hint() {
+    let (moto, home, proxy) = setup().await;
+    let mut args = role_args(&moto, &proxy, "base");
+    args[0] = "env";
+    args.extend(["--no-cache", "--allow-terminal"]);
+    let first = home.run(&args).await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    // The shell after `eval "$(chainable-credentials env ...)"`: the role's session in its
+    // environment, and the same command again without --source-profile.
+    let exports: Vec<(String, String)> = stdout(&first)
+        .lines()
+        .filter_map(|line| line.strip_prefix("export "))
+        .filter_map(|assignment| assignment.split_once('='))
+        .map(|(name, value)| (name.to_owned(), value.trim_matches('\'').to_owned()))
+        .collect();
+    assert!(exports.iter().any(|(name, _)| name == "AWS_SESSION_TOKEN"));
+    let mut again = home.command(BINARY);
+    again.args([
+        "credential-process",
+        "--role-arn",
+        &moto.role_arn,
+        "--region",
+        &moto.region,
+        "--endpoint-url",
+        &proxy.endpoint,
+        "--no-cache",
+    ]);
+    again.envs(exports);
+    let output = finish(again).await;
+    assert_failed_with(&output, 1, "AccessDenied", &moto);
+    assert!(
+        stderr(&output).contains("perhaps from an earlier `eval"),
+        "{}",
+        stderr(&output)
+    );
 }

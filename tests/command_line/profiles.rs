@@ -124,13 +124,15 @@ async fn the_commands_profile_and_parameter_errors_say_what_to_change() {
          [profile loop-b]\nrole_arn = arn:aws:iam::123456789012:role/b\nsource_profile = loop-a\n",
     );
     home.write_config(&config);
-    let fails = |output: std::process::Output| {
-        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let fails_with = |code: i32, output: std::process::Output| {
+        assert_eq!(output.status.code(), Some(code), "{}", stderr(&output));
         assert!(output.stdout.is_empty());
         let text = stderr(&output);
         assert_eq!(text.lines().count(), 1, "one line: {text}");
         text
     };
+    // A profile that cannot work is about a file (1); a bad flag value is a bad command line (2).
+    let fails = |output| fails_with(1, output);
     let text = fails(
         home.run(&["credential-process", "--profile", "loop-a"])
             .await,
@@ -139,7 +141,8 @@ async fn the_commands_profile_and_parameter_errors_say_what_to_change() {
         text.contains("cycle: loop-a -> loop-b -> loop-a") && text.contains(".aws/config"),
         "{text}"
     );
-    let text = fails(
+    let text = fails_with(
+        2,
         home.run(&[
             "credential-process",
             "--profile",
@@ -180,7 +183,8 @@ async fn the_commands_profile_and_parameter_errors_say_what_to_change() {
     ] {
         assert!(text.contains(part), "{part:?} in {text}");
     }
-    let text = fails(
+    let text = fails_with(
+        2,
         empty
             .run(&[
                 "credential-process",

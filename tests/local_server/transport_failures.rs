@@ -85,3 +85,38 @@ async fn a_5xx_is_retried_by_the_sdk_within_one_refresh() {
     assert_eq!(proxy.sts_requests(), 2, "one 500, one success");
     assert_eq!(provider.status().refreshes_started, 1, "within one refresh");
 }
+
+/// What users read of a failure — the error's `Display` through its sources, the status's
+/// `last_error`, the listener's outcome — is sentences, never a `Debug` dump of the SDK's
+/// error types (`DispatchFailure(DispatchFailure { source: ConnectorError { .. } })`).
+#[tokio::test]
+async fn a_refused_connection_reads_as_sentences_without_debug_dumps() {
+    let moto = Moto::enforcing();
+    let told = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let provider = moto
+        .s3_role_via("http://127.0.0.1:9")
+        .configure(&support::no_sdk_retries())
+        .on_refresh({
+            let told = told.clone();
+            move |outcome| *told.lock().unwrap() = outcome.to_string()
+        })
+        .build()
+        .unwrap();
+    let error = provider.provide_credentials().await.unwrap_err();
+    let mut chain = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(e) = next {
+        chain.push(e.to_string());
+        next = e.source();
+    }
+    support::eventually("the listener was told", || !told.lock().unwrap().is_empty()).await;
+    let last_error = provider.status().last_error.expect("a last error");
+    let told = told.lock().unwrap().clone();
+    for text in chain.iter().chain([&last_error, &told]) {
+        for dump in ["{", "DispatchFailure(", "ConnectorError", "Some("] {
+            assert!(!text.contains(dump), "{dump:?} in {text:?}");
+        }
+    }
+    assert!(last_error.contains("Connection refused"), "{last_error}");
+    assert!(told.contains("Connection refused"), "{told}");
+}

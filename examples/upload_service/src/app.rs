@@ -18,7 +18,6 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_async::time::{SystemTimeSource, TimeSource};
 use aws_smithy_types::date_time::{DateTime, Format};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::SdkConfig;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
@@ -208,7 +207,7 @@ pub fn log_refresh(outcome: &RefreshOutcome<'_>) {
             serving_cached_until,
             ..
         } => tracing::warn!(
-            error = %DisplayErrorContext(*error),
+            error = %ErrorChain(*error),
             failures_in_a_row,
             next_attempt_at = %rfc3339(*next_attempt_at),
             serving_cached_until = serving_cached_until.map(rfc3339),
@@ -547,7 +546,14 @@ async fn post_item(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
-    let mut multipart = multipart.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    // A body that is not a multipart form (JSON, say) is told so, not the parser's view of
+    // its boundary.
+    let mut multipart = multipart.map_err(|_| {
+        ApiError::bad_request(
+            "expected a multipart form (Content-Type: multipart/form-data) with the fields \
+             `file`, and optionally `key` and `bucket`",
+        )
+    })?;
     // Bounds the memory held by uploads; refusing beats queueing behind slow clients.
     let _permit = state.0.uploads.try_acquire().map_err(|_| {
         ApiError::new(
@@ -926,7 +932,7 @@ pub fn validate_prefix(prefix: &str) -> Result<(), String> {
 fn check_chars(what: &str, text: &str) -> Result<(), String> {
     match text.chars().find(|c| !is_key_char(*c)) {
         Some(c) => Err(format!(
-            "{what} contains {:?}: allowed are letters, digits, `/` and ! - _ . * ' ( )",
+            "{what} contains {:?}: allowed are ASCII letters and digits, `/` and ! - _ . * ' ( )",
             c
         )),
         None => Ok(()),
@@ -1072,8 +1078,8 @@ impl ApiError {
     }
 
     /// A fault of the service itself: `what` failed, for the reason `error` (logged).
-    fn internal(what: &str, error: &dyn std::error::Error) -> Self {
-        tracing::error!(what, error = %DisplayErrorContext(error), "internal error");
+    fn internal(what: &str, error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(what, error = %ErrorChain(error), "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     }
 
@@ -1092,7 +1098,7 @@ impl ApiError {
     /// No valid session: the role cannot be assumed right now. STS's refusal names the
     /// principal and the account: it goes to the log, the client learns to come back later.
     fn no_session(error: &CredentialsError) -> Self {
-        tracing::warn!(error = %DisplayErrorContext(error), "no valid AWS session");
+        tracing::warn!(error = %ErrorChain(error), "no valid AWS session");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "no valid AWS session; try again shortly",
@@ -1119,7 +1125,7 @@ impl ApiError {
         tracing::warn!(
             operation,
             code,
-            error = %DisplayErrorContext(&error),
+            error = %ErrorChain(&error),
             "S3 call failed"
         );
         match code {
@@ -1140,6 +1146,27 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+/// An error and its causes as one line of `Display` texts (each after a `: `, a cause its
+/// parent already quotes left out, whitespace folded), for the log: unlike aws-smithy's
+/// `DisplayErrorContext`, without a `Debug` dump of the SDK's error types.
+struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        let mut current = Some(self.0);
+        while let Some(error) = current {
+            let text = error.to_string();
+            if !parts.iter().any(|part| part.contains(&text)) {
+                parts.push(text);
+            }
+            current = error.source();
+        }
+        let text = parts.join(": ");
+        f.write_str(&text.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 }
 

@@ -103,7 +103,9 @@ async fn serve(config: Config) -> Result<(), Fatal> {
     let sdk_config = loader.load().await;
     if sdk_config.region().is_none() {
         return Err(Fatal(
-            "no AWS region: set --region or AWS_REGION (or a profile's region)".into(),
+            "no AWS region: set --region or AWS_REGION (or a profile's region) (--help lists \
+             the settings)"
+                .into(),
             2,
         ));
     }
@@ -116,7 +118,7 @@ async fn serve(config: Config) -> Result<(), Fatal> {
         .prefetch(true)
         .on_refresh(app::log_refresh)
         .build()
-        .map_err(|e| Fatal(format!("invalid credentials settings: {e}"), 2))?;
+        .map_err(|e| Fatal(setting_error(&e), 2))?;
     let s3 = app::s3_client(&sdk_config, provider.clone());
     let state = app::AppState::new(provider, s3, config.settings.clone());
 
@@ -179,6 +181,19 @@ async fn serve(config: Config) -> Result<(), Fatal> {
             1,
         )),
     }
+}
+
+/// A setting the provider refused, named as the flag (and variable) that set it, on one line.
+fn setting_error(error: &chainable_credentials::BuildError) -> String {
+    use chainable_credentials::Field;
+    let setting = match error.field() {
+        Some(Field::RoleArn) => "--role-arn (UPLOAD_ROLE_ARN)",
+        Some(Field::RoleSessionName) => "--session-name (UPLOAD_SESSION_NAME)",
+        Some(Field::Region) => "--region (AWS_REGION)",
+        Some(Field::EndpointUrl) => "--endpoint-url (AWS_ENDPOINT_URL)",
+        _ => "the credentials settings",
+    };
+    format!("{setting}: {error} (--help lists the settings)")
 }
 
 /// The service authenticates nobody: on loopback only this machine's users reach it, on any

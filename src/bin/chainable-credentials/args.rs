@@ -4,10 +4,18 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// What `--help` says of exit codes and standard error, for the tool and each subcommand.
+const EXIT_CODES: &str = "Exit codes: 0 the credentials were printed; 2 a bad command line (an \
+                          unknown flag, or a flag's value STS or the command would refuse); 1 \
+                          anything else (no base credentials, STS refused, a profile that \
+                          cannot work, ...). Every failure is one line on standard error; an \
+                          unusable cache directory is a warning there, and -v logs what \
+                          happens (file cache hits, STS calls).";
+
 /// Temporary AWS credentials from STS (AssumeRole, role chains, GetSessionToken), cached on
 /// disk and shared between processes, for the AWS CLI, the SDKs and shells.
 #[derive(Debug, Parser)]
-#[command(name = "chainable-credentials", version)]
+#[command(name = "chainable-credentials", version, after_help = EXIT_CODES)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -17,8 +25,10 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Print the credentials as the JSON a `credential_process` prints (for ~/.aws/config).
+    #[command(after_help = EXIT_CODES)]
     CredentialProcess(SessionArgs),
     /// Print `export` lines for a POSIX shell: eval "$(chainable-credentials env ...)".
+    #[command(after_help = EXIT_CODES)]
     Env(SessionArgs),
 }
 
@@ -132,7 +142,8 @@ pub(crate) struct SessionArgs {
     #[arg(long)]
     pub(crate) allow_terminal: bool,
 
-    /// Log what happens (cache hits, STS calls) to standard error. Never secrets.
+    /// Log what happens (file cache hits, STS calls) to standard error; warnings (an unusable
+    /// cache directory, say) are logged without it too. Never secrets.
     #[arg(long, short)]
     pub(crate) verbose: bool,
 }

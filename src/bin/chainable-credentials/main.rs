@@ -37,9 +37,7 @@ fn main() -> ExitCode {
         Err(error) => return usage_error(error),
     };
     let args = cli.command.session();
-    if args.verbose {
-        log_to_stderr();
-    }
+    log_to_stderr(args.verbose);
     if std::io::stdout().is_terminal() && !args.allow_terminal {
         return fail(
             "standard output is a terminal: the credentials would be shown on screen; use it as \
@@ -84,9 +82,16 @@ fn main() -> ExitCode {
     // runtime would wait for it: the process would outlive `--timeout`, and the AWS CLI, which
     // waits for its credential_process to exit, with it. Let it go; exiting ends it.
     runtime.shutdown_background();
+    if fetched.is_err() {
+        terminal_mfa::end_unanswered_prompt();
+    }
     let credentials = match fetched {
         Ok(credentials) => credentials,
-        Err(error) => return fail(&explain(error.as_ref())),
+        Err(provider::Failure::Usage(reason)) => return usage(&reason),
+        Err(provider::Failure::Failed(error)) => {
+            let hint = temporary_base_hint(&env, args, error.as_ref());
+            return fail(&format!("{}{hint}", explain(error.as_ref())));
+        }
     };
     let text = match &cli.command {
         Command::CredentialProcess(_) => output::credential_process_json(&credentials),
@@ -106,6 +111,8 @@ fn explain(error: &(dyn Error + 'static)) -> String {
         if let Some(FetchError::NoBaseCredentials {
             profile,
             imds_disabled,
+            last_error,
+            ..
         }) = e.downcast_ref::<FetchError>()
         {
             return format!(
@@ -113,19 +120,53 @@ fn explain(error: &(dyn Error + 'static)) -> String {
                  (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), the profile `{profile}` \
                  (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and \
                  ~/.aws/credentials), a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS \
-                 container endpoint or the EC2 instance metadata{}; pass --source-profile NAME \
+                 container endpoint or the EC2 instance metadata{}{}; pass --source-profile NAME \
                  (a profile with keys) or --profile NAME (a profile that assumes a role), or set \
                  AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
                 if *imds_disabled {
                     " (disabled by AWS_EC2_METADATA_DISABLED)"
                 } else {
                     ""
-                }
+                },
+                last_error
+                    .as_deref()
+                    .map(|e| format!(" (the last source tried failed: {e})"))
+                    .unwrap_or_default()
             );
         }
         next = e.source();
     }
     one_line(error)
+}
+
+/// When STS refused a role to base credentials that are a temporary session from the
+/// environment, the likeliest cause: an earlier `eval "$(chainable-credentials env ...)"` in
+/// this shell put the role's own session there, and the role is now asked to assume itself.
+fn temporary_base_hint(
+    env: &Env,
+    args: &args::SessionArgs,
+    error: &(dyn Error + 'static),
+) -> &'static str {
+    let mut next = Some(error);
+    let mut access_denied = false;
+    while let Some(e) = next {
+        access_denied |= e
+            .downcast_ref::<FetchError>()
+            .is_some_and(|f| f.code() == Some("AccessDenied"));
+        next = e.source();
+    }
+    let from_environment = args.profile.is_none() && args.source_profile.is_none();
+    let temporary = env
+        .get("AWS_SESSION_TOKEN")
+        .is_ok_and(|token| !token.trim().is_empty());
+    if access_denied && from_environment && temporary {
+        "; the base credentials are a temporary session from the environment \
+         (AWS_SESSION_TOKEN is set), perhaps from an earlier `eval \"$(chainable-credentials env \
+         ...)\"` in this shell: unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN \
+         (or open a new shell), or pass --source-profile"
+    } else {
+        ""
+    }
 }
 
 /// The error and its causes on one line, without repeating a cause its parent already quotes.
@@ -151,33 +192,60 @@ fn fail(reason: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Help and version go to standard output as usual; a bad command line is one line and exit 2.
+/// Help and version go to standard output as usual; a bad command line is clap's whole
+/// message on one line and exit 2.
 fn usage_error(error: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(
-        error.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    ) {
-        let _ = error.print();
-        return ExitCode::SUCCESS;
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            usage("a subcommand is required: credential-process or env")
+        }
+        _ => {
+            let rendered = error.render().to_string();
+            let reason = rendered
+                .lines()
+                .map(str::trim)
+                .filter(|line| {
+                    !line.is_empty() && !line.starts_with("Usage:") && !line.starts_with("For more")
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            usage(reason.strip_prefix("error: ").unwrap_or(&reason))
+        }
     }
-    let rendered = error.render().to_string();
-    let first = rendered.lines().next().unwrap_or("bad command line");
-    let reason = first.strip_prefix("error: ").unwrap_or(first);
+}
+
+/// A bad command line: one line and exit code 2.
+fn usage(reason: &str) -> ExitCode {
     eprintln!("chainable-credentials: {reason} (see --help)");
     ExitCode::from(2)
 }
 
-/// `--verbose`: this crate's events (cache hits, STS calls, warnings) on standard error.
-fn log_to_stderr() {
+/// The file cache's warnings (an unusable cache directory) always, on standard error: nothing
+/// else says that sessions are not shared. With `--verbose` this crate's events too (file
+/// cache hits, STS calls, failed refreshes) and other crates' warnings. Without it, a failure
+/// is the one line the command prints.
+fn log_to_stderr(verbose: bool) {
     use tracing_subscriber::layer::SubscriberExt;
-    let filter = tracing_subscriber::filter::Targets::new()
-        .with_target("chainable_credentials", tracing::Level::DEBUG)
-        .with_default(tracing::Level::WARN);
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .finish()
+    let filter = if verbose {
+        tracing_subscriber::filter::Targets::new()
+            .with_target("chainable_credentials", tracing::Level::DEBUG)
+            .with_default(tracing::Level::WARN)
+    } else {
+        tracing_subscriber::filter::Targets::new()
+            .with_target("chainable_credentials::file_cache", tracing::Level::WARN)
+    };
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .with_target(false),
+        )
         .with(filter);
     let _ = tracing::subscriber::set_global_default(subscriber);
 }

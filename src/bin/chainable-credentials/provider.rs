@@ -11,8 +11,28 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Why no credentials were printed.
+pub(crate) enum Failure {
+    /// A flag's value the command or STS refuses: a bad command line (exit code 2).
+    Usage(String),
+    /// Anything else (exit code 1).
+    Failed(Box<dyn Error>),
+}
+
+impl From<Box<dyn Error>> for Failure {
+    fn from(error: Box<dyn Error>) -> Self {
+        Failure::Failed(error)
+    }
+}
+
+impl From<aws_credential_types::provider::error::CredentialsError> for Failure {
+    fn from(error: aws_credential_types::provider::error::CredentialsError) -> Self {
+        Failure::Failed(Box::new(error))
+    }
+}
+
 /// Builds the provider and fetches once.
-pub(crate) async fn credentials(args: &SessionArgs) -> Result<Credentials, Box<dyn Error>> {
+pub(crate) async fn credentials(args: &SessionArgs) -> Result<Credentials, Failure> {
     let hops = HopFlags {
         args,
         cache_dir: cache_dir(args),
@@ -78,7 +98,7 @@ async fn from_profile(
     mut first: Builder,
     profile: &str,
     args: &SessionArgs,
-) -> Result<ChainableTemporaryCredentials, Box<dyn Error>> {
+) -> Result<ChainableTemporaryCredentials, Failure> {
     first
         .set_region(args.region.clone().map(Region::new))
         .set_endpoint_url(args.endpoint_url.clone());
@@ -96,7 +116,7 @@ async fn from_profile(
 async fn from_flags(
     mut first: Builder,
     args: &SessionArgs,
-) -> Result<ChainableTemporaryCredentials, Box<dyn Error>> {
+) -> Result<ChainableTemporaryCredentials, Failure> {
     let settings = sts_settings(args).await.map_err(flag_error)?;
     let region = settings
         .region()
@@ -145,10 +165,10 @@ fn timeout(args: &SessionArgs) -> Duration {
 }
 
 /// `--policy`: the JSON itself, or `@FILE`.
-fn policy_text(value: &str) -> Result<String, Box<dyn Error>> {
+fn policy_text(value: &str) -> Result<String, Failure> {
     match value.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| format!("--policy: cannot read {path}: {e}").into()),
+            .map_err(|e| Failure::Usage(format!("--policy: cannot read {path}: {e}"))),
         None => Ok(value.to_owned()),
     }
 }
@@ -164,11 +184,15 @@ async fn sts_settings(args: &SessionArgs) -> Result<SdkConfig, BuildError> {
     builder.profile_sts_settings().await
 }
 
-/// A build error, with the builder's field named as the command-line flag that set it.
-pub(crate) fn flag_error(error: BuildError) -> Box<dyn Error> {
+/// A build error, with the builder's field named as the command-line flag that set it: a bad
+/// flag value is a bad command line. A profile's error is about a file, not the command line.
+pub(crate) fn flag_error(error: BuildError) -> Failure {
+    if matches!(error, BuildError::Profile { .. }) {
+        return Failure::Failed(error.into());
+    }
     match error.field().and_then(flag_of) {
-        Some(flag) => format!("{flag}: {error}").into(),
-        None => error.into(),
+        Some(flag) => Failure::Usage(format!("{flag}: {error}")),
+        None => Failure::Failed(error.into()),
     }
 }
 

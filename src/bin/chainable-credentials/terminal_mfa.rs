@@ -6,6 +6,7 @@
 use chainable_credentials::{MfaTokenFuture, ProvideMfaToken};
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Asks for the current code of an MFA device: the one given with `--mfa-serial`, or those the
 /// profiles of `--profile` name.
@@ -37,13 +38,30 @@ fn ask_for(device: String) -> MfaTokenFuture<'static> {
     })
 }
 
+/// A prompt was written to the terminal and not answered (yet): the command's error then
+/// starts on a line of its own.
+static WAITING_AT_PROMPT: AtomicBool = AtomicBool::new(false);
+
+/// Ends the line of a prompt nobody answered (it timed out), so that what follows is not
+/// printed after the prompt's text.
+pub(crate) fn end_unanswered_prompt() {
+    if WAITING_AT_PROMPT.swap(false, Ordering::Relaxed)
+        && let Ok(mut tty) = OpenOptions::new().write(true).open("/dev/tty")
+    {
+        let _ = tty.write_all(b"\n");
+    }
+}
+
 fn ask(prompt: &str) -> std::io::Result<String> {
     let mut line = String::new();
     match OpenOptions::new().read(true).write(true).open("/dev/tty") {
         Ok(mut tty) => {
             tty.write_all(prompt.as_bytes())?;
             tty.flush()?;
-            BufReader::new(tty).read_line(&mut line)?;
+            WAITING_AT_PROMPT.store(true, Ordering::Relaxed);
+            let read = BufReader::new(tty).read_line(&mut line);
+            WAITING_AT_PROMPT.store(false, Ordering::Relaxed);
+            read?;
         }
         Err(_) if std::io::stdin().is_terminal() => {
             eprint!("{prompt}");

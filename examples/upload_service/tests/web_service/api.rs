@@ -237,6 +237,12 @@ async fn refused_requests_get_a_status_and_a_json_error() {
         ("GET", "/item?key=%C3%A9t%C3%A9".into(), 400, "contains 'é'"),
         (
             "GET",
+            "/item?key=%C3%BCn%C3%AF.txt".into(),
+            400,
+            "allowed are ASCII letters and digits",
+        ),
+        (
+            "GET",
             format!("/item?key={long_key}"),
             400,
             "1025 bytes long",
@@ -273,7 +279,7 @@ async fn refused_requests_get_a_status_and_a_json_error() {
         ("GET", "/nowhere".into(), 404, "no such endpoint"),
         ("DELETE", "/item?key=a".into(), 405, "method not allowed"),
         ("POST", "/items".into(), 405, "method not allowed"),
-        ("POST", "/item".into(), 400, "multipart"),
+        ("POST", "/item".into(), 400, "expected a multipart form"),
     ];
     for (method, path, status, phrase) in &cases {
         let answer = http.request(method, &format!("{url}{path}")).await;
@@ -285,6 +291,18 @@ async fn refused_requests_get_a_status_and_a_json_error() {
             "{method} {path}: {error:?} lacks {phrase:?}"
         );
     }
+
+    // A JSON body is not a form: said so, not the parser's view of a boundary.
+    let json = http
+        .post_body(&format!("{url}/item"), "application/json", r#"{"key":"a"}"#)
+        .await;
+    assert_eq!(json.status, 400);
+    assert!(
+        json.error().contains("expected a multipart form"),
+        "{:?}",
+        json.error()
+    );
+    assert!(!json.error().contains("boundary"), "{:?}", json.error());
 
     let post = |parts: Vec<Part>| {
         let http = http.clone();
@@ -855,7 +873,7 @@ async fn the_binary_names_what_is_missing_at_start_up() {
             vec!["--role-arn", "not-an-arn", "--region", "eu-west-1"],
             vec![bucket],
             2,
-            "invalid credentials settings",
+            "--role-arn (UPLOAD_ROLE_ARN): invalid `role_arn`",
         ),
         (
             vec!["--role-arn", arn],
@@ -883,7 +901,39 @@ async fn the_binary_names_what_is_missing_at_start_up() {
             "{args:?}: {stderr:?} lacks {phrase:?}"
         );
         assert!(output.stdout.is_empty(), "nothing on stdout for {args:?}");
+        if code == 2 {
+            // A bad setting stops it before it logs anything: one line.
+            assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+            assert!(stderr.contains("(--help lists the settings)"), "{stderr:?}");
+        }
     }
+    // A bad value from a variable names the variable.
+    let output = binary_command(&[
+        ("UPLOAD_ROLE_ARN", arn),
+        ("UPLOAD_BUCKET", "uploads"),
+        ("UPLOAD_PRESIGN_SECONDS", "abc"),
+    ])
+    .output()
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("UPLOAD_PRESIGN_SECONDS: \"abc\""),
+        "{stderr}"
+    );
+    // An unknown flag last on the line is unknown, not "needs a value".
+    let output = binary_command(&[])
+        .arg("--frobnicate")
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unexpected argument '--frobnicate'"),
+        "{stderr}"
+    );
     let help = binary_command(&[]).arg("--help").output().await.unwrap();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--max-upload-bytes"));

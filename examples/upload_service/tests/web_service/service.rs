@@ -272,6 +272,17 @@ impl Http {
         .await
     }
 
+    /// `POST url` with `body` of `content_type`.
+    pub async fn post_body(&self, url: &str, content_type: &str, body: &str) -> Answer {
+        self.send(
+            http::Request::post(url)
+                .header("content-type", content_type)
+                .body(Full::new(Bytes::from(body.to_owned())))
+                .unwrap(),
+        )
+        .await
+    }
+
     /// `POST url` with a `multipart/form-data` body of `parts`.
     pub async fn post_multipart(&self, url: &str, parts: &[Part]) -> Answer {
         let (content_type, body) = multipart(parts);
