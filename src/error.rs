@@ -56,6 +56,8 @@ pub enum Field {
     SleepImpl,
     /// `Builder::profile` (feature `profile`)
     Profile,
+    /// `Builder::source_profile` (feature `profile`)
+    SourceProfile,
 }
 
 impl Field {
@@ -80,6 +82,7 @@ impl Field {
         Field::HttpClient,
         Field::SleepImpl,
         Field::Profile,
+        Field::SourceProfile,
     ];
 
     /// The name of the builder setter, e.g. `role_arn`.
@@ -104,6 +107,7 @@ impl Field {
             Field::HttpClient => "http_client",
             Field::SleepImpl => "sleep_impl",
             Field::Profile => "profile",
+            Field::SourceProfile => "source_profile",
         }
     }
 }

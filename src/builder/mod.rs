@@ -129,7 +129,7 @@ impl Builder {
     /// `build()` reads no files: a profile is built with `build_from_profile`.
     fn refuse_unread_profile(&self) -> Result<(), BuildError> {
         #[cfg(feature = "profile")]
-        if self.profile.name.is_some() {
+        if self.profile.name.is_some() || self.profile.source.is_some() {
             return Err(BuildError::Conflict {
                 field: Field::Profile,
                 requires: "`build()` reads no files: build a provider from a profile with \

@@ -4,7 +4,7 @@
 use super::Builder;
 use crate::error::{BuildError, Field};
 use crate::mfa::ProvideMfaToken;
-use crate::profile::{self, LoadedProfiles, ProfileHop, RegionSource};
+use crate::profile::{self, LoadedProfiles, ProfileHop, RegionSource, Selected};
 use crate::provider::ChainableTemporaryCredentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::SdkConfig;
@@ -25,6 +25,26 @@ impl Builder {
     /// Sets or clears the profile name; see [`profile`](Self::profile).
     pub fn set_profile(&mut self, name: Option<String>) -> &mut Self {
         self.profile.name = name;
+        self
+    }
+
+    /// A named profile whose credentials assume this builder's own role (or call
+    /// `GetSessionToken`), as the AWS CLI reads a `source_profile`: its keys; else its own role
+    /// chain, each hop cached by this crate; else `credential_source`, `credential_process`,
+    /// SSO or web identity through aws-config. Build with
+    /// [`build_from_profile`](Self::build_from_profile); the STS settings (region, endpoint)
+    /// come from this profile as from [`profile`](Self::profile)'s. Not together with
+    /// `profile`.
+    ///
+    /// Default: none.
+    pub fn source_profile(mut self, name: impl Into<String>) -> Self {
+        self.set_source_profile(Some(name.into()));
+        self
+    }
+
+    /// Sets or clears the source profile; see [`source_profile`](Self::source_profile).
+    pub fn set_source_profile(&mut self, name: Option<String>) -> &mut Self {
+        self.profile.source = name;
         self
     }
 
@@ -130,18 +150,29 @@ impl Builder {
         }
         let env = self.runtime.env();
         let selection = std::mem::take(&mut self.profile);
-        let profiles = LoadedProfiles::load(
-            &self.runtime.fs(),
-            &env,
-            &selection.paths,
-            selection.name.as_deref(),
-        )
-        .await?;
-        let chain = profile::resolve_chain(&profiles)?;
+        let (selected, how) = match (&selection.name, &selection.source) {
+            (Some(_), Some(_)) => {
+                return Err(BuildError::Conflict {
+                    field: Field::SourceProfile,
+                    requires: "`profile` is set too: a profile assumes its own role; give one",
+                });
+            }
+            (None, Some(source)) => (Some(source.as_str()), Selected::Source),
+            (name, None) => (name.as_deref(), Selected::Role),
+        };
+        let profiles =
+            LoadedProfiles::load(&self.runtime.fs(), &env, &selection.paths, selected).await?;
+        let chain = profile::resolve_chain(&profiles, how)?;
         let settings = self.sts_settings_of(&profiles)?;
         let mut base = profile::base_provider(&chain.base, &selection.paths, &settings, &env);
-        let Some((last, inner)) = chain.hops.split_last() else {
-            return Err(profiles.error(profiles.selected(), Some("role_arn"), "is not set"));
+        // With a source profile, every role of its chain is an inner hop and this builder's
+        // own request is the last; otherwise the selected profile's role is.
+        let (last, inner) = match (how, chain.hops.split_last()) {
+            (Selected::Source, _) => (None, chain.hops.as_slice()),
+            (Selected::Role, Some((last, inner))) => (Some(last), inner),
+            (Selected::Role, None) => {
+                return Err(profiles.error(profiles.selected(), Some("role_arn"), "is not set"));
+            }
         };
         let mut needs_mfa = false;
         for hop in inner {
@@ -160,10 +191,12 @@ impl Builder {
         self.use_sts_settings(settings);
         self.runtime.base_credentials = Some(base);
         self.base_needs_mfa = needs_mfa;
-        if self.request.mfa_serial.is_none() {
-            self.check_mfa_tokens(&profiles, last)?;
+        if let Some(last) = last {
+            if self.request.mfa_serial.is_none() {
+                self.check_mfa_tokens(&profiles, last)?;
+            }
+            self.request.fill_unset_from(last.request.clone());
         }
-        self.request.fill_unset_from(last.request.clone());
         self.build()
     }
 
@@ -184,11 +217,16 @@ impl Builder {
     /// A [`BuildError::Profile`] when the files cannot be read or the profile's `region` is
     /// malformed.
     pub async fn profile_sts_settings(&self) -> Result<SdkConfig, BuildError> {
+        let selected = self
+            .profile
+            .name
+            .as_deref()
+            .or(self.profile.source.as_deref());
         let profiles = LoadedProfiles::load(
             &self.runtime.fs(),
             &self.runtime.env(),
             &self.profile.paths,
-            self.profile.name.as_deref(),
+            selected,
         )
         .await?;
         self.sts_settings_of(&profiles)

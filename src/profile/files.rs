@@ -21,8 +21,11 @@ pub(crate) struct ProfilePaths {
 /// The profile a builder reads with `build_from_profile`, and its files.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ProfileSelection {
-    /// The profile's name; without it `AWS_PROFILE`, else `default`.
+    /// The profile whose role to assume; without it (and without `source`) `AWS_PROFILE`,
+    /// else `default`.
     pub(crate) name: Option<String>,
+    /// The profile whose credentials assume the builder's own role.
+    pub(crate) source: Option<String>,
     pub(crate) paths: ProfilePaths,
 }
 

@@ -119,8 +119,22 @@ const DELEGATED_KEYS: &[&str] = &[
     "login_session",
 ];
 
+/// How the selected profile is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Selected {
+    /// It is the role to assume (`build_from_profile` with `profile`): it must have
+    /// `role_arn`.
+    Role,
+    /// It is the source of credentials for a role given otherwise (`source_profile`): read as
+    /// a `source_profile` of another profile is — its keys, if any, are its credentials.
+    Source,
+}
+
 /// Walks from the selected profile to the base credentials.
-pub(crate) fn resolve_chain(profiles: &LoadedProfiles) -> Result<ProfileChain, BuildError> {
+pub(crate) fn resolve_chain(
+    profiles: &LoadedProfiles,
+    selected: Selected,
+) -> Result<ProfileChain, BuildError> {
     let mut name = profiles.selected().to_owned();
     let mut visited: Vec<String> = Vec::new();
     let mut hops = Vec::new();
@@ -143,16 +157,18 @@ pub(crate) fn resolve_chain(profiles: &LoadedProfiles) -> Result<ProfileChain, B
             ));
         }
         visited.push(name.clone());
-        // After the first profile, a profile's own keys are its credentials, whatever else it
-        // says (as aws-config and the AWS CLI read it).
-        if visited.len() > 1 && profile.get("aws_access_key_id").is_some() {
+        // The role's own profile, which must assume a role; every other is a source.
+        let the_role = visited.len() == 1 && selected == Selected::Role;
+        // A source's own keys are its credentials, whatever else it says (as aws-config and
+        // the AWS CLI read it).
+        if !the_role && profile.get("aws_access_key_id").is_some() {
             break keys(profiles, profile)?;
         }
         let Some(role_arn) = profile.get("role_arn") else {
-            break leaf(profiles, profile, visited.len() == 1)?;
+            break leaf(profiles, profile, the_role)?;
         };
         if profile.get("web_identity_token_file").is_some() {
-            if visited.len() == 1 {
+            if the_role {
                 return Err(profiles.error(
                     &name,
                     Some("web_identity_token_file"),
@@ -309,7 +325,7 @@ mod tests {
         selected: &str,
     ) -> Result<ProfileChain, BuildError> {
         let profiles = LoadedProfiles::from_contents(config, credentials, selected).await?;
-        resolve_chain(&profiles)
+        resolve_chain(&profiles, Selected::Role)
     }
 
     const KEYS: &str = "[keys]\naws_access_key_id = AKIDKEYS\naws_secret_access_key = s3cr3t\n";

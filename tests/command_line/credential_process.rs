@@ -616,6 +616,11 @@ async fn clap_s_whole_message_is_kept_on_one_line() {
     let help = home.run(&["credential-process", "--help"]).await;
     assert!(help.status.success());
     assert!(stdout(&help).contains("Exit codes: 0"), "{}", stdout(&help));
+    assert!(
+        stdout(&help).contains("give --region on the credential_process line"),
+        "the region rule is in --help: {}",
+        stdout(&help)
+    );
     assert_eq!(proxy.sts_requests(), 0);
 }
 

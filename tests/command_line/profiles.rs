@@ -141,6 +141,23 @@ async fn the_commands_profile_and_parameter_errors_say_what_to_change() {
         text.contains("cycle: loop-a -> loop-b -> loop-a") && text.contains(".aws/config"),
         "{text}"
     );
+    // The same cycle reached as a source profile: the same error, in the same format.
+    let as_source = fails(
+        home.run(&[
+            "credential-process",
+            "--source-profile",
+            "loop-a",
+            "--role-arn",
+            &moto.role_arn,
+        ])
+        .await,
+    );
+    assert!(
+        as_source.contains("profile `loop-a` (")
+            && as_source.contains("`source_profile` closes a cycle: loop-a -> loop-b -> loop-a"),
+        "{as_source}"
+    );
+    assert!(!as_source.contains("infinite loop"), "{as_source}");
     let text = fails_with(
         2,
         home.run(&[

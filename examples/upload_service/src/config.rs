@@ -137,18 +137,38 @@ impl Config {
         flags: Flags,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, String> {
-        let setting = |flag: &'static str, var: &'static str, given: Option<String>| Source {
-            flag,
-            var,
-            from_flag: given.is_some(),
-            value: given.or_else(|| env(var)).filter(|v| !v.trim().is_empty()),
+        // The settings whose values came from a variable: a rule `validate` states under the
+        // flag's name is then reported under the variable's.
+        let from_variables = std::cell::RefCell::new(Vec::new());
+        let setting = |flag: &'static str, var: &'static str, given: Option<String>| {
+            let value = given.clone().or_else(|| env(var));
+            if given.is_none() && value.is_some() {
+                from_variables.borrow_mut().push((flag, var));
+            }
+            Source {
+                flag,
+                var,
+                from_flag: given.is_some(),
+                value: value.filter(|v| !v.trim().is_empty()),
+            }
         };
         let list = |flag: &'static str, var: &'static str, given: Vec<String>| {
             if given.is_empty() {
+                if env(var).is_some() {
+                    from_variables.borrow_mut().push((flag, var));
+                }
                 split_list(var, env(var).as_slice())
             } else {
                 split_list(&format!("--{flag}"), &given)
             }
+        };
+        let named = |error: String| -> String {
+            for (flag, var) in from_variables.borrow().iter() {
+                if let Some(rule) = error.strip_prefix(&format!("--{flag}:")) {
+                    return format!("{var}:{rule}");
+                }
+            }
+            error
         };
         let bind = setting("bind", "UPLOAD_BIND", flags.bind);
         let bind = match &bind.value {
@@ -220,7 +240,7 @@ impl Config {
                 .number(defaults.request_timeout.as_secs())?,
             ),
         };
-        settings.validate()?;
+        settings.validate().map_err(named)?;
         let default_limits = server::Limits::default();
         let limits = server::Limits {
             header_read_timeout: Duration::from_secs(
@@ -240,7 +260,7 @@ impl Config {
                 default_limits.max_connections,
             )?,
         };
-        limits.validate()?;
+        limits.validate().map_err(named)?;
         let log_format = setting("log-format", "UPLOAD_LOG_FORMAT", flags.log_format);
         let json_logs = match log_format.value.as_deref() {
             None | Some("text") => false,
@@ -491,5 +511,29 @@ mod environment_tests {
         })
         .unwrap_err();
         assert!(error.starts_with("UPLOAD_HEALTHZ_DETAILS"), "{error}");
+        // A rule broken by a variable's value names the variable too.
+        let flags = Flags::try_parse_from(["upload-service"]).unwrap();
+        let error = Config::from_flags(flags, |name| match name {
+            "UPLOAD_ROLE_ARN" => Some("arn:aws:iam::123456789012:role/uploader".into()),
+            "UPLOAD_BUCKET" => Some("uploads".into()),
+            "UPLOAD_PRESIGN_SECONDS" => Some("0".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert!(
+            error.starts_with("UPLOAD_PRESIGN_SECONDS: 0 is out of range"),
+            "{error}"
+        );
+        let flags = Flags::try_parse_from(["upload-service", "--presign-seconds", "0"]).unwrap();
+        let error = Config::from_flags(flags, |name| match name {
+            "UPLOAD_ROLE_ARN" => Some("arn:aws:iam::123456789012:role/uploader".into()),
+            "UPLOAD_BUCKET" => Some("uploads".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert!(
+            error.starts_with("--presign-seconds: 0 is out of range"),
+            "{error}"
+        );
     }
 }

@@ -107,8 +107,10 @@ pub(crate) struct SessionArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) source_profile: Option<String>,
 
-    /// Region of the STS endpoint [default: AWS_REGION, AWS_DEFAULT_REGION, the source
-    /// profile's region, else us-east-1].
+    /// Region of the STS endpoint [default: AWS_REGION, AWS_DEFAULT_REGION, the region of
+    /// --source-profile's profile (of AWS_PROFILE's without it; with --profile, that
+    /// profile's), else us-east-1]. The command does not know which profile the AWS CLI runs it
+    /// for: give --region on the credential_process line to call STS in that region.
     #[arg(long, value_name = "REGION")]
     pub(crate) region: Option<String>,
 

@@ -13,7 +13,6 @@ mod args;
 mod output;
 mod provider;
 mod recursion;
-mod source_profile;
 mod terminal_mfa;
 
 use args::{Cli, Command};

@@ -2,7 +2,7 @@
 //! `--source-profile`'s or the default chain's credentials), a chain when `--chain` is given.
 
 use crate::args::SessionArgs;
-use crate::{DEFAULT_MFA_TIMEOUT, DEFAULT_REGION, source_profile, terminal_mfa};
+use crate::{DEFAULT_MFA_TIMEOUT, DEFAULT_REGION, terminal_mfa};
 use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
@@ -117,16 +117,7 @@ async fn from_flags(
     mut first: Builder,
     args: &SessionArgs,
 ) -> Result<ChainableTemporaryCredentials, Failure> {
-    let settings = sts_settings(args).await.map_err(flag_error)?;
-    let region = settings
-        .region()
-        .cloned()
-        .unwrap_or_else(|| Region::from_static(DEFAULT_REGION));
-    first = first.configure(&settings).region(region.clone());
     first.set_role_arn(args.role_arn.clone());
-    if let Some(profile) = &args.source_profile {
-        first = first.base_credentials(source_profile::SourceProfile::new(profile, region));
-    }
     if let Some(serial) = &args.mfa_serial {
         first = first.mfa(
             serial.clone(),
@@ -135,7 +126,45 @@ async fn from_flags(
             },
         );
     }
-    first.build().map_err(flag_error)
+    match &args.source_profile {
+        // The source profile's credentials (its keys, or its own role chain, read and cached
+        // by the library as `--profile` is), and its region and endpoint settings.
+        Some(profile) => {
+            first
+                .set_region(args.region.clone().map(Region::new))
+                .set_endpoint_url(args.endpoint_url.clone());
+            if args.mfa_serial.is_none() {
+                first = first.mfa_tokens(terminal_mfa::TerminalMfa {
+                    serial_number: None,
+                });
+            }
+            first
+                .configure(&default_region())
+                .source_profile(profile)
+                .build_from_profile()
+                .await
+                .map_err(flag_error)
+        }
+        None => {
+            let settings = sts_settings(args).await.map_err(flag_error)?;
+            let region = settings
+                .region()
+                .cloned()
+                .unwrap_or_else(|| Region::from_static(DEFAULT_REGION));
+            first
+                .configure(&settings)
+                .region(region)
+                .build()
+                .map_err(flag_error)
+        }
+    }
+}
+
+/// The region STS is called in when nothing else names one.
+fn default_region() -> SdkConfig {
+    SdkConfig::builder()
+        .region(Region::from_static(DEFAULT_REGION))
+        .build()
 }
 
 /// `--cache-dir`, else the conventional directory, unless `--no-cache`.
@@ -206,14 +235,38 @@ fn flag_of(field: Field) -> Option<&'static str> {
         Field::Mfa => "--mfa-serial",
         Field::EndpointUrl => "--endpoint-url",
         Field::Region => "--region",
+        Field::Profile => "--profile",
+        Field::SourceProfile => "--source-profile",
         Field::FileCache => "--cache-dir",
         Field::Policy => "--policy",
         Field::PolicyArns => "--policy-arn",
         Field::Tags => "--tag",
         Field::TransitiveTagKeys => "--transitive-tag-key",
         Field::SourceIdentity => "--source-identity",
-        Field::Profile => "--profile",
         Field::LoadTimeout => "--timeout",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every builder field a flag sets is named as that flag in errors.
+    #[test]
+    fn every_field_a_flag_sets_has_its_flag() {
+        let without_flag = [
+            Field::BaseCredentials,
+            Field::HttpClient,
+            Field::SleepImpl,
+            Field::Prefetch,
+        ];
+        for field in Field::ALL {
+            assert_eq!(
+                flag_of(*field).is_some(),
+                !without_flag.contains(field),
+                "{field:?}"
+            );
+        }
+    }
 }
