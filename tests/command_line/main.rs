@@ -6,4 +6,5 @@ mod support;
 
 mod aws_cli;
 mod credential_process;
+mod examples;
 mod profiles;
