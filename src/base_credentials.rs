@@ -164,12 +164,22 @@ mod default_chain {
                             // only what the last source of the chain said: whichever way it
                             // failed (nothing there, or an instance metadata endpoint that
                             // answers 403), the user needs the same hint.
+                            // The error keeps its kind (a chain around this provider moves on
+                            // only past "not loaded"; a timeout stays a timeout).
                             Err(CredentialsError::CredentialsNotLoaded(_)) => {
                                 Err(CredentialsError::not_loaded(self.nothing_found(None)))
                             }
-                            Err(failed) => Err(CredentialsError::not_loaded(
-                                self.nothing_found(Some(chain_text(&failed))),
-                            )),
+                            Err(timed_out @ CredentialsError::ProviderTimedOut(_)) => {
+                                Err(timed_out)
+                            }
+                            Err(failed @ CredentialsError::InvalidConfiguration(_)) => {
+                                let hint = self.nothing_found(Some(chain_text(&failed)));
+                                Err(CredentialsError::invalid_configuration(hint))
+                            }
+                            Err(failed) => {
+                                let hint = self.nothing_found(Some(chain_text(&failed)));
+                                Err(CredentialsError::provider_error(hint))
+                            }
                             answered => answered,
                         }
                     }

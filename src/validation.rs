@@ -272,11 +272,11 @@ pub(crate) fn endpoint_url(url: &str, allow_insecure: bool) -> Result<(), BuildE
     Ok(())
 }
 
-/// `localhost` (and its subdomains, which resolvers keep on loopback), `127.0.0.0/8`, `::1`.
+/// `localhost`, `127.0.0.0/8`, `::1`. Not the subdomains of `localhost`: only some resolvers
+/// keep them on loopback (a search domain or a DNS server may send them anywhere).
 fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     host == "localhost"
-        || host.ends_with(".localhost")
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
@@ -556,7 +556,6 @@ mod tests {
             "http://127.1.2.3",
             "http://[::1]:8080/",
             "http://localhost:4566",
-            "http://sts.localhost",
             "http://LOCALHOST.",
         ] {
             assert_eq!(endpoint_url(loopback, false), Ok(()), "{loopback}");
@@ -566,6 +565,7 @@ mod tests {
             "http://10.0.0.1:8080",
             "http://[fe80::1]/",
             "http://localhost.example.com",
+            "http://sts.localhost",
             "http://user@sts.example.com",
         ] {
             let error = endpoint_url(remote, false).unwrap_err();

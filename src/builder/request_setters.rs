@@ -206,8 +206,11 @@ impl Builder {
 
     /// Sets or clears the MFA device; see [`mfa`](Self::mfa).
     pub fn set_mfa(&mut self, device: Option<MfaDevice>) -> &mut Self {
+        // Clearing the device leaves a token provider given with `mfa_tokens` (for profiles).
         self.request.mfa_serial = device.as_ref().map(|d| d.serial_number.clone());
-        self.mfa_tokens = device.map(|d| d.tokens);
+        if let Some(device) = device {
+            self.mfa_tokens = Some(device.tokens);
+        }
         self
     }
 }

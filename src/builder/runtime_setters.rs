@@ -158,9 +158,11 @@ impl Builder {
     /// base credentials), as aws-config's `ProviderConfig` takes them: a test passes
     /// `Env::from_slice(&[..])` and is then independent of the shell that runs it.
     ///
-    /// Default: the process's environment. aws-config's own providers that the default base
-    /// credentials fall back to after the environment's keys (profile, web identity, ECS,
-    /// IMDS) read the process's environment whatever is set here.
+    /// Default: the process's environment. aws-config's own providers read the process's
+    /// environment (and files) whatever is set here: those the default base credentials fall
+    /// back to after the environment's keys (profile, web identity, ECS, IMDS), and those a
+    /// profile's chain ends in (`credential_process`, SSO, web identity, instance metadata,
+    /// the ECS endpoint); aws-config does not let them be given another.
     pub fn env(mut self, env: Env) -> Self {
         self.set_env(Some(env));
         self

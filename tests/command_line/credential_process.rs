@@ -763,3 +763,21 @@ async fn a_role_asked_to_assume_itself_from_an_earlier_eval_gets_a_hint() {
         stderr(&output)
     );
 }
+
+#[tokio::test]
+async fn a_bad_value_from_the_environment_is_not_blamed_on_a_flag() {
+    let (moto, home, proxy) = setup().await;
+    // role_args without its --region: the region comes from AWS_REGION.
+    let mut args = role_args(&moto, &proxy, "base");
+    let at = args.iter().position(|a| *a == "--region").unwrap();
+    args.drain(at..at + 2);
+    let mut command = home.command(BINARY);
+    command.args(&args).env("AWS_REGION", "us east");
+    let output = finish(command).await;
+    assert_failed_with(&output, 1, "invalid `region`", &moto);
+    assert!(
+        !stderr(&output).contains("--region:"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -154,10 +154,12 @@ impl Config {
         };
         let list = |flag: &'static str, var: &'static str, given: Vec<String>| {
             if given.is_empty() {
-                if env(var).is_some() {
+                // A blank variable is unset (as templated deployments leave them).
+                let value = env(var).filter(|v| !v.trim().is_empty());
+                if value.is_some() {
                     from_variables.borrow_mut().push((flag, var));
                 }
-                split_list(var, env(var).as_slice())
+                split_list(var, value.as_slice())
             } else {
                 split_list(&format!("--{flag}"), &given)
             }
@@ -535,5 +537,15 @@ mod environment_tests {
             error.starts_with("--presign-seconds: 0 is out of range"),
             "{error}"
         );
+        // A blank list variable is unset, as a blank single value is.
+        let flags = Flags::try_parse_from(["upload-service"]).unwrap();
+        let config = Config::from_flags(flags, |name| match name {
+            "UPLOAD_ROLE_ARN" => Some("arn:aws:iam::123456789012:role/uploader".into()),
+            "UPLOAD_BUCKET" => Some("uploads".into()),
+            "UPLOAD_ALLOWED_HOSTS" => Some(" ".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(config.settings.allowed_hosts.is_empty());
     }
 }

@@ -224,10 +224,11 @@ fn usage(reason: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// The file cache's warnings (an unusable cache directory) always, on standard error: nothing
-/// else says that sessions are not shared. With `--verbose` this crate's events too (file
-/// cache hits, STS calls, failed refreshes) and other crates' warnings. Without it, a failure
-/// is the one line the command prints.
+/// Warnings always, on standard error: the file cache's (an unusable cache directory), the
+/// command's own (no cache directory at all), STS's (a clamped chained duration, an expiry
+/// bounded against a lying `Date`). With `--verbose` this crate's events too (file cache hits,
+/// STS calls, failed refreshes) and other crates' warnings. Without it, a failed refresh is
+/// the one line the command prints, not a warning before it.
 fn log_to_stderr(verbose: bool) {
     use tracing_subscriber::layer::SubscriberExt;
     let filter = if verbose {
@@ -235,8 +236,12 @@ fn log_to_stderr(verbose: bool) {
             .with_target("chainable_credentials", tracing::Level::DEBUG)
             .with_default(tracing::Level::WARN)
     } else {
+        // The library and this binary are both `chainable_credentials`: `provider` is the
+        // binary's module, the others the library's.
         tracing_subscriber::filter::Targets::new()
             .with_target("chainable_credentials::file_cache", tracing::Level::WARN)
+            .with_target("chainable_credentials::sts", tracing::Level::WARN)
+            .with_target("chainable_credentials::provider", tracing::Level::WARN)
     };
     let subscriber = tracing_subscriber::registry()
         .with(

@@ -52,7 +52,7 @@ pub(crate) async fn credentials(args: &SessionArgs) -> Result<Credentials, Failu
         if i + 1 == args.chain.len() {
             hop = hops.last(hop);
         }
-        provider = hop.build().map_err(flag_error)?;
+        provider = hop.build().map_err(|e| flag_error(args, e))?;
     }
     Ok(provider.credentials().await?)
 }
@@ -103,13 +103,14 @@ async fn from_profile(
         .set_region(args.region.clone().map(Region::new))
         .set_endpoint_url(args.endpoint_url.clone());
     first
+        .configure(&default_region())
         .profile(profile)
         .mfa_tokens(terminal_mfa::TerminalMfa {
             serial_number: None,
         })
         .build_from_profile()
         .await
-        .map_err(flag_error)
+        .map_err(|e| flag_error(args, e))
 }
 
 /// `--role-arn` (or `GetSessionToken`) on `--source-profile`'s or the default credentials.
@@ -143,10 +144,10 @@ async fn from_flags(
                 .source_profile(profile)
                 .build_from_profile()
                 .await
-                .map_err(flag_error)
+                .map_err(|e| flag_error(args, e))
         }
         None => {
-            let settings = sts_settings(args).await.map_err(flag_error)?;
+            let settings = sts_settings(args).await.map_err(|e| flag_error(args, e))?;
             let region = settings
                 .region()
                 .cloned()
@@ -155,7 +156,7 @@ async fn from_flags(
                 .configure(&settings)
                 .region(region)
                 .build()
-                .map_err(flag_error)
+                .map_err(|e| flag_error(args, e))
         }
     }
 }
@@ -182,15 +183,16 @@ fn cache_dir(args: &SessionArgs) -> Option<PathBuf> {
     dir
 }
 
-/// `--timeout`, else long enough to type an MFA code if one may be asked for (a profile's
-/// roles may ask too).
+/// `--timeout`, else long enough to type an MFA code if one may be asked for (the roles of
+/// `--profile`'s or `--source-profile`'s chain may ask too).
 fn timeout(args: &SessionArgs) -> Duration {
-    args.timeout
-        .unwrap_or(if args.mfa_serial.is_some() || args.profile.is_some() {
-            DEFAULT_MFA_TIMEOUT
-        } else {
-            chainable_credentials::DEFAULT_LOAD_TIMEOUT
-        })
+    let may_ask =
+        args.mfa_serial.is_some() || args.profile.is_some() || args.source_profile.is_some();
+    args.timeout.unwrap_or(if may_ask {
+        DEFAULT_MFA_TIMEOUT
+    } else {
+        chainable_credentials::DEFAULT_LOAD_TIMEOUT
+    })
 }
 
 /// `--policy`: the JSON itself, or `@FILE`.
@@ -214,14 +216,45 @@ async fn sts_settings(args: &SessionArgs) -> Result<SdkConfig, BuildError> {
 }
 
 /// A build error, with the builder's field named as the command-line flag that set it: a bad
-/// flag value is a bad command line. A profile's error is about a file, not the command line.
-pub(crate) fn flag_error(error: BuildError) -> Failure {
+/// flag value is a bad command line. A value the flags did not give (a profile's, or the
+/// environment's `AWS_REGION`) is not the command line's fault: exit 1, named as the library
+/// names it. A profile's error is about a file, not the command line.
+pub(crate) fn flag_error(args: &SessionArgs, error: BuildError) -> Failure {
     if matches!(error, BuildError::Profile { .. }) {
         return Failure::Failed(error.into());
     }
-    match error.field().and_then(flag_of) {
-        Some(flag) => Failure::Usage(format!("{flag}: {error}")),
+    let given = error.field().filter(|field| flag_given(args, *field));
+    match given.and_then(flag_of) {
+        Some(flag) => Failure::Usage(format!("{flag}: {error}").replace(
+            "call `allow_insecure_endpoint(true)`",
+            "pass --allow-insecure-endpoint",
+        )),
         None => Failure::Failed(error.into()),
+    }
+}
+
+/// Whether the command line set the builder field `field` (the flags every hop shares count,
+/// whichever hop refused the value).
+fn flag_given(args: &SessionArgs, field: Field) -> bool {
+    match field {
+        Field::RoleArn => args.role_arn.is_some() || !args.chain.is_empty(),
+        Field::RoleSessionName => args.session_name.is_some(),
+        Field::Duration => args.duration.is_some(),
+        Field::ExternalId => args.external_id.is_some(),
+        Field::Mfa => args.mfa_serial.is_some(),
+        Field::EndpointUrl => args.endpoint_url.is_some(),
+        Field::Region => args.region.is_some(),
+        Field::Profile => args.profile.is_some(),
+        Field::SourceProfile => args.source_profile.is_some(),
+        Field::FileCache => args.cache_dir.is_some(),
+        Field::Policy => args.policy.is_some(),
+        Field::PolicyArns => !args.policy_arns.is_empty(),
+        Field::Tags => !args.tags.is_empty(),
+        Field::TransitiveTagKeys => !args.transitive_tag_keys.is_empty(),
+        Field::SourceIdentity => args.source_identity.is_some(),
+        // The timeout is always set from the flags (or their default).
+        Field::LoadTimeout => true,
+        _ => false,
     }
 }
 
