@@ -58,6 +58,8 @@ pub enum Field {
     Profile,
     /// `Builder::source_profile` (feature `profile`)
     SourceProfile,
+    /// [`Builder::federation_token`](crate::Builder::federation_token)
+    FederationToken,
 }
 
 impl Field {
@@ -83,6 +85,7 @@ impl Field {
         Field::SleepImpl,
         Field::Profile,
         Field::SourceProfile,
+        Field::FederationToken,
     ];
 
     /// The name of the builder setter, e.g. `role_arn`.
@@ -108,6 +111,7 @@ impl Field {
             Field::SleepImpl => "sleep_impl",
             Field::Profile => "profile",
             Field::SourceProfile => "source_profile",
+            Field::FederationToken => "federation_token",
         }
     }
 }
@@ -295,6 +299,15 @@ pub enum FetchError {
         imds_disabled: bool,
         /// What the last source tried said, when it failed rather than had nothing.
         last_error: Option<String>,
+    },
+    /// The base credentials cannot sign this operation: `GetFederationToken` takes long-term
+    /// IAM user keys, not temporary ones (a session token).
+    #[error("STS {operation} cannot be called with these base credentials: {reason}")]
+    BaseNotAccepted {
+        /// The STS operation, `GetFederationToken`.
+        operation: &'static str,
+        /// Why, in words.
+        reason: &'static str,
     },
     /// No usable MFA token code: the token provider failed or gave a malformed code.
     #[error("no MFA token code for STS {operation}: {problem}")]

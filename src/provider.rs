@@ -158,6 +158,7 @@ impl ChainableTemporaryCredentials {
         next.set_endpoint_url(self.hop.sts_config.endpoint_url().map(str::to_owned))
             .set_allow_insecure_endpoint(Some(self.hop.insecure_endpoint_allowed));
         next.base_needs_mfa = self.hop.mfa_in_chain;
+        next.base_is_temporary = true;
         next
     }
 

@@ -16,6 +16,7 @@ use std::time::Duration;
 pub(crate) enum Operation {
     AssumeRole,
     GetSessionToken,
+    GetFederationToken,
 }
 
 impl Operation {
@@ -24,6 +25,7 @@ impl Operation {
         match self {
             Operation::AssumeRole => "AssumeRole",
             Operation::GetSessionToken => "GetSessionToken",
+            Operation::GetFederationToken => "GetFederationToken",
         }
     }
 }
@@ -52,15 +54,17 @@ pub(crate) struct SessionRequest {
     /// `SerialNumber` of the MFA device; its codes come from a token provider kept beside
     /// the request (it is not a parameter of the session).
     pub(crate) mfa_serial: Option<String>,
+    /// `Name` of the federated user: with it `GetFederationToken`.
+    pub(crate) federation_token: Option<String>,
 }
 
 impl SessionRequest {
     /// The STS operation this request calls.
     pub(crate) fn operation(&self) -> Operation {
-        if self.role_arn.is_some() {
-            Operation::AssumeRole
-        } else {
-            Operation::GetSessionToken
+        match (&self.role_arn, &self.federation_token) {
+            (Some(_), _) => Operation::AssumeRole,
+            (None, Some(_)) => Operation::GetFederationToken,
+            (None, None) => Operation::GetSessionToken,
         }
     }
 
@@ -69,38 +73,71 @@ impl SessionRequest {
     pub(crate) fn longest_lifetime(&self, duration: Option<Duration>) -> Duration {
         duration.unwrap_or(match self.operation() {
             Operation::AssumeRole => DEFAULT_ASSUME_ROLE_DURATION,
-            Operation::GetSessionToken => DEFAULT_GET_SESSION_TOKEN_DURATION,
+            // Both default to 12 hours.
+            Operation::GetSessionToken | Operation::GetFederationToken => {
+                DEFAULT_GET_SESSION_TOKEN_DURATION
+            }
         })
     }
 
     /// Checks every parameter against STS's rules and the operation (only `AssumeRole` takes
     /// role parameters), and returns the request as it is sent (the policy packed).
     pub(crate) fn validate(mut self) -> Result<SessionRequest, BuildError> {
-        let assume_role = self.operation() == Operation::AssumeRole;
+        let operation = self.operation();
+        let assume_role = operation == Operation::AssumeRole;
+        let federation = operation == Operation::GetFederationToken;
         if let Some(arn) = &self.role_arn {
             validation::role_arn(arn)?;
         }
-        let only_with_role = [
-            (Field::RoleSessionName, self.role_session_name.is_some()),
-            (Field::ExternalId, self.external_id.is_some()),
-            (Field::Policy, self.policy.is_some()),
-            (Field::PolicyArns, !self.policy_arns.is_empty()),
-            (Field::Tags, !self.tags.is_empty()),
+        if self.role_arn.is_some() && self.federation_token.is_some() {
+            return Err(BuildError::Conflict {
+                field: Field::FederationToken,
+                requires: "`role_arn` is set too: a provider calls either AssumeRole or \
+                           GetFederationToken",
+            });
+        }
+        let role_or_federation = assume_role || federation;
+        // (field, whether it is set, whether this operation takes it)
+        let taken = [
+            (
+                Field::RoleSessionName,
+                self.role_session_name.is_some(),
+                assume_role,
+            ),
+            (Field::ExternalId, self.external_id.is_some(), assume_role),
+            (Field::Policy, self.policy.is_some(), role_or_federation),
+            (
+                Field::PolicyArns,
+                !self.policy_arns.is_empty(),
+                role_or_federation,
+            ),
+            (Field::Tags, !self.tags.is_empty(), role_or_federation),
             (
                 Field::TransitiveTagKeys,
                 !self.transitive_tag_keys.is_empty(),
+                assume_role,
             ),
-            (Field::SourceIdentity, self.source_identity.is_some()),
+            (
+                Field::SourceIdentity,
+                self.source_identity.is_some(),
+                assume_role,
+            ),
+            (Field::Mfa, self.mfa_serial.is_some(), !federation),
         ];
-        if let Some((field, _)) = only_with_role
-            .into_iter()
-            .find(|(_, set)| *set && !assume_role)
-        {
+        if let Some((field, _, _)) = taken.into_iter().find(|(_, set, takes)| *set && !takes) {
             return Err(BuildError::Conflict {
                 field,
-                requires: "no `role_arn` is set (only AssumeRole takes it; without a role the \
-                           provider calls GetSessionToken)",
+                requires: if federation {
+                    "`federation_token` is set (GetFederationToken takes a name, a duration, \
+                     policies and tags only)"
+                } else {
+                    "no `role_arn` is set (only AssumeRole takes it; without a role the \
+                     provider calls GetSessionToken)"
+                },
             });
+        }
+        if let Some(name) = &self.federation_token {
+            validation::federated_user_name(name)?;
         }
         if let Some(name) = &self.role_session_name {
             validation::role_session_name(name)?;
@@ -119,7 +156,7 @@ impl SessionRequest {
             validation::mfa_serial(serial)?;
         }
         if let Some(duration) = self.duration {
-            validation::duration(duration, assume_role)?;
+            validation::duration(duration, operation)?;
         }
         Ok(self)
     }
@@ -139,6 +176,7 @@ impl SessionRequest {
             transitive_tag_keys,
             source_identity,
             mfa_serial,
+            federation_token,
         } = other;
         fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
             if slot.is_none() {
@@ -160,6 +198,7 @@ impl SessionRequest {
         fill_list(&mut self.transitive_tag_keys, transitive_tag_keys);
         fill(&mut self.source_identity, source_identity);
         fill(&mut self.mfa_serial, mfa_serial);
+        fill(&mut self.federation_token, federation_token);
     }
 
     /// Everything that changes the session, as canonical JSON (field order fixed): what the
@@ -179,6 +218,7 @@ impl SessionRequest {
             transitive_tag_keys,
             source_identity,
             mfa_serial,
+            federation_token,
         } = self;
         serde_json::json!({
             "operation": self.operation().name(),
@@ -192,6 +232,7 @@ impl SessionRequest {
             "transitive_tag_keys": transitive_tag_keys,
             "source_identity": source_identity,
             "mfa_serial": mfa_serial,
+            "federation_token": federation_token,
         })
     }
 }
@@ -215,6 +256,7 @@ impl fmt::Debug for SessionRequest {
             .field("transitive_tag_keys", &self.transitive_tag_keys)
             .field("source_identity", &self.source_identity)
             .field("mfa_serial", &self.mfa_serial)
+            .field("federation_token", &self.federation_token)
             .finish()
     }
 }
@@ -236,6 +278,7 @@ mod tests {
             transitive_tag_keys: vec!["k".into()],
             source_identity: Some("alice".into()),
             mfa_serial: Some("arn:aws:iam::123456789012:mfa/m".into()),
+            federation_token: None,
         };
         let changed = |what, change: fn(&mut SessionRequest)| {
             let mut other = full.clone();
@@ -253,6 +296,9 @@ mod tests {
             changed("transitive_tag_keys", |r| r.transitive_tag_keys.clear()),
             changed("source_identity", |r| r.source_identity = None),
             changed("mfa_serial", |r| r.mfa_serial = None),
+            changed("federation_token", |r| {
+                r.federation_token = Some("f".into())
+            }),
         ];
         (full, variants)
     }

@@ -6,6 +6,7 @@
 
 use crate::arn::Arn;
 use crate::error::{BuildError, Field};
+use crate::request::Operation;
 use crate::session::{
     MAX_ASSUME_ROLE_DURATION, MAX_GET_SESSION_TOKEN_DURATION, MIN_SESSION_DURATION,
 };
@@ -148,6 +149,19 @@ pub(crate) fn role_session_name(name: &str) -> Result<(), BuildError> {
     )
 }
 
+/// `federation_token`: the federated user's `Name`, 2 to 32 characters of `[\w+=,.@-]`.
+pub(crate) fn federated_user_name(name: &str) -> Result<(), BuildError> {
+    check_chars(
+        Field::FederationToken,
+        name,
+        2,
+        32,
+        "[\\w+=,.@-]",
+        is_name_char,
+        true,
+    )
+}
+
 /// `external_id`: 2 to 1,224 characters of `[\w+=,.@:/-]`. The value is not echoed: some
 /// treat it as a shared secret.
 pub(crate) fn external_id(id: &str) -> Result<(), BuildError> {
@@ -163,12 +177,15 @@ pub(crate) fn external_id(id: &str) -> Result<(), BuildError> {
 }
 
 /// `duration`: whole seconds between 900 and the operation's maximum.
-pub(crate) fn duration(d: Duration, assume_role: bool) -> Result<(), BuildError> {
-    let (max, op) = if assume_role {
-        (MAX_ASSUME_ROLE_DURATION, "AssumeRole")
-    } else {
-        (MAX_GET_SESSION_TOKEN_DURATION, "GetSessionToken")
+pub(crate) fn duration(d: Duration, operation: Operation) -> Result<(), BuildError> {
+    let max = match operation {
+        Operation::AssumeRole => MAX_ASSUME_ROLE_DURATION,
+        // Both up to 36 hours (GetFederationToken with root credentials: 1 hour).
+        Operation::GetSessionToken | Operation::GetFederationToken => {
+            MAX_GET_SESSION_TOKEN_DURATION
+        }
     };
+    let op = operation.name();
     let secs = d.as_secs();
     if d.subsec_nanos() != 0 || secs < MIN_SESSION_DURATION.as_secs() || secs > max.as_secs() {
         return Err(BuildError::invalid(

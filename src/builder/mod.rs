@@ -54,6 +54,9 @@ pub struct Builder {
     /// The base credentials are a hop that asks for MFA codes (or is chained on one): this
     /// hop then refreshes only when asked, unless told otherwise.
     pub(crate) base_needs_mfa: bool,
+    /// The base credentials are another hop of a chain, so temporary: some operations
+    /// (`GetFederationToken`) refuse them.
+    pub(crate) base_is_temporary: bool,
 }
 
 /// How the session is cached and refreshed, as set on the builder.
@@ -113,6 +116,13 @@ impl Builder {
     pub fn build(self) -> Result<ChainableTemporaryCredentials, BuildError> {
         self.refuse_unread_profile()?;
         let request = self.request.clone().validate()?;
+        if request.federation_token.is_some() && self.base_is_temporary {
+            return Err(BuildError::Conflict {
+                field: Field::FederationToken,
+                requires: "the base credentials are a hop of a role chain, so temporary: STS \
+                           issues federation tokens to long-term IAM user keys only",
+            });
+        }
         let mfa = self.mfa_device(&request)?;
         let mfa_in_chain = mfa.is_some() || self.base_needs_mfa;
         let refreshing = self.cache.resolve(mfa_in_chain)?;

@@ -175,11 +175,13 @@ impl Builder {
             }
         };
         let mut needs_mfa = false;
-        for hop in inner {
+        for (i, hop) in inner.iter().enumerate() {
             self.check_mfa_tokens(&profiles, hop)?;
             let mut builder = self.for_inner_hop(&settings);
             builder.runtime.base_credentials = Some(base);
             builder.base_needs_mfa = needs_mfa;
+            // The first inner hop is assumed with the profile's own credentials.
+            builder.base_is_temporary = i > 0;
             builder.request = hop.request.clone();
             let provider = builder
                 .build()
@@ -191,6 +193,7 @@ impl Builder {
         self.use_sts_settings(settings);
         self.runtime.base_credentials = Some(base);
         self.base_needs_mfa = needs_mfa;
+        self.base_is_temporary = !inner.is_empty();
         if let Some(last) = last {
             if self.request.mfa_serial.is_none() {
                 self.check_mfa_tokens(&profiles, last)?;

@@ -213,4 +213,28 @@ impl Builder {
         }
         self
     }
+
+    /// Calls `GetFederationToken` for a federated user of this name (STS: 2 to 32 characters
+    /// of `[\w+=,.@-]`) instead of `AssumeRole` or `GetSessionToken`: a session whose
+    /// permissions are the intersection of the base IAM user's and the session policies
+    /// ([`policy`](Self::policy), [`policy_arn`](Self::policy_arn)), with
+    /// [`tags`](Self::tags) and a [`duration`](Self::duration) of 900 s to 36 hours (1 hour
+    /// with root credentials). STS issues federation tokens to long-term IAM user keys only:
+    /// on a chained hop this is a [`BuildError`](crate::BuildError), and temporary base
+    /// credentials (a session token) are refused at the first refresh with
+    /// `FetchError::BaseNotAccepted`. Not with [`role_arn`](Self::role_arn) or
+    /// [`mfa`](Self::mfa).
+    ///
+    /// Default: none.
+    pub fn federation_token(mut self, name: impl Into<String>) -> Self {
+        self.set_federation_token(Some(name.into()));
+        self
+    }
+
+    /// Sets or clears the federated user's name; see
+    /// [`federation_token`](Self::federation_token).
+    pub fn set_federation_token(&mut self, name: Option<String>) -> &mut Self {
+        self.request.federation_token = name;
+        self
+    }
 }

@@ -7,6 +7,7 @@ mod answer;
 mod error;
 mod server_date;
 
+use crate::error::FetchError;
 use crate::mfa::MfaDevice;
 use crate::request::{Operation, SessionRequest};
 use crate::session::{MAX_CHAINED_SESSION_DURATION, Session};
@@ -76,6 +77,17 @@ impl Sts {
 
     /// A new session from STS, signed with `base`.
     pub(crate) async fn session(&self, base: &Credentials) -> Result<Session, CredentialsError> {
+        let operation = self.request.operation();
+        if operation == Operation::GetFederationToken && base.session_token().is_some() {
+            // STS would refuse it ("Cannot call GetFederationToken with session credentials").
+            return Err(CredentialsError::invalid_configuration(
+                FetchError::BaseNotAccepted {
+                    operation: operation.name(),
+                    reason: "they are temporary (they have a session token); STS issues \
+                             federation tokens to long-term IAM user keys only",
+                },
+            ));
+        }
         let duration = self.chain_limited_duration(base);
         match self.call(base, duration).await {
             // STS refuses more than an hour for a chained session. If it says so although the
@@ -145,13 +157,7 @@ impl Sts {
                     .set_duration_seconds(duration_seconds)
                     .set_external_id(request.external_id.clone())
                     .set_policy(request.policy.clone())
-                    .set_policy_arns(non_empty(
-                        request
-                            .policy_arns
-                            .iter()
-                            .map(|arn| PolicyDescriptorType::builder().arn(arn).build())
-                            .collect(),
-                    ))
+                    .set_policy_arns(non_empty(policy_descriptors(&request.policy_arns)))
                     .set_tags(non_empty(sts_tags(&request.tags)?))
                     .set_transitive_tag_keys(non_empty(request.transitive_tag_keys.clone()))
                     .set_source_identity(request.source_identity.clone())
@@ -166,6 +172,27 @@ impl Sts {
                 (
                     output.credentials,
                     output.assumed_role_user.map(|user| user.arn),
+                )
+            }
+            Operation::GetFederationToken => {
+                let output = self
+                    .client
+                    .get()
+                    .get_federation_token()
+                    .set_name(request.federation_token.clone())
+                    .set_duration_seconds(duration_seconds)
+                    .set_policy(request.policy.clone())
+                    .set_policy_arns(non_empty(policy_descriptors(&request.policy_arns)))
+                    .set_tags(non_empty(sts_tags(&request.tags)?))
+                    .customize()
+                    .config_override(signing)
+                    .interceptor(date.clone())
+                    .send()
+                    .await
+                    .map_err(|e| sts_error(operation.name(), e))?;
+                (
+                    output.credentials,
+                    output.federated_user.map(|user| user.arn),
                 )
             }
             Operation::GetSessionToken => {
@@ -205,6 +232,13 @@ fn sts_tags(tags: &[(String, String)]) -> Result<Vec<Tag>, CredentialsError> {
                 .build()
                 .map_err(CredentialsError::invalid_configuration)
         })
+        .collect()
+}
+
+/// The managed session policies as the SDK takes them.
+fn policy_descriptors(arns: &[String]) -> Vec<PolicyDescriptorType> {
+    arns.iter()
+        .map(|arn| PolicyDescriptorType::builder().arn(arn).build())
         .collect()
 }
 

@@ -219,6 +219,54 @@ fn clear_text_endpoints_are_for_loopback_unless_allowed() {
 }
 
 #[test]
+fn federation_tokens() {
+    expect_err(
+        base().federation_token("a"),
+        "federation_token",
+        "2 to 32 characters",
+    );
+    expect_err(
+        role().federation_token("partner"),
+        "federation_token",
+        "`role_arn` is set too",
+    );
+    for (builder, field) in [
+        (
+            base().federation_token("partner").external_id("e1"),
+            "external_id",
+        ),
+        (
+            base().federation_token("partner").source_identity("alice"),
+            "source_identity",
+        ),
+        (
+            base()
+                .federation_token("partner")
+                .mfa("arn:aws:iam::123456789012:mfa/m", || async {
+                    Ok::<_, std::io::Error>("123456".to_owned())
+                }),
+            "mfa",
+        ),
+    ] {
+        expect_err(builder, field, "GetFederationToken takes a name");
+    }
+    base()
+        .federation_token("partner")
+        .policy("{}")
+        .tag("tenant", "t1")
+        .duration(Duration::from_secs(129_600))
+        .build()
+        .unwrap();
+    // A chained hop's base credentials are temporary: STS would refuse them.
+    let first = role().build().unwrap();
+    expect_err(
+        first.chain().federation_token("partner"),
+        "federation_token",
+        "long-term IAM user keys only",
+    );
+}
+
+#[test]
 fn policies() {
     expect_err(
         role().policy("not json"),

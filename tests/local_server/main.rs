@@ -12,6 +12,7 @@ mod base_credential_failures;
 mod behind_sdk_client;
 mod chains;
 mod default_chain;
+mod federation_token;
 mod get_session_token;
 mod malformed_answers;
 mod outage;

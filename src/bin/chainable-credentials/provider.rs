@@ -293,6 +293,8 @@ mod tests {
             Field::HttpClient,
             Field::SleepImpl,
             Field::Prefetch,
+            // The command calls AssumeRole or GetSessionToken only.
+            Field::FederationToken,
         ];
         for field in Field::ALL {
             assert_eq!(
