@@ -58,6 +58,9 @@ pub enum Field {
     Profile,
     /// `Builder::source_profile` (feature `profile`)
     SourceProfile,
+    /// [`Builder::web_identity_token`](crate::Builder::web_identity_token) (or
+    /// `web_identity_token_file`)
+    WebIdentityToken,
     /// [`Builder::federation_token`](crate::Builder::federation_token)
     FederationToken,
 }
@@ -86,6 +89,7 @@ impl Field {
         Field::Profile,
         Field::SourceProfile,
         Field::FederationToken,
+        Field::WebIdentityToken,
     ];
 
     /// The name of the builder setter, e.g. `role_arn`.
@@ -112,6 +116,7 @@ impl Field {
             Field::Profile => "profile",
             Field::SourceProfile => "source_profile",
             Field::FederationToken => "federation_token",
+            Field::WebIdentityToken => "web_identity_token",
         }
     }
 }
@@ -308,6 +313,18 @@ pub enum FetchError {
         operation: &'static str,
         /// Why, in words.
         reason: &'static str,
+    },
+    /// No usable web identity token: the file could not be read or was empty, or the
+    /// caller's token source failed. Never holds the token.
+    #[error("no web identity token for STS {operation}: {problem}")]
+    WebIdentityToken {
+        /// `AssumeRoleWithWebIdentity`.
+        operation: &'static str,
+        /// What is wrong, naming the source (the file's path).
+        problem: String,
+        /// The reading's or the source's error, if any.
+        #[source]
+        source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
     },
     /// No usable MFA token code: the token provider failed or gave a malformed code.
     #[error("no MFA token code for STS {operation}: {problem}")]

@@ -8,7 +8,7 @@
 use crate::error::FetchError;
 use crate::panic::{Panicked, catch_panic};
 use crate::refresh::{BoxFuture, FetchSession};
-use crate::request::SessionRequest;
+use crate::request::{Operation, SessionRequest};
 use crate::session::Session;
 use crate::sts::Sts;
 use aws_credential_types::Credentials;
@@ -31,6 +31,13 @@ pub(crate) struct SessionFetcher {
 impl SessionFetcher {
     async fn session(&self) -> Result<Session, CredentialsError> {
         let operation = self.request.operation().name();
+        if self.request.operation() == Operation::AssumeRoleWithWebIdentity {
+            // No base credentials: the token is the identity. (Not kept in the file cache,
+            // which is keyed by the base credentials.)
+            return catch_panic(self.sts.session(None))
+                .await
+                .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))?;
+        }
         let base = catch_panic(async { self.base.provide_credentials().await })
             .await
             .map_err(|Panicked| panicked(operation, "the base credentials provider"))?
@@ -38,7 +45,7 @@ impl SessionFetcher {
         // The MFA token provider's panics are caught where it is called; what is left of the
         // STS call is the SDK and its HTTP client.
         let from_sts = async {
-            catch_panic(self.sts.session(&base))
+            catch_panic(self.sts.session(Some(&base)))
                 .await
                 .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))?
         };

@@ -90,9 +90,11 @@ mod session;
 mod status;
 mod sts;
 mod validation;
+mod web_identity;
 
 pub use builder::{Builder, DEFAULT_LOAD_TIMEOUT, DEFAULT_SESSION_NAME_PREFIX};
 pub use error::{BuildError, FetchError, Field, fetch_error};
 pub use mfa::{MfaDevice, MfaTokenError, MfaTokenFuture, ProvideMfaToken};
 pub use provider::ChainableTemporaryCredentials;
 pub use status::{ProviderStatus, RefreshOutcome, SharedRefreshListener};
+pub use web_identity::{ProvideWebIdentityToken, WebIdentityTokenError, WebIdentityTokenFuture};

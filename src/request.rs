@@ -17,6 +17,7 @@ pub(crate) enum Operation {
     AssumeRole,
     GetSessionToken,
     GetFederationToken,
+    AssumeRoleWithWebIdentity,
 }
 
 impl Operation {
@@ -26,6 +27,7 @@ impl Operation {
             Operation::AssumeRole => "AssumeRole",
             Operation::GetSessionToken => "GetSessionToken",
             Operation::GetFederationToken => "GetFederationToken",
+            Operation::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
         }
     }
 }
@@ -56,15 +58,29 @@ pub(crate) struct SessionRequest {
     pub(crate) mfa_serial: Option<String>,
     /// `Name` of the federated user: with it `GetFederationToken`.
     pub(crate) federation_token: Option<String>,
+    /// The role is assumed with a web identity token (`AssumeRoleWithWebIdentity`), whose
+    /// source is kept beside the request (the token is no parameter of the session).
+    pub(crate) web_identity: Option<WebIdentity>,
+}
+
+/// Where a web identity hop's token comes from, as part of what makes its session (the
+/// file's path names the source; the token itself is never part of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WebIdentity {
+    /// A file, read at every refresh.
+    File(std::path::PathBuf),
+    /// The caller's token source.
+    Caller,
 }
 
 impl SessionRequest {
     /// The STS operation this request calls.
     pub(crate) fn operation(&self) -> Operation {
-        match (&self.role_arn, &self.federation_token) {
-            (Some(_), _) => Operation::AssumeRole,
-            (None, Some(_)) => Operation::GetFederationToken,
-            (None, None) => Operation::GetSessionToken,
+        match (&self.role_arn, &self.federation_token, &self.web_identity) {
+            (Some(_), _, Some(_)) => Operation::AssumeRoleWithWebIdentity,
+            (Some(_), _, None) => Operation::AssumeRole,
+            (None, Some(_), _) => Operation::GetFederationToken,
+            (None, None, _) => Operation::GetSessionToken,
         }
     }
 
@@ -72,7 +88,9 @@ impl SessionRequest {
     /// live: what STS grants, whatever its answer's times say.
     pub(crate) fn longest_lifetime(&self, duration: Option<Duration>) -> Duration {
         duration.unwrap_or(match self.operation() {
-            Operation::AssumeRole => DEFAULT_ASSUME_ROLE_DURATION,
+            Operation::AssumeRole | Operation::AssumeRoleWithWebIdentity => {
+                DEFAULT_ASSUME_ROLE_DURATION
+            }
             // Both default to 12 hours.
             Operation::GetSessionToken | Operation::GetFederationToken => {
                 DEFAULT_GET_SESSION_TOKEN_DURATION
@@ -86,6 +104,13 @@ impl SessionRequest {
         let operation = self.operation();
         let assume_role = operation == Operation::AssumeRole;
         let federation = operation == Operation::GetFederationToken;
+        let web = operation == Operation::AssumeRoleWithWebIdentity;
+        if self.web_identity.is_some() && self.role_arn.is_none() {
+            return Err(BuildError::Conflict {
+                field: Field::WebIdentityToken,
+                requires: "no `role_arn` is set: a web identity token assumes a role",
+            });
+        }
         if let Some(arn) = &self.role_arn {
             validation::role_arn(arn)?;
         }
@@ -96,22 +121,23 @@ impl SessionRequest {
                            GetFederationToken",
             });
         }
-        let role_or_federation = assume_role || federation;
+        let any_role = assume_role || web;
+        let scoped = any_role || federation;
         // (field, whether it is set, whether this operation takes it)
         let taken = [
             (
                 Field::RoleSessionName,
                 self.role_session_name.is_some(),
-                assume_role,
+                any_role,
             ),
             (Field::ExternalId, self.external_id.is_some(), assume_role),
-            (Field::Policy, self.policy.is_some(), role_or_federation),
+            (Field::Policy, self.policy.is_some(), scoped),
+            (Field::PolicyArns, !self.policy_arns.is_empty(), scoped),
             (
-                Field::PolicyArns,
-                !self.policy_arns.is_empty(),
-                role_or_federation,
+                Field::Tags,
+                !self.tags.is_empty(),
+                assume_role || federation,
             ),
-            (Field::Tags, !self.tags.is_empty(), role_or_federation),
             (
                 Field::TransitiveTagKeys,
                 !self.transitive_tag_keys.is_empty(),
@@ -122,7 +148,7 @@ impl SessionRequest {
                 self.source_identity.is_some(),
                 assume_role,
             ),
-            (Field::Mfa, self.mfa_serial.is_some(), !federation),
+            (Field::Mfa, self.mfa_serial.is_some(), !federation && !web),
         ];
         if let Some((field, _, _)) = taken.into_iter().find(|(_, set, takes)| *set && !takes) {
             return Err(BuildError::Conflict {
@@ -130,6 +156,10 @@ impl SessionRequest {
                 requires: if federation {
                     "`federation_token` is set (GetFederationToken takes a name, a duration, \
                      policies and tags only)"
+                } else if web {
+                    "a web identity token is set (AssumeRoleWithWebIdentity takes a session \
+                     name, a duration and policies; tags and the source identity come from \
+                     the token)"
                 } else {
                     "no `role_arn` is set (only AssumeRole takes it; without a role the \
                      provider calls GetSessionToken)"
@@ -177,6 +207,7 @@ impl SessionRequest {
             source_identity,
             mfa_serial,
             federation_token,
+            web_identity,
         } = other;
         fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
             if slot.is_none() {
@@ -199,6 +230,7 @@ impl SessionRequest {
         fill(&mut self.source_identity, source_identity);
         fill(&mut self.mfa_serial, mfa_serial);
         fill(&mut self.federation_token, federation_token);
+        fill(&mut self.web_identity, web_identity);
     }
 
     /// Everything that changes the session, as canonical JSON (field order fixed): what the
@@ -219,6 +251,7 @@ impl SessionRequest {
             source_identity,
             mfa_serial,
             federation_token,
+            web_identity,
         } = self;
         serde_json::json!({
             "operation": self.operation().name(),
@@ -233,6 +266,10 @@ impl SessionRequest {
             "source_identity": source_identity,
             "mfa_serial": mfa_serial,
             "federation_token": federation_token,
+            "web_identity": web_identity.as_ref().map(|source| match source {
+                WebIdentity::File(path) => path.display().to_string(),
+                WebIdentity::Caller => "caller".to_owned(),
+            }),
         })
     }
 }
@@ -257,6 +294,7 @@ impl fmt::Debug for SessionRequest {
             .field("source_identity", &self.source_identity)
             .field("mfa_serial", &self.mfa_serial)
             .field("federation_token", &self.federation_token)
+            .field("web_identity", &self.web_identity)
             .finish()
     }
 }
@@ -279,6 +317,7 @@ mod tests {
             source_identity: Some("alice".into()),
             mfa_serial: Some("arn:aws:iam::123456789012:mfa/m".into()),
             federation_token: None,
+            web_identity: None,
         };
         let changed = |what, change: fn(&mut SessionRequest)| {
             let mut other = full.clone();
@@ -298,6 +337,9 @@ mod tests {
             changed("mfa_serial", |r| r.mfa_serial = None),
             changed("federation_token", |r| {
                 r.federation_token = Some("f".into())
+            }),
+            changed("web_identity", |r| {
+                r.web_identity = Some(WebIdentity::Caller)
             }),
         ];
         (full, variants)

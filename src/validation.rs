@@ -179,7 +179,7 @@ pub(crate) fn external_id(id: &str) -> Result<(), BuildError> {
 /// `duration`: whole seconds between 900 and the operation's maximum.
 pub(crate) fn duration(d: Duration, operation: Operation) -> Result<(), BuildError> {
     let max = match operation {
-        Operation::AssumeRole => MAX_ASSUME_ROLE_DURATION,
+        Operation::AssumeRole | Operation::AssumeRoleWithWebIdentity => MAX_ASSUME_ROLE_DURATION,
         // Both up to 36 hours (GetFederationToken with root credentials: 1 hour).
         Operation::GetSessionToken | Operation::GetFederationToken => {
             MAX_GET_SESSION_TOKEN_DURATION

@@ -17,6 +17,7 @@ pub(super) struct Parts {
     /// Validated; the session name is still the one given, if any.
     pub(super) request: SessionRequest,
     pub(super) mfa: Option<MfaDevice>,
+    pub(super) web_identity: Option<crate::web_identity::TokenSource>,
     /// This hop or one below it asks for MFA codes.
     pub(super) mfa_in_chain: bool,
     pub(super) refreshing: Refreshing,
@@ -28,28 +29,35 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
     let Parts {
         mut request,
         mfa,
+        web_identity,
         mfa_in_chain,
         refreshing,
         runtime,
     } = parts;
     // The file cache's key is taken from the request as given: a generated session name,
     // which differs per process, must not split the cache.
+    // A web identity hop has no base credentials to key an entry by: memory only.
     #[cfg(feature = "file-cache")]
-    let file_cache = refreshing.file_cache.clone().map(|dir| {
-        crate::file_cache::FileCache::new(
-            dir,
-            crate::file_cache::KeyBasis::new(
-                &request,
-                &runtime.region,
-                runtime.endpoint_url.as_deref(),
-            ),
-            request.longest_lifetime(request.duration),
-            runtime.time_source.clone(),
-            runtime.sleep.clone(),
-            refreshing.load_timeout / 2,
-        )
-    });
+    let file_cache = refreshing
+        .file_cache
+        .clone()
+        .filter(|_| request.web_identity.is_none())
+        .map(|dir| {
+            crate::file_cache::FileCache::new(
+                dir,
+                crate::file_cache::KeyBasis::new(
+                    &request,
+                    &runtime.region,
+                    runtime.endpoint_url.as_deref(),
+                ),
+                request.longest_lifetime(request.duration),
+                runtime.time_source.clone(),
+                runtime.sleep.clone(),
+                refreshing.load_timeout / 2,
+            )
+        });
     if request.role_arn.is_some() && request.role_session_name.is_none() {
+        // (STS requires one for web identity, and AssumeRole.)
         // Fixed for the provider's life, so that every refresh uses the same name.
         let millis = runtime
             .time_source
@@ -66,7 +74,7 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
         sts: Sts::new(
             sts_config.build(),
             request.clone(),
-            mfa,
+            (mfa, web_identity),
             runtime.time_source.clone(),
         ),
         request: request.clone(),

@@ -44,6 +44,8 @@ pub struct Builder {
     /// Where the codes of the MFA devices come from: the builder's own (`mfa`), or those
     /// profiles name (`mfa_tokens`).
     mfa_tokens: Option<Arc<dyn ProvideMfaToken>>,
+    /// Where a web identity hop's tokens come from (`request.web_identity` says which kind).
+    web_identity_tokens: Option<crate::web_identity::TokenSource>,
     /// How STS is reached.
     runtime: RuntimeSettings,
     /// How the session is cached and refreshed.
@@ -124,12 +126,14 @@ impl Builder {
             });
         }
         let mfa = self.mfa_device(&request)?;
+        let web_identity = self.web_identity_source(&request);
         let mfa_in_chain = mfa.is_some() || self.base_needs_mfa;
         let refreshing = self.cache.resolve(mfa_in_chain)?;
         let runtime = self.runtime.resolve()?;
         Ok(assemble::provider(assemble::Parts {
             request,
             mfa,
+            web_identity,
             mfa_in_chain,
             refreshing,
             runtime,
@@ -147,6 +151,27 @@ impl Builder {
             });
         }
         Ok(())
+    }
+
+    /// The token source of a web identity hop: the file (read through the injected `Fs`),
+    /// or the caller's.
+    fn web_identity_source(
+        &self,
+        request: &SessionRequest,
+    ) -> Option<crate::web_identity::TokenSource> {
+        use crate::request::WebIdentity;
+        use crate::web_identity::TokenSource;
+        match request.web_identity.as_ref()? {
+            WebIdentity::File(path) => Some(TokenSource::File {
+                path: path.clone(),
+                fs: self
+                    .runtime
+                    .fs
+                    .clone()
+                    .unwrap_or_else(aws_types::os_shim_internal::Fs::real),
+            }),
+            WebIdentity::Caller => self.web_identity_tokens.clone(),
+        }
     }
 
     /// The MFA device of the request's serial number, with the token provider given.

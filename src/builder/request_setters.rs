@@ -4,6 +4,9 @@
 
 use super::Builder;
 use crate::mfa::{MfaDevice, ProvideMfaToken};
+use crate::request::WebIdentity;
+use crate::web_identity::{ProvideWebIdentityToken, TokenSource};
+use std::sync::Arc;
 use std::time::Duration;
 
 impl Builder {
@@ -235,6 +238,52 @@ impl Builder {
     /// [`federation_token`](Self::federation_token).
     pub fn set_federation_token(&mut self, name: Option<String>) -> &mut Self {
         self.request.federation_token = name;
+        self
+    }
+
+    /// Assumes [`role_arn`](Self::role_arn) with `AssumeRoleWithWebIdentity`, the OIDC token
+    /// read from this file at every refresh (never at a cache hit), as EKS (IRSA) and CI
+    /// systems rotate it: no base credentials are used (the call is unsigned; the token is the
+    /// identity). STS takes a [`role_session_name`](Self::role_session_name), a
+    /// [`duration`](Self::duration) and session policies with it; session tags and the source
+    /// identity come from the token's claims. The token never appears in `Debug` output,
+    /// errors or traces; a missing, unreadable or empty file is a typed error naming the file
+    /// (`FetchError::WebIdentityToken`), and a still-valid session is served meanwhile. Such a
+    /// hop is not kept in the [`file_cache`](Self::file_cache) (there are no base credentials
+    /// to key it by). [`chain`](crate::ChainableTemporaryCredentials::chain) hops onto it as
+    /// onto any provider (a cross-account role).
+    ///
+    /// Default: none.
+    pub fn web_identity_token_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.set_web_identity_token_file(Some(path.into()));
+        self
+    }
+
+    /// Sets or clears the web identity token file; see
+    /// [`web_identity_token_file`](Self::web_identity_token_file).
+    pub fn set_web_identity_token_file(&mut self, path: Option<std::path::PathBuf>) -> &mut Self {
+        self.request.web_identity = path.map(WebIdentity::File);
+        self
+    }
+
+    /// Like [`web_identity_token_file`](Self::web_identity_token_file), with the token from
+    /// `source`, asked once per refresh that calls STS (a token endpoint of your own, a
+    /// secret store, a CI system's API).
+    ///
+    /// Default: none.
+    pub fn web_identity_token(mut self, source: impl ProvideWebIdentityToken) -> Self {
+        self.set_web_identity_token(Some(Arc::new(source)));
+        self
+    }
+
+    /// Sets or clears the web identity token source; see
+    /// [`web_identity_token`](Self::web_identity_token).
+    pub fn set_web_identity_token(
+        &mut self,
+        source: Option<Arc<dyn ProvideWebIdentityToken>>,
+    ) -> &mut Self {
+        self.request.web_identity = source.as_ref().map(|_| WebIdentity::Caller);
+        self.web_identity_tokens = source.map(TokenSource::Caller);
         self
     }
 }

@@ -221,7 +221,15 @@ impl RefreshEngine {
                 }
             };
             match wait_for_outcome(receiver).await {
-                AttemptResult::Refreshed(session) => return Ok(session.credentials.clone()),
+                // The attempt checked the session against the clock when it ended; a caller
+                // that joined it may read the clock later (a clock that jumped, a session
+                // that had seconds left): never hand out one that has expired since.
+                AttemptResult::Refreshed(session)
+                    if self.state.time.now() < session.schedule.expires_at =>
+                {
+                    return Ok(session.credentials.clone());
+                }
+                AttemptResult::Refreshed(_) => continue,
                 AttemptResult::Failed(failure) => {
                     let now = self.state.time.now();
                     return match still_valid.filter(|s| now < s.schedule.expires_at) {

@@ -11,6 +11,7 @@ use crate::error::FetchError;
 use crate::mfa::MfaDevice;
 use crate::request::{Operation, SessionRequest};
 use crate::session::{MAX_CHAINED_SESSION_DURATION, Session};
+use crate::web_identity::TokenSource;
 use answer::{Receipt, into_session};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
@@ -54,6 +55,8 @@ pub(crate) struct Sts {
     request: SessionRequest,
     /// The device of `request.mfa_serial` and where its codes come from.
     mfa: Option<MfaDevice>,
+    /// Where a web identity hop's tokens come from.
+    web_identity: Option<TokenSource>,
     time: SharedTimeSource,
     /// The role-chaining clamp is announced once per provider, not at every refresh.
     warned_chain_clamp: AtomicBool,
@@ -63,21 +66,29 @@ impl Sts {
     pub(crate) fn new(
         config: aws_sdk_sts::Config,
         request: SessionRequest,
-        mfa: Option<MfaDevice>,
+        (mfa, web_identity): (Option<MfaDevice>, Option<TokenSource>),
         time: SharedTimeSource,
     ) -> Self {
         Sts {
             client: LazyStsClient::new(config),
             request,
             mfa,
+            web_identity,
             time,
             warned_chain_clamp: AtomicBool::new(false),
         }
     }
 
-    /// A new session from STS, signed with `base`.
-    pub(crate) async fn session(&self, base: &Credentials) -> Result<Session, CredentialsError> {
+    /// A new session from STS, signed with `base` — or, for a web identity hop, unsigned
+    /// (its token is what STS checks; there are no base credentials).
+    pub(crate) async fn session(
+        &self,
+        base: Option<&Credentials>,
+    ) -> Result<Session, CredentialsError> {
         let operation = self.request.operation();
+        let Some(base) = base else {
+            return self.call_web_identity(self.request.duration).await;
+        };
         if operation == Operation::GetFederationToken && base.session_token().is_some() {
             // STS would refuse it ("Cannot call GetFederationToken with session credentials").
             return Err(CredentialsError::invalid_configuration(
@@ -195,6 +206,7 @@ impl Sts {
                     output.federated_user.map(|user| user.arn),
                 )
             }
+            Operation::AssumeRoleWithWebIdentity => return self.call_web_identity(duration).await,
             Operation::GetSessionToken => {
                 let output = self
                     .client
@@ -218,6 +230,50 @@ impl Sts {
             longest: self.request.longest_lifetime(duration),
         };
         into_session(operation.name(), sts_credentials, assumed_role_arn, receipt)
+    }
+}
+
+impl Sts {
+    /// One unsigned `AssumeRoleWithWebIdentity` call, with the token read now.
+    async fn call_web_identity(
+        &self,
+        duration: Option<Duration>,
+    ) -> Result<Session, CredentialsError> {
+        let operation = Operation::AssumeRoleWithWebIdentity;
+        let Some(source) = &self.web_identity else {
+            return Err(CredentialsError::invalid_configuration(
+                "a web identity hop without a token source",
+            ));
+        };
+        let token = source.token(operation.name()).await?;
+        let request = &self.request;
+        let date = ServerDateCapture::default();
+        let output = self
+            .client
+            .get()
+            .assume_role_with_web_identity()
+            .set_role_arn(request.role_arn.clone())
+            .set_role_session_name(request.role_session_name.clone())
+            .web_identity_token(token)
+            .set_duration_seconds(duration.map(duration_seconds))
+            .set_policy(request.policy.clone())
+            .set_policy_arns(non_empty(policy_descriptors(&request.policy_arns)))
+            .customize()
+            .interceptor(date.clone())
+            .send()
+            .await
+            .map_err(|e| sts_error(operation.name(), e))?;
+        let receipt = Receipt {
+            received_at: self.time.now(),
+            server_date: date.server_date(),
+            longest: request.longest_lifetime(duration),
+        };
+        into_session(
+            operation.name(),
+            output.credentials,
+            output.assumed_role_user.map(|user| user.arn),
+            receipt,
+        )
     }
 }
 

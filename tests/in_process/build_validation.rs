@@ -219,6 +219,45 @@ fn clear_text_endpoints_are_for_loopback_unless_allowed() {
 }
 
 #[test]
+fn web_identity_hops() {
+    expect_err(
+        base().web_identity_token_file("/var/run/token"),
+        "web_identity_token",
+        "a web identity token assumes a role",
+    );
+    for (builder, field) in [
+        (
+            role()
+                .web_identity_token_file("/var/run/token")
+                .external_id("e1"),
+            "external_id",
+        ),
+        (
+            role()
+                .web_identity_token_file("/var/run/token")
+                .tag("k", "v"),
+            "tags",
+        ),
+        (
+            role()
+                .web_identity_token_file("/var/run/token")
+                .source_identity("alice"),
+            "source_identity",
+        ),
+    ] {
+        expect_err(builder, field, "come from the token");
+    }
+    let provider = role()
+        .web_identity_token_file("/var/run/token")
+        .role_session_name("pod")
+        .policy("{}")
+        .duration(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    assert!(format!("{provider:?}").contains("AssumeRoleWithWebIdentity"));
+}
+
+#[test]
 fn federation_tokens() {
     expect_err(
         base().federation_token("a"),

@@ -22,3 +22,4 @@ mod secrets;
 mod slow_sts;
 mod throttling;
 mod transport_failures;
+mod web_identity;

@@ -57,6 +57,8 @@ struct State {
     upstream: String,
     /// When set, successful STS answers get an `Expiration` this long after their `Date`.
     session_lifetime: Mutex<Option<Duration>>,
+    /// The form body of every STS request, in order.
+    sts_bodies: Mutex<Vec<String>>,
 }
 
 /// The running proxy. Dropping it stops the listener.
@@ -85,6 +87,7 @@ impl FaultProxy {
             max_in_flight: AtomicUsize::new(0),
             upstream: upstream.trim_end_matches('/').to_owned(),
             session_lifetime: Mutex::new(None),
+            sts_bodies: Mutex::default(),
         });
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
@@ -133,6 +136,11 @@ impl FaultProxy {
         self.state.sts_requests.load(Ordering::SeqCst)
     }
 
+    /// The form body of every STS request so far (what reached STS).
+    pub fn sts_bodies(&self) -> Vec<String> {
+        self.state.sts_bodies.lock().unwrap().clone()
+    }
+
     /// The most STS requests that were in flight at the same time.
     pub fn max_in_flight(&self) -> usize {
         self.state.max_in_flight.load(Ordering::SeqCst)
@@ -162,6 +170,11 @@ async fn handle(
     let is_sts = parts.method == hyper::Method::POST && body.starts_with(b"Action=");
     let fault = if is_sts {
         state.sts_requests.fetch_add(1, Ordering::SeqCst);
+        state
+            .sts_bodies
+            .lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(&body).into_owned());
         let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         state.max_in_flight.fetch_max(now, Ordering::SeqCst);
         let scripted = state.script.lock().unwrap().pop_front();

@@ -295,6 +295,7 @@ mod tests {
             Field::Prefetch,
             // The command calls AssumeRole or GetSessionToken only.
             Field::FederationToken,
+            Field::WebIdentityToken,
         ];
         for field in Field::ALL {
             assert_eq!(

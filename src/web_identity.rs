@@ -1,0 +1,116 @@
+//! Web identity tokens for `AssumeRoleWithWebIdentity`: an OIDC token (EKS service-account
+//! tokens, GitHub Actions, any OIDC issuer) read again at every refresh — from a file that
+//! its issuer rotates, or from the caller's own source — and never at a cache hit.
+//!
+//! The token is a bearer secret: it is in no `Debug`, error or trace of this crate.
+
+use crate::error::FetchError;
+use crate::panic::{Panicked, catch_panic};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_types::os_shim_internal::Fs;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// The error a web identity token source may fail with.
+pub type WebIdentityTokenError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// The future a [`ProvideWebIdentityToken`] returns.
+pub type WebIdentityTokenFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<String, WebIdentityTokenError>> + Send + 'a>>;
+
+/// Supplies the current web identity (OIDC) token. Asked once for every refresh that calls
+/// STS, never for cache hits, so a token that rotates is read fresh each time.
+///
+/// Any closure returning a future works:
+///
+/// ```
+/// use chainable_credentials::ProvideWebIdentityToken;
+/// fn takes(_: impl ProvideWebIdentityToken) {}
+/// takes(|| async { Ok::<_, std::io::Error>("eyJhbGciOi...".to_string()) });
+/// ```
+pub trait ProvideWebIdentityToken: Send + Sync + 'static {
+    /// The current token.
+    fn web_identity_token(&self) -> WebIdentityTokenFuture<'_>;
+}
+
+impl<F, Fut, E> ProvideWebIdentityToken for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<String, E>> + Send + 'static,
+    E: Into<WebIdentityTokenError>,
+{
+    fn web_identity_token(&self) -> WebIdentityTokenFuture<'_> {
+        let future = self();
+        Box::pin(async move { future.await.map_err(Into::into) })
+    }
+}
+
+/// Where a provider's web identity tokens come from.
+#[derive(Clone)]
+pub(crate) enum TokenSource {
+    /// A file, read (through the injected `Fs`) at every refresh.
+    File { path: PathBuf, fs: Fs },
+    /// The caller's source.
+    Caller(Arc<dyn ProvideWebIdentityToken>),
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Where the token comes from, never the token.
+        match self {
+            TokenSource::File { path, .. } => f.debug_tuple("File").field(path).finish(),
+            TokenSource::Caller(_) => f.write_str("Caller"),
+        }
+    }
+}
+
+impl TokenSource {
+    /// The current token, checked to be present; an error names the source, never the token.
+    pub(crate) async fn token(&self, operation: &'static str) -> Result<String, CredentialsError> {
+        let failed = |problem: String, source: Option<WebIdentityTokenError>| {
+            CredentialsError::provider_error(FetchError::WebIdentityToken {
+                operation,
+                problem,
+                source: source.map(Arc::from),
+            })
+        };
+        let token = match self {
+            TokenSource::File { path, fs } => {
+                let bytes = fs.read_to_end(path).await.map_err(|e| {
+                    failed(
+                        format!("cannot read the token file {}", path.display()),
+                        Some(e.into()),
+                    )
+                })?;
+                String::from_utf8(bytes).map_err(|_| {
+                    failed(
+                        format!("the token file {} is not UTF-8", path.display()),
+                        None,
+                    )
+                })?
+            }
+            TokenSource::Caller(source) => catch_panic(async { source.web_identity_token().await })
+                .await
+                .map_err(|Panicked| {
+                    CredentialsError::provider_error(FetchError::Panicked {
+                        operation,
+                        part: "the web identity token source",
+                    })
+                })?
+                .map_err(|e| failed("the token source failed".into(), Some(e)))?,
+        };
+        let token = token.trim();
+        if token.is_empty() {
+            let from = match self {
+                TokenSource::File { path, .. } => format!("the token file {}", path.display()),
+                TokenSource::Caller(_) => "the token source".to_owned(),
+            };
+            return Err(failed(format!("{from} gave an empty token"), None));
+        }
+        Ok(token.to_owned())
+    }
+}
