@@ -71,6 +71,9 @@ pub(crate) enum WebIdentity {
     File(std::path::PathBuf),
     /// The caller's token source.
     Caller,
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` (and `AWS_ROLE_ARN`, `AWS_ROLE_SESSION_NAME` for what is
+    /// not set), read from the builder's environment at `build()`, as the SDKs read them.
+    Environment,
 }
 
 impl SessionRequest {
@@ -269,6 +272,7 @@ impl SessionRequest {
             "web_identity": web_identity.as_ref().map(|source| match source {
                 WebIdentity::File(path) => path.display().to_string(),
                 WebIdentity::Caller => "caller".to_owned(),
+                WebIdentity::Environment => "environment".to_owned(),
             }),
         })
     }

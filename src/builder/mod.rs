@@ -117,7 +117,7 @@ impl Builder {
     /// refuse, and when no region, base credentials or HTTP client can be found.
     pub fn build(self) -> Result<ChainableTemporaryCredentials, BuildError> {
         self.refuse_unread_profile()?;
-        let request = self.request.clone().validate()?;
+        let request = self.request_from_environment()?.validate()?;
         if request.federation_token.is_some() && self.base_is_temporary {
             return Err(BuildError::Conflict {
                 field: Field::FederationToken,
@@ -153,6 +153,33 @@ impl Builder {
         Ok(())
     }
 
+    /// The request, with what `web_identity_from_environment` takes from the environment:
+    /// the token file, and the role and session name unless set here.
+    fn request_from_environment(&self) -> Result<SessionRequest, BuildError> {
+        use crate::request::WebIdentity;
+        let mut request = self.request.clone();
+        if request.web_identity != Some(WebIdentity::Environment) {
+            return Ok(request);
+        }
+        let env = self.runtime.env();
+        let var = |name: &str| env.get(name).ok().filter(|v| !v.trim().is_empty());
+        let Some(file) = var("AWS_WEB_IDENTITY_TOKEN_FILE") else {
+            return Err(BuildError::invalid(
+                Field::WebIdentityToken,
+                "`web_identity_from_environment` needs AWS_WEB_IDENTITY_TOKEN_FILE, which is \
+                 not set",
+            ));
+        };
+        request.web_identity = Some(WebIdentity::File(file.into()));
+        if request.role_arn.is_none() {
+            request.role_arn = var("AWS_ROLE_ARN");
+        }
+        if request.role_session_name.is_none() {
+            request.role_session_name = var("AWS_ROLE_SESSION_NAME");
+        }
+        Ok(request)
+    }
+
     /// The token source of a web identity hop: the file (read through the injected `Fs`),
     /// or the caller's.
     fn web_identity_source(
@@ -171,6 +198,8 @@ impl Builder {
                     .unwrap_or_else(aws_types::os_shim_internal::Fs::real),
             }),
             WebIdentity::Caller => self.web_identity_tokens.clone(),
+            // Resolved to the file by `request_from_environment`.
+            WebIdentity::Environment => None,
         }
     }
 

@@ -266,6 +266,18 @@ impl Builder {
         self
     }
 
+    /// Like [`web_identity_token_file`](Self::web_identity_token_file), as the SDKs read it
+    /// on EKS and in CI: the token file from `AWS_WEB_IDENTITY_TOKEN_FILE`, and the role and
+    /// session name from `AWS_ROLE_ARN` and `AWS_ROLE_SESSION_NAME` unless set here — read at
+    /// `build()` from the builder's [`env`](Self::env). Without the token file variable,
+    /// `build()` fails naming `web_identity_token`.
+    ///
+    /// Default: off.
+    pub fn web_identity_from_environment(mut self) -> Self {
+        self.request.web_identity = Some(WebIdentity::Environment);
+        self
+    }
+
     /// Like [`web_identity_token_file`](Self::web_identity_token_file), with the token from
     /// `source`, asked once per refresh that calls STS (a token endpoint of your own, a
     /// secret store, a CI system's API).

@@ -781,3 +781,43 @@ async fn a_bad_value_from_the_environment_is_not_blamed_on_a_flag() {
         stderr(&output)
     );
 }
+
+#[tokio::test]
+async fn a_web_identity_token_file_is_the_first_hop_without_base_credentials() {
+    // The non-enforcing server: the call is unsigned (moto does not check the token).
+    let moto = Moto::open();
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let home = Home::new();
+    let token_file = home.config_file().with_file_name("web-identity-token");
+    fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.command-token.signature").unwrap();
+    let token_path = token_file.display().to_string();
+    let output = home
+        .run(&[
+            "credential-process",
+            "--web-identity-token-file",
+            &token_path,
+            "--role-arn",
+            &moto.role_arn,
+            "--chain",
+            &moto.chain_hop_arns[0],
+            "--region",
+            &moto.region,
+            "--endpoint-url",
+            &proxy.endpoint,
+            "--no-cache",
+            "-v",
+        ])
+        .await;
+    let json = credentials_json(&output);
+    let printed = support::cli::printed_credentials(&json);
+    assert!(moto.bucket_names(printed).await.contains(&moto.bucket));
+    let bodies = proxy.sts_bodies();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert!(bodies[0].contains("Action=AssumeRoleWithWebIdentity"));
+    assert!(bodies[1].contains("Action=AssumeRole&"));
+    assert!(
+        !stderr(&output).contains("command-token"),
+        "the token is in no log line: {}",
+        stderr(&output)
+    );
+}

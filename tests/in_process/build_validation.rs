@@ -255,6 +255,40 @@ fn web_identity_hops() {
         .build()
         .unwrap();
     assert!(format!("{provider:?}").contains("AssumeRoleWithWebIdentity"));
+
+    // From the environment, as the SDKs read it on EKS: the file, the role, the name.
+    use aws_types::os_shim_internal::Env;
+    let provider = base()
+        .env(Env::from_slice(&[
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/token"),
+            ("AWS_ROLE_ARN", support::ROLE_ARN),
+            ("AWS_ROLE_SESSION_NAME", "pod-1"),
+        ]))
+        .web_identity_from_environment()
+        .build()
+        .unwrap();
+    assert_eq!(provider.role_arn(), Some(support::ROLE_ARN));
+    assert_eq!(provider.role_session_name(), Some("pod-1"));
+    // What is set on the builder wins.
+    let provider = role()
+        .role_session_name("mine")
+        .env(Env::from_slice(&[
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/token"),
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/other"),
+            ("AWS_ROLE_SESSION_NAME", "pod-1"),
+        ]))
+        .web_identity_from_environment()
+        .build()
+        .unwrap();
+    assert_eq!(provider.role_arn(), Some(support::ROLE_ARN));
+    assert_eq!(provider.role_session_name(), Some("mine"));
+    expect_err(
+        role()
+            .env(Env::from_slice(&[]))
+            .web_identity_from_environment(),
+        "web_identity_token",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    );
 }
 
 #[test]

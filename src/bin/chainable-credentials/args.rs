@@ -80,6 +80,17 @@ pub(crate) struct SessionArgs {
     #[arg(long, value_name = "SERIAL")]
     pub(crate) mfa_serial: Option<String>,
 
+    /// Assume --role-arn with the web identity (OIDC) token in this file (EKS, GitHub Actions,
+    /// any OIDC issuer), read again at every refresh: AssumeRoleWithWebIdentity, no base
+    /// credentials. The first role; --chain hops onto it.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "role_arn",
+        conflicts_with_all = ["source_profile", "mfa_serial"]
+    )]
+    pub(crate) web_identity_token_file: Option<PathBuf>,
+
     /// Inline session policy for the last role: JSON, or @FILE to read it from a file.
     #[arg(long, value_name = "JSON|@FILE")]
     pub(crate) policy: Option<String>,

@@ -127,6 +127,11 @@ async fn from_flags(
             },
         );
     }
+    if let Some(path) = &args.web_identity_token_file {
+        // No base credentials: the token is the identity; region and endpoint as without a
+        // source profile.
+        first = first.web_identity_token_file(path);
+    }
     match &args.source_profile {
         // The source profile's credentials (its keys, or its own role chain, read and cached
         // by the library as `--profile` is), and its region and endpoint settings.
@@ -252,6 +257,7 @@ fn flag_given(args: &SessionArgs, field: Field) -> bool {
         Field::Tags => !args.tags.is_empty(),
         Field::TransitiveTagKeys => !args.transitive_tag_keys.is_empty(),
         Field::SourceIdentity => args.source_identity.is_some(),
+        Field::WebIdentityToken => args.web_identity_token_file.is_some(),
         // The timeout is always set from the flags (or their default).
         Field::LoadTimeout => true,
         _ => false,
@@ -277,6 +283,7 @@ fn flag_of(field: Field) -> Option<&'static str> {
         Field::TransitiveTagKeys => "--transitive-tag-key",
         Field::SourceIdentity => "--source-identity",
         Field::LoadTimeout => "--timeout",
+        Field::WebIdentityToken => "--web-identity-token-file",
         _ => return None,
     })
 }
@@ -295,7 +302,6 @@ mod tests {
             Field::Prefetch,
             // The command calls AssumeRole or GetSessionToken only.
             Field::FederationToken,
-            Field::WebIdentityToken,
         ];
         for field in Field::ALL {
             assert_eq!(
