@@ -61,6 +61,8 @@ pub enum Field {
     /// [`Builder::web_identity_token`](crate::Builder::web_identity_token) (or
     /// `web_identity_token_file`)
     WebIdentityToken,
+    /// [`Builder::saml_assertion`](crate::Builder::saml_assertion)
+    SamlAssertion,
     /// [`Builder::federation_token`](crate::Builder::federation_token)
     FederationToken,
 }
@@ -90,6 +92,7 @@ impl Field {
         Field::SourceProfile,
         Field::FederationToken,
         Field::WebIdentityToken,
+        Field::SamlAssertion,
     ];
 
     /// The name of the builder setter, e.g. `role_arn`.
@@ -117,6 +120,7 @@ impl Field {
             Field::SourceProfile => "source_profile",
             Field::FederationToken => "federation_token",
             Field::WebIdentityToken => "web_identity_token",
+            Field::SamlAssertion => "saml_assertion",
         }
     }
 }
@@ -314,9 +318,10 @@ pub enum FetchError {
         /// Why, in words.
         reason: &'static str,
     },
-    /// No usable web identity token: the file could not be read or was empty, or the
-    /// caller's token source failed. Never holds the token.
-    #[error("no web identity token for STS {operation}: {problem}")]
+    /// No usable web identity token or SAML assertion: the token file could not be read or
+    /// was empty, the caller's source failed, or an assertion is not base64. Never holds the
+    /// token or the assertion.
+    #[error("no usable identity to present to STS {operation}: {problem}")]
     WebIdentityToken {
         /// `AssumeRoleWithWebIdentity`.
         operation: &'static str,

@@ -31,9 +31,12 @@ pub(crate) struct SessionFetcher {
 impl SessionFetcher {
     async fn session(&self) -> Result<Session, CredentialsError> {
         let operation = self.request.operation().name();
-        if self.request.operation() == Operation::AssumeRoleWithWebIdentity {
-            // No base credentials: the token is the identity. (Not kept in the file cache,
-            // which is keyed by the base credentials.)
+        if matches!(
+            self.request.operation(),
+            Operation::AssumeRoleWithWebIdentity | Operation::AssumeRoleWithSaml
+        ) {
+            // No base credentials: the token (the assertion) is the identity. (Not kept in
+            // the file cache, which is keyed by the base credentials.)
             return catch_panic(self.sts.session(None))
                 .await
                 .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))?;

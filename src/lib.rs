@@ -97,4 +97,7 @@ pub use error::{BuildError, FetchError, Field, fetch_error};
 pub use mfa::{MfaDevice, MfaTokenError, MfaTokenFuture, ProvideMfaToken};
 pub use provider::ChainableTemporaryCredentials;
 pub use status::{ProviderStatus, RefreshOutcome, SharedRefreshListener};
-pub use web_identity::{ProvideWebIdentityToken, WebIdentityTokenError, WebIdentityTokenFuture};
+pub use web_identity::{
+    ProvideSamlAssertion, ProvideWebIdentityToken, SamlAssertionFuture, WebIdentityTokenError,
+    WebIdentityTokenFuture,
+};

@@ -18,6 +18,7 @@ pub(crate) enum Operation {
     GetSessionToken,
     GetFederationToken,
     AssumeRoleWithWebIdentity,
+    AssumeRoleWithSaml,
 }
 
 impl Operation {
@@ -28,6 +29,7 @@ impl Operation {
             Operation::GetSessionToken => "GetSessionToken",
             Operation::GetFederationToken => "GetFederationToken",
             Operation::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
+            Operation::AssumeRoleWithSaml => "AssumeRoleWithSAML",
         }
     }
 }
@@ -61,6 +63,9 @@ pub(crate) struct SessionRequest {
     /// The role is assumed with a web identity token (`AssumeRoleWithWebIdentity`), whose
     /// source is kept beside the request (the token is no parameter of the session).
     pub(crate) web_identity: Option<WebIdentity>,
+    /// `PrincipalArn` of the SAML identity provider: with it `AssumeRoleWithSAML`, the
+    /// assertion from a source kept beside the request.
+    pub(crate) saml_provider_arn: Option<String>,
 }
 
 /// Where a web identity hop's token comes from, as part of what makes its session (the
@@ -80,6 +85,7 @@ impl SessionRequest {
     /// The STS operation this request calls.
     pub(crate) fn operation(&self) -> Operation {
         match (&self.role_arn, &self.federation_token, &self.web_identity) {
+            (Some(_), _, _) if self.saml_provider_arn.is_some() => Operation::AssumeRoleWithSaml,
             (Some(_), _, Some(_)) => Operation::AssumeRoleWithWebIdentity,
             (Some(_), _, None) => Operation::AssumeRole,
             (None, Some(_), _) => Operation::GetFederationToken,
@@ -91,9 +97,9 @@ impl SessionRequest {
     /// live: what STS grants, whatever its answer's times say.
     pub(crate) fn longest_lifetime(&self, duration: Option<Duration>) -> Duration {
         duration.unwrap_or(match self.operation() {
-            Operation::AssumeRole | Operation::AssumeRoleWithWebIdentity => {
-                DEFAULT_ASSUME_ROLE_DURATION
-            }
+            Operation::AssumeRole
+            | Operation::AssumeRoleWithWebIdentity
+            | Operation::AssumeRoleWithSaml => DEFAULT_ASSUME_ROLE_DURATION,
             // Both default to 12 hours.
             Operation::GetSessionToken | Operation::GetFederationToken => {
                 DEFAULT_GET_SESSION_TOKEN_DURATION
@@ -107,7 +113,27 @@ impl SessionRequest {
         let operation = self.operation();
         let assume_role = operation == Operation::AssumeRole;
         let federation = operation == Operation::GetFederationToken;
-        let web = operation == Operation::AssumeRoleWithWebIdentity;
+        // SAML and web identity take the same parameters: the assertion (the token) is the
+        // identity and carries the tags and source identity.
+        let web = matches!(
+            operation,
+            Operation::AssumeRoleWithWebIdentity | Operation::AssumeRoleWithSaml
+        );
+        if self.saml_provider_arn.is_some() && self.role_arn.is_none() {
+            return Err(BuildError::Conflict {
+                field: Field::SamlAssertion,
+                requires: "no `role_arn` is set: a SAML assertion assumes a role",
+            });
+        }
+        if self.saml_provider_arn.is_some() && self.web_identity.is_some() {
+            return Err(BuildError::Conflict {
+                field: Field::SamlAssertion,
+                requires: "a web identity token is set too: a role is assumed with one of them",
+            });
+        }
+        if let Some(arn) = &self.saml_provider_arn {
+            validation::saml_provider_arn(arn)?;
+        }
         if self.web_identity.is_some() && self.role_arn.is_none() {
             return Err(BuildError::Conflict {
                 field: Field::WebIdentityToken,
@@ -160,9 +186,9 @@ impl SessionRequest {
                     "`federation_token` is set (GetFederationToken takes a name, a duration, \
                      policies and tags only)"
                 } else if web {
-                    "a web identity token is set (AssumeRoleWithWebIdentity takes a session \
-                     name, a duration and policies; tags and the source identity come from \
-                     the token)"
+                    "a web identity token or SAML assertion is set (they take a session name, \
+                     a duration and policies; tags and the source identity come from the token \
+                     or the assertion)"
                 } else {
                     "no `role_arn` is set (only AssumeRole takes it; without a role the \
                      provider calls GetSessionToken)"
@@ -211,6 +237,7 @@ impl SessionRequest {
             mfa_serial,
             federation_token,
             web_identity,
+            saml_provider_arn,
         } = other;
         fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
             if slot.is_none() {
@@ -234,6 +261,7 @@ impl SessionRequest {
         fill(&mut self.mfa_serial, mfa_serial);
         fill(&mut self.federation_token, federation_token);
         fill(&mut self.web_identity, web_identity);
+        fill(&mut self.saml_provider_arn, saml_provider_arn);
     }
 
     /// Everything that changes the session, as canonical JSON (field order fixed): what the
@@ -255,6 +283,7 @@ impl SessionRequest {
             mfa_serial,
             federation_token,
             web_identity,
+            saml_provider_arn,
         } = self;
         serde_json::json!({
             "operation": self.operation().name(),
@@ -274,6 +303,7 @@ impl SessionRequest {
                 WebIdentity::Caller => "caller".to_owned(),
                 WebIdentity::Environment => "environment".to_owned(),
             }),
+            "saml_provider_arn": saml_provider_arn,
         })
     }
 }
@@ -299,6 +329,7 @@ impl fmt::Debug for SessionRequest {
             .field("mfa_serial", &self.mfa_serial)
             .field("federation_token", &self.federation_token)
             .field("web_identity", &self.web_identity)
+            .field("saml_provider_arn", &self.saml_provider_arn)
             .finish()
     }
 }
@@ -322,6 +353,7 @@ mod tests {
             mfa_serial: Some("arn:aws:iam::123456789012:mfa/m".into()),
             federation_token: None,
             web_identity: None,
+            saml_provider_arn: None,
         };
         let changed = |what, change: fn(&mut SessionRequest)| {
             let mut other = full.clone();
@@ -344,6 +376,9 @@ mod tests {
             }),
             changed("web_identity", |r| {
                 r.web_identity = Some(WebIdentity::Caller)
+            }),
+            changed("saml_provider_arn", |r| {
+                r.saml_provider_arn = Some("arn:aws:iam::123456789012:saml-provider/idp".into())
             }),
         ];
         (full, variants)

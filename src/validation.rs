@@ -149,6 +149,36 @@ pub(crate) fn role_session_name(name: &str) -> Result<(), BuildError> {
     )
 }
 
+/// `saml_assertion`'s provider: a SAML provider ARN,
+/// `arn:PARTITION:iam::ACCOUNT_ID:saml-provider/NAME`, 20 to 2,048 characters.
+pub(crate) fn saml_provider_arn(arn: &str) -> Result<(), BuildError> {
+    let len = arn.chars().count();
+    let ok = (20..=2048).contains(&len)
+        && Arn::parse(arn).is_some_and(|parsed| {
+            parsed.has_valid_partition()
+                && parsed.service == "iam"
+                && parsed.region.is_empty()
+                && parsed.has_account_id()
+                && parsed
+                    .resource
+                    .strip_prefix("saml-provider/")
+                    .is_some_and(|name| {
+                        !name.is_empty() && name.chars().all(|c| c.is_ascii_graphic())
+                    })
+        });
+    if ok {
+        return Ok(());
+    }
+    Err(BuildError::invalid(
+        Field::SamlAssertion,
+        format!(
+            "the provider must be a SAML provider ARN, \
+             arn:PARTITION:iam::ACCOUNT_ID:saml-provider/NAME; got {}",
+            shown(arn)
+        ),
+    ))
+}
+
 /// `federation_token`: the federated user's `Name`, 2 to 32 characters of `[\w+=,.@-]`.
 pub(crate) fn federated_user_name(name: &str) -> Result<(), BuildError> {
     check_chars(
@@ -179,7 +209,9 @@ pub(crate) fn external_id(id: &str) -> Result<(), BuildError> {
 /// `duration`: whole seconds between 900 and the operation's maximum.
 pub(crate) fn duration(d: Duration, operation: Operation) -> Result<(), BuildError> {
     let max = match operation {
-        Operation::AssumeRole | Operation::AssumeRoleWithWebIdentity => MAX_ASSUME_ROLE_DURATION,
+        Operation::AssumeRole
+        | Operation::AssumeRoleWithWebIdentity
+        | Operation::AssumeRoleWithSaml => MAX_ASSUME_ROLE_DURATION,
         // Both up to 36 hours (GetFederationToken with root credentials: 1 hour).
         Operation::GetSessionToken | Operation::GetFederationToken => {
             MAX_GET_SESSION_TOKEN_DURATION

@@ -114,3 +114,78 @@ impl TokenSource {
         Ok(token.to_owned())
     }
 }
+
+/// The future a [`ProvideSamlAssertion`] returns.
+pub type SamlAssertionFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<String, WebIdentityTokenError>> + Send + 'a>>;
+
+/// Supplies the current base64-encoded SAML assertion (the `SAMLResponse` an identity
+/// provider posts), for `AssumeRoleWithSAML`. Asked once for every refresh that calls STS,
+/// never for cache hits. Any closure returning a future works.
+pub trait ProvideSamlAssertion: Send + Sync + 'static {
+    /// The current assertion, base64-encoded.
+    fn saml_assertion(&self) -> SamlAssertionFuture<'_>;
+}
+
+impl<F, Fut, E> ProvideSamlAssertion for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<String, E>> + Send + 'static,
+    E: Into<WebIdentityTokenError>,
+{
+    fn saml_assertion(&self) -> SamlAssertionFuture<'_> {
+        let future = self();
+        Box::pin(async move { future.await.map_err(Into::into) })
+    }
+}
+
+/// A SAML hop's assertion source; `Debug` says only that there is one.
+#[derive(Clone)]
+pub(crate) struct SamlSource(pub(crate) Arc<dyn ProvideSamlAssertion>);
+
+impl fmt::Debug for SamlSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SamlSource")
+    }
+}
+
+/// The caller's SAML assertion source, checked: present, and base64 as STS requires.
+pub(crate) async fn saml_assertion(
+    source: &SamlSource,
+    operation: &'static str,
+) -> Result<String, CredentialsError> {
+    let failed = |problem: &str, source: Option<WebIdentityTokenError>| {
+        CredentialsError::provider_error(FetchError::WebIdentityToken {
+            operation,
+            problem: problem.to_owned(),
+            source: source.map(Arc::from),
+        })
+    };
+    let assertion = catch_panic(async { source.0.saml_assertion().await })
+        .await
+        .map_err(|Panicked| {
+            CredentialsError::provider_error(FetchError::Panicked {
+                operation,
+                part: "the SAML assertion source",
+            })
+        })?
+        .map_err(|e| failed("the SAML assertion source failed", Some(e)))?;
+    let assertion = assertion.trim();
+    if assertion.is_empty() {
+        return Err(failed(
+            "the SAML assertion source gave an empty assertion",
+            None,
+        ));
+    }
+    let base64 = assertion
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\r' | b'\n'));
+    if !base64 {
+        return Err(failed(
+            "the SAML assertion is not base64 (STS takes the SAMLResponse as the identity \
+             provider posts it, base64-encoded)",
+            None,
+        ));
+    }
+    Ok(assertion.to_owned())
+}

@@ -18,6 +18,7 @@ pub(super) struct Parts {
     pub(super) request: SessionRequest,
     pub(super) mfa: Option<MfaDevice>,
     pub(super) web_identity: Option<crate::web_identity::TokenSource>,
+    pub(super) saml: Option<crate::web_identity::SamlSource>,
     /// This hop or one below it asks for MFA codes.
     pub(super) mfa_in_chain: bool,
     pub(super) refreshing: Refreshing,
@@ -30,6 +31,7 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
         mut request,
         mfa,
         web_identity,
+        saml,
         mfa_in_chain,
         refreshing,
         runtime,
@@ -41,7 +43,7 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
     let file_cache = refreshing
         .file_cache
         .clone()
-        .filter(|_| request.web_identity.is_none())
+        .filter(|_| request.web_identity.is_none() && request.saml_provider_arn.is_none())
         .map(|dir| {
             crate::file_cache::FileCache::new(
                 dir,
@@ -74,7 +76,7 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
         sts: Sts::new(
             sts_config.build(),
             request.clone(),
-            (mfa, web_identity),
+            (mfa, web_identity, saml),
             runtime.time_source.clone(),
         ),
         request: request.clone(),

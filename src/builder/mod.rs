@@ -46,6 +46,8 @@ pub struct Builder {
     mfa_tokens: Option<Arc<dyn ProvideMfaToken>>,
     /// Where a web identity hop's tokens come from (`request.web_identity` says which kind).
     web_identity_tokens: Option<crate::web_identity::TokenSource>,
+    /// Where a SAML hop's assertions come from (with `request.saml_provider_arn`).
+    saml_assertions: Option<crate::web_identity::SamlSource>,
     /// How STS is reached.
     runtime: RuntimeSettings,
     /// How the session is cached and refreshed.
@@ -134,6 +136,7 @@ impl Builder {
             request,
             mfa,
             web_identity,
+            saml: self.saml_assertions.clone(),
             mfa_in_chain,
             refreshing,
             runtime,

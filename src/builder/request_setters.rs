@@ -5,7 +5,7 @@
 use super::Builder;
 use crate::mfa::{MfaDevice, ProvideMfaToken};
 use crate::request::WebIdentity;
-use crate::web_identity::{ProvideWebIdentityToken, TokenSource};
+use crate::web_identity::{ProvideSamlAssertion, ProvideWebIdentityToken, SamlSource, TokenSource};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -296,6 +296,24 @@ impl Builder {
     ) -> &mut Self {
         self.request.web_identity = source.as_ref().map(|_| WebIdentity::Caller);
         self.web_identity_tokens = source.map(TokenSource::Caller);
+        self
+    }
+
+    /// Assumes [`role_arn`](Self::role_arn) with `AssumeRoleWithSAML`: `provider_arn` is the
+    /// IAM SAML provider (`arn:aws:iam::ACCOUNT_ID:saml-provider/NAME`), and `assertions`
+    /// gives the base64 `SAMLResponse` of the identity provider, asked once per refresh that
+    /// calls STS. Unsigned, no base credentials; a [`duration`](Self::duration) and session
+    /// policies as with web identity; the assertion is in no `Debug`, error or trace. Not kept
+    /// in the file cache.
+    ///
+    /// Default: none.
+    pub fn saml_assertion(
+        mut self,
+        provider_arn: impl Into<String>,
+        assertions: impl ProvideSamlAssertion,
+    ) -> Self {
+        self.request.saml_provider_arn = Some(provider_arn.into());
+        self.saml_assertions = Some(SamlSource(Arc::new(assertions)));
         self
     }
 }

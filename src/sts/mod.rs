@@ -11,7 +11,7 @@ use crate::error::FetchError;
 use crate::mfa::MfaDevice;
 use crate::request::{Operation, SessionRequest};
 use crate::session::{MAX_CHAINED_SESSION_DURATION, Session};
-use crate::web_identity::TokenSource;
+use crate::web_identity::{SamlSource, TokenSource, saml_assertion};
 use answer::{Receipt, into_session};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
@@ -57,6 +57,8 @@ pub(crate) struct Sts {
     mfa: Option<MfaDevice>,
     /// Where a web identity hop's tokens come from.
     web_identity: Option<TokenSource>,
+    /// Where a SAML hop's assertions come from.
+    saml: Option<SamlSource>,
     time: SharedTimeSource,
     /// The role-chaining clamp is announced once per provider, not at every refresh.
     warned_chain_clamp: AtomicBool,
@@ -66,7 +68,7 @@ impl Sts {
     pub(crate) fn new(
         config: aws_sdk_sts::Config,
         request: SessionRequest,
-        (mfa, web_identity): (Option<MfaDevice>, Option<TokenSource>),
+        (mfa, web_identity, saml): (Option<MfaDevice>, Option<TokenSource>, Option<SamlSource>),
         time: SharedTimeSource,
     ) -> Self {
         Sts {
@@ -74,6 +76,7 @@ impl Sts {
             request,
             mfa,
             web_identity,
+            saml,
             time,
             warned_chain_clamp: AtomicBool::new(false),
         }
@@ -87,7 +90,10 @@ impl Sts {
     ) -> Result<Session, CredentialsError> {
         let operation = self.request.operation();
         let Some(base) = base else {
-            return self.call_web_identity(self.request.duration).await;
+            return match operation {
+                Operation::AssumeRoleWithSaml => self.call_saml(self.request.duration).await,
+                _ => self.call_web_identity(self.request.duration).await,
+            };
         };
         if operation == Operation::GetFederationToken && base.session_token().is_some() {
             // STS would refuse it ("Cannot call GetFederationToken with session credentials").
@@ -207,6 +213,7 @@ impl Sts {
                 )
             }
             Operation::AssumeRoleWithWebIdentity => return self.call_web_identity(duration).await,
+            Operation::AssumeRoleWithSaml => return self.call_saml(duration).await,
             Operation::GetSessionToken => {
                 let output = self
                     .client
@@ -234,6 +241,45 @@ impl Sts {
 }
 
 impl Sts {
+    /// One unsigned `AssumeRoleWithSAML` call, with the assertion asked for now.
+    async fn call_saml(&self, duration: Option<Duration>) -> Result<Session, CredentialsError> {
+        let operation = Operation::AssumeRoleWithSaml;
+        let Some(source) = &self.saml else {
+            return Err(CredentialsError::invalid_configuration(
+                "a SAML hop without an assertion source",
+            ));
+        };
+        let assertion = saml_assertion(source, operation.name()).await?;
+        let request = &self.request;
+        let date = ServerDateCapture::default();
+        let output = self
+            .client
+            .get()
+            .assume_role_with_saml()
+            .set_role_arn(request.role_arn.clone())
+            .set_principal_arn(request.saml_provider_arn.clone())
+            .saml_assertion(assertion)
+            .set_duration_seconds(duration.map(duration_seconds))
+            .set_policy(request.policy.clone())
+            .set_policy_arns(non_empty(policy_descriptors(&request.policy_arns)))
+            .customize()
+            .interceptor(date.clone())
+            .send()
+            .await
+            .map_err(|e| sts_error(operation.name(), e))?;
+        let receipt = Receipt {
+            received_at: self.time.now(),
+            server_date: date.server_date(),
+            longest: request.longest_lifetime(duration),
+        };
+        into_session(
+            operation.name(),
+            output.credentials,
+            output.assumed_role_user.map(|user| user.arn),
+            receipt,
+        )
+    }
+
     /// One unsigned `AssumeRoleWithWebIdentity` call, with the token read now.
     async fn call_web_identity(
         &self,

@@ -292,6 +292,33 @@ fn web_identity_hops() {
 }
 
 #[test]
+fn saml_hops() {
+    let assertions = || async { Ok::<_, std::io::Error>("PHNhbWw+".to_owned()) };
+    expect_err(
+        base().saml_assertion("arn:aws:iam::123456789012:saml-provider/idp", assertions),
+        "saml_assertion",
+        "a SAML assertion assumes a role",
+    );
+    expect_err(
+        role().saml_assertion("arn:aws:iam::123456789012:role/not-a-provider", assertions),
+        "saml_assertion",
+        "saml-provider/NAME",
+    );
+    expect_err(
+        role()
+            .saml_assertion("arn:aws:iam::123456789012:saml-provider/idp", assertions)
+            .external_id("e1"),
+        "external_id",
+        "SAML assertion",
+    );
+    role()
+        .saml_assertion("arn:aws:iam::123456789012:saml-provider/idp", assertions)
+        .duration(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+}
+
+#[test]
 fn federation_tokens() {
     expect_err(
         base().federation_token("a"),

@@ -18,6 +18,7 @@ mod malformed_answers;
 mod outage;
 mod parameters;
 mod presign;
+mod saml;
 mod secrets;
 mod slow_sts;
 mod throttling;

@@ -302,6 +302,7 @@ mod tests {
             Field::Prefetch,
             // The command calls AssumeRole or GetSessionToken only.
             Field::FederationToken,
+            Field::SamlAssertion,
         ];
         for field in Field::ALL {
             assert_eq!(
