@@ -145,6 +145,8 @@ async fn serve(config: Config) -> Result<(), Fatal> {
         warn_unauthenticated(address);
     }
     // The one line scripts and tests read.
+    // Installed before the line that tells scripts and tests the service is up.
+    let shutdown = shutdown_signal();
     println!("listening on http://{address}");
     let _ = std::io::stdout().flush();
 
@@ -162,7 +164,7 @@ async fn serve(config: Config) -> Result<(), Fatal> {
         result = &mut server => {
             return result.map_err(|e| Fatal(format!("the server task failed: {e}"), 1));
         }
-        signal = shutdown_signal() => {
+        signal = shutdown => {
             tracing::info!(signal, "shutting down: no new connections; in-flight requests finish");
         }
     }
@@ -209,27 +211,31 @@ fn warn_unauthenticated(address: SocketAddr) {
     );
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM (what `docker stop`, Kubernetes and systemd send).
-async fn shutdown_signal() -> &'static str {
+/// Ctrl-C (SIGINT) or SIGTERM (what `docker stop`, Kubernetes and systemd send). The
+/// handlers are installed when this is called, not when the future is first polled: a signal
+/// sent as soon as the service says it listens must not find the default action (exit)
+/// still in place.
+fn shutdown_signal() -> impl std::future::Future<Output = &'static str> {
     #[cfg(unix)]
-    {
+    let term = {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            },
-            Err(e) => {
+        signal(SignalKind::terminate())
+            .map_err(|e| {
                 tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the service");
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
-            }
+            })
+            .ok()
+    };
+    let interrupt = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            return tokio::select! {
+                _ = interrupt => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
+        let _ = interrupt.await;
+        "SIGINT"
     }
 }
 
