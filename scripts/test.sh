@@ -49,6 +49,10 @@ scripts/browser.sh check
 export CC_REQUIRE_BROWSER=1
 
 section "tests"
+# The command-line tests run the examples' binaries (target/debug/examples/NAME), which
+# `cargo test` builds beside the tests but nextest's `--examples` does not (it builds them as
+# test harnesses, under hashed names).
+cargo build "${features[@]}" --examples
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run "${features[@]}" --lib --bins --tests --examples --no-fail-fast "$@"
 else

@@ -21,6 +21,9 @@ use tracing::Instrument;
 
 /// What a caller found when it wanted a refresh.
 pub(crate) enum Join {
+    /// The cached session is no longer the one the caller decided on (a refresh landed, or
+    /// the provider was invalidated, between its look and the lock): look again.
+    Changed,
     /// A refresh is in flight: wait for its outcome here.
     InFlight(watch::Receiver<Option<AttemptResult>>),
     /// This caller started one: run (or spawn) the attempt, then wait on the receiver.
@@ -30,11 +33,23 @@ pub(crate) enum Join {
 }
 
 /// Joins the refresh in flight, or starts one if the backoff allows: the one place where a
-/// refresh begins, for callers and the background task alike.
-pub(crate) fn join_or_start(state: &Arc<State>, now: SystemTime) -> Join {
+/// refresh begins, for callers and the background task alike. `seen` is the cached session
+/// the caller decided on: the look and this call are not atomic, so a refresh may have
+/// published a new session in between, and starting another then would be a second STS call
+/// for one lifetime.
+pub(crate) fn join_or_start(
+    state: &Arc<State>,
+    now: SystemTime,
+    seen: Option<&Arc<CachedSession>>,
+) -> Join {
     let mut control = state.control();
     if let Some(receiver) = &control.in_flight {
         return Join::InFlight(receiver.clone());
+    }
+    // Sessions are published under this lock (`finish`, `invalidate`), so this comparison
+    // sees every change made before the in-flight mark was cleared.
+    if !same_session(state.current.load().as_ref(), seen) {
+        return Join::Changed;
     }
     if control.retry_not_before.is_some_and(|t| now < t) {
         return Join::BackingOff(control.last_failure.clone());
@@ -47,8 +62,19 @@ pub(crate) fn join_or_start(state: &Arc<State>, now: SystemTime) -> Join {
         RefreshAttempt {
             state: state.clone(),
             sender: Some(sender),
+            generation: control.generation,
         },
     )
+}
+
+/// Whether two looks at the cache found the same session (the same allocation: each refresh
+/// publishes a new one, and the caller holds the one it saw, so the address is not reused).
+fn same_session(a: Option<&Arc<CachedSession>>, b: Option<&Arc<CachedSession>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
 }
 
 /// Waits for the outcome a refresh publishes on `receiver`.
@@ -68,6 +94,9 @@ pub(crate) async fn wait_for_outcome(
 pub(crate) struct RefreshAttempt {
     state: Arc<State>,
     sender: Option<watch::Sender<Option<AttemptResult>>>,
+    /// `Control::generation` when it started: if the provider is invalidated meanwhile, what
+    /// it fetched is not published (it may come from the credentials being invalidated).
+    generation: u64,
 }
 
 impl RefreshAttempt {
@@ -79,7 +108,7 @@ impl RefreshAttempt {
         let fetched = self.fetch().instrument(span.clone()).await;
         let now = inner.time.now();
         let result = match fetched {
-            Ok(session) => self.store(session, now, &span),
+            Ok(session) => self.schedule(session, now, &span),
             Err(error) => AttemptResult::Failed(SharedFailure::new(error)),
         };
         let serving_cached_until = inner
@@ -91,8 +120,12 @@ impl RefreshAttempt {
         if let AttemptResult::Failed(failure) = &result {
             trace_failure(&span, failure, serving_cached_until);
         }
-        let (failures, retry_at) = self.finish(result.clone(), now);
-        let told = match &result {
+        let Finished {
+            outcome,
+            failures,
+            retry_at,
+        } = self.finish(result, now);
+        let told = match &outcome {
             AttemptResult::Refreshed(session) => RefreshOutcome::Refreshed {
                 expires_at: session.schedule.expires_at,
                 refresh_at: session.schedule.refresh_at,
@@ -105,7 +138,8 @@ impl RefreshAttempt {
                 serving_cached_until,
                 took: now.duration_since(started).unwrap_or_default(),
             },
-            AttemptResult::Abandoned => return,
+            // Nothing the listener should act on: no session was kept, no failure counted.
+            AttemptResult::Abandoned | AttemptResult::Invalidated => return,
         };
         span.in_scope(|| self.tell_listener(&told));
     }
@@ -129,8 +163,8 @@ impl RefreshAttempt {
         }
     }
 
-    /// Caches `session` with its (jittered) schedule, unless it has expired already.
-    fn store(&self, session: Session, now: SystemTime, span: &tracing::Span) -> AttemptResult {
+    /// `session` with its (jittered) schedule, ready to publish, unless it has expired already.
+    fn schedule(&self, session: Session, now: SystemTime, span: &tracing::Span) -> AttemptResult {
         let inner = &*self.state;
         if session.expires_at <= now {
             return AttemptResult::Failed(SharedFailure::new(CredentialsError::provider_error(
@@ -155,7 +189,6 @@ impl RefreshAttempt {
             credentials: session.credentials,
             schedule,
         });
-        inner.current.store(Some(cached.clone()));
         span.record(
             "expiry",
             tracing::field::display(DateTime::from(schedule.expires_at)),
@@ -191,18 +224,28 @@ impl RefreshAttempt {
         }
     }
 
-    /// Clears the in-flight mark, updates the backoff, and tells the waiters and the
-    /// background task. Returns the failures in a row and the next allowed attempt.
-    fn finish(&mut self, outcome: AttemptResult, now: SystemTime) -> (u32, Option<SystemTime>) {
+    /// Publishes the session, clears the in-flight mark, updates the backoff, and tells the
+    /// waiters and the background task.
+    fn finish(&mut self, mut outcome: AttemptResult, now: SystemTime) -> Finished {
         let Some(sender) = self.sender.take() else {
-            return (0, None);
+            return Finished {
+                outcome: AttemptResult::Abandoned,
+                failures: 0,
+                retry_at: None,
+            };
         };
         let inner = &*self.state;
-        let told = {
+        let (failures, retry_at) = {
             let mut control = inner.control();
             control.in_flight = None;
+            if control.generation != self.generation {
+                // Invalidated while in flight: nothing of this attempt is kept, and whoever
+                // waits for it starts a new one.
+                outcome = AttemptResult::Invalidated;
+            }
             match &outcome {
-                AttemptResult::Refreshed(_) => {
+                AttemptResult::Refreshed(session) => {
+                    inner.current.store(Some(session.clone()));
                     control.failures = 0;
                     control.retry_not_before = None;
                     control.last_failure = None;
@@ -217,15 +260,29 @@ impl RefreshAttempt {
                     control.last_failure = Some(failure.clone());
                     inner.failed_attempts.fetch_add(1, Ordering::Relaxed);
                 }
-                AttemptResult::Abandoned => {}
+                AttemptResult::Abandoned | AttemptResult::Invalidated => {}
             }
             (control.failures, control.retry_not_before)
         };
         // Nobody listening is fine: the result is already in `current`/`control`.
-        let _ = sender.send(Some(outcome));
+        let _ = sender.send(Some(outcome.clone()));
         inner.wake.notify_one();
-        told
+        Finished {
+            outcome,
+            failures,
+            retry_at,
+        }
     }
+}
+
+/// How an attempt ended, once published.
+struct Finished {
+    /// What the waiters were told.
+    outcome: AttemptResult,
+    /// Failed refreshes in a row, this one included.
+    failures: u32,
+    /// When the next attempt may start, while backing off.
+    retry_at: Option<SystemTime>,
 }
 
 /// Logs a failed refresh, saying whether the cached session is still served.
@@ -249,7 +306,7 @@ impl Drop for RefreshAttempt {
     fn drop(&mut self) {
         if self.sender.is_some() {
             let now = self.state.time.now();
-            self.finish(AttemptResult::Abandoned, now);
+            let _ = self.finish(AttemptResult::Abandoned, now);
         }
     }
 }

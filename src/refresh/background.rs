@@ -67,7 +67,8 @@ pub(crate) fn run(state: &Arc<State>) -> impl Future<Output = ()> + Send + 'stat
 async fn round(state: &Arc<State>) -> Duration {
     let inner = &**state;
     let now = inner.time.now();
-    let due = match inner.current.load().as_deref() {
+    let current = inner.current.load_full();
+    let due = match current.as_deref() {
         // While the session is valid: from its refresh point on, retrying through failures.
         // Once it has expired, callers decide when to try again (each one that comes starts
         // a refresh the backoff allows); an idle provider does not call STS forever.
@@ -77,12 +78,13 @@ async fn round(state: &Arc<State>) -> Duration {
         None => inner.config.prefetch,
     };
     if due {
-        match join_or_start(state, now) {
+        match join_or_start(state, now, current.as_ref()) {
             Join::Started(_, attempt) => attempt.run().await,
             Join::InFlight(receiver) => {
                 wait_for_outcome(receiver).await;
             }
-            Join::BackingOff(_) => {}
+            // A refresh landed since the look: the next round looks again.
+            Join::Changed | Join::BackingOff(_) => {}
         }
     }
     next_nap(inner, inner.time.now())

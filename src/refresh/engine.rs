@@ -23,7 +23,7 @@
 use crate::refresh::FetchSession;
 use crate::refresh::attempt::{Join, join_or_start, wait_for_outcome};
 use crate::refresh::background;
-use crate::refresh::state::{AttemptResult, EngineConfig, State};
+use crate::refresh::state::{AttemptResult, CachedSession, EngineConfig, State};
 use crate::status::ProviderStatus;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, error::CredentialsError, future};
@@ -37,6 +37,11 @@ use std::time::SystemTime;
 /// How often rounds of "wait for the refresh in flight" may be abandoned (the refresh task
 /// cancelled, e.g. by a runtime shutting down) before a caller gives up.
 const MAX_ABANDONED_ROUNDS: usize = 3;
+
+/// How often a waiting caller looks at the cache before it gives up: each look after the
+/// first follows a refresh that ended, an invalidation, or an abandoned round, so only a
+/// provider invalidated over and over while it waits ever reaches this.
+const MAX_LOOKS: usize = 16;
 
 /// The cache and refresh logic behind a provider. Clones share one cache.
 #[derive(Clone)]
@@ -80,16 +85,16 @@ impl RefreshEngine {
             self.ensure_background_refresh();
         }
         let now = state.time.now();
-        let (credentials, schedule) = match state.current.load().as_deref() {
-            Some(session) => (session.credentials.clone(), session.schedule),
-            None => return future::ProvideCredentials::new(self.wait_for_session()),
+        let current = state.current.load();
+        let Some(session) = current.as_ref() else {
+            return future::ProvideCredentials::new(self.wait_for_session());
         };
-        if now < schedule.refresh_at {
-            return future::ProvideCredentials::ready(Ok(credentials));
+        if now < session.schedule.refresh_at {
+            return future::ProvideCredentials::ready(Ok(session.credentials.clone()));
         }
-        if now < schedule.mandatory_at {
-            self.refresh_in_background(now);
-            return future::ProvideCredentials::ready(Ok(credentials));
+        if now < session.schedule.mandatory_at {
+            self.refresh_in_background(now, session);
+            return future::ProvideCredentials::ready(Ok(session.credentials.clone()));
         }
         future::ProvideCredentials::new(self.wait_for_session())
     }
@@ -133,16 +138,20 @@ impl RefreshEngine {
             .map(|s| s.schedule.expires_at)
     }
 
-    /// Drops the cached session and any backoff: the next call fetches a new session.
+    /// Drops the cached session and any backoff: the next call fetches a new session. A
+    /// refresh in flight is not cut short (its fetch may be asking for an MFA code), but what
+    /// it fetched is not kept: its waiters, and callers who join it, start a new one.
     pub(crate) fn invalidate(&self) {
-        if let Some(dropped) = self.state.current.swap(None) {
-            self.state.fetcher.discard(&dropped.credentials);
-        }
-        {
+        let dropped = {
             let mut control = self.state.control();
+            control.generation = control.generation.wrapping_add(1);
             control.failures = 0;
             control.retry_not_before = None;
             control.last_failure = None;
+            self.state.current.swap(None)
+        };
+        if let Some(dropped) = dropped {
+            self.state.fetcher.discard(&dropped.credentials);
         }
         self.state.wake.notify_one();
     }
@@ -171,36 +180,38 @@ impl RefreshEngine {
         }
     }
 
-    /// Starts a refresh in the background if none is in flight and the backoff allows one.
-    /// Needs a Tokio runtime; without one, the mandatory window's callers refresh inline.
-    fn refresh_in_background(&self, now: SystemTime) {
+    /// Starts a refresh in the background if none is in flight, `seen` is still the cached
+    /// session, and the backoff allows one. Needs a Tokio runtime; without one, the mandatory
+    /// window's callers refresh inline.
+    fn refresh_in_background(&self, now: SystemTime, seen: &Arc<CachedSession>) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if let Join::Started(_, attempt) = join_or_start(&self.state, now) {
+        if let Join::Started(_, attempt) = join_or_start(&self.state, now, Some(seen)) {
             runtime.spawn(attempt.run());
         }
     }
 
     /// The slow path: nothing usable without waiting, so join (or start) the refresh.
     async fn wait_for_session(&self) -> provider::Result {
-        for _ in 0..MAX_ABANDONED_ROUNDS {
+        let mut abandoned_rounds = 0;
+        for _ in 0..MAX_LOOKS {
             let now = self.state.time.now();
             let current = self.state.current.load_full();
-            if let Some(session) = current.as_deref() {
+            if let Some(session) = &current {
                 // Another caller's refresh may have landed since the fast path looked.
                 if now < session.schedule.mandatory_at {
                     if now >= session.schedule.refresh_at {
-                        self.refresh_in_background(now);
+                        self.refresh_in_background(now, session);
                     }
                     return Ok(session.credentials.clone());
                 }
             }
-            let still_valid = current.filter(|s| now < s.schedule.expires_at);
-            let receiver = match join_or_start(&self.state, now) {
+            let receiver = match join_or_start(&self.state, now, current.as_ref()) {
+                Join::Changed => continue,
                 Join::InFlight(receiver) => receiver,
                 Join::BackingOff(last_failure) => {
-                    return match (still_valid, last_failure) {
+                    return match (valid_at(current, now), last_failure) {
                         (Some(session), _) => Ok(session.credentials.clone()),
                         (None, Some(failure)) => Err(failure.to_error()),
                         (None, None) => Err(CredentialsError::not_loaded(
@@ -229,21 +240,33 @@ impl RefreshEngine {
                 {
                     return Ok(session.credentials.clone());
                 }
-                AttemptResult::Refreshed(_) => continue,
+                AttemptResult::Refreshed(_) | AttemptResult::Invalidated => {}
                 AttemptResult::Failed(failure) => {
-                    let now = self.state.time.now();
-                    return match still_valid.filter(|s| now < s.schedule.expires_at) {
+                    return match valid_at(current, self.state.time.now()) {
                         Some(session) => Ok(session.credentials.clone()),
                         None => Err(failure.to_error()),
                     };
                 }
-                AttemptResult::Abandoned => continue,
+                AttemptResult::Abandoned => {
+                    abandoned_rounds += 1;
+                    if abandoned_rounds == MAX_ABANDONED_ROUNDS {
+                        return Err(CredentialsError::provider_error(
+                            "the session refresh was cancelled repeatedly (is the async \
+                             runtime shutting down?)",
+                        ));
+                    }
+                }
             }
         }
         Err(CredentialsError::provider_error(
-            "the session refresh was cancelled repeatedly (is the async runtime shutting down?)",
+            "the session changed under every look (invalidated over and over?); gave up",
         ))
     }
+}
+
+/// `session` if it has not expired at `now`.
+fn valid_at(session: Option<Arc<CachedSession>>, now: SystemTime) -> Option<Arc<CachedSession>> {
+    session.filter(|s| now < s.schedule.expires_at)
 }
 
 #[cfg(test)]
@@ -251,8 +274,9 @@ mod tests {
     use super::*;
     use crate::refresh::{Backoff, BoxFuture};
     use crate::session::{Session, SessionKeys};
+    use aws_smithy_async::rt::sleep::AsyncSleep;
     use aws_smithy_async::test_util::tick_advance_sleep::{
-        TickAdvanceTime, tick_advance_time_and_sleep,
+        TickAdvanceSleep, TickAdvanceTime, tick_advance_time_and_sleep,
     };
     use aws_smithy_async::time::TimeSource;
     use std::collections::VecDeque;
@@ -269,16 +293,22 @@ mod tests {
     #[derive(Debug)]
     struct Scripted {
         time: TickAdvanceTime,
+        sleep: TickAdvanceSleep,
         script: Mutex<VecDeque<Result<Duration, ()>>>,
         fetches: AtomicUsize,
+        /// How long each fetch takes, on the injected clock.
+        takes: Duration,
     }
 
     impl FetchSession for Scripted {
         fn fetch(&self) -> BoxFuture<'_, Result<Session, CredentialsError>> {
             let n = self.fetches.fetch_add(1, Ordering::SeqCst) + 1;
             let next = self.script.lock().unwrap().pop_front().unwrap_or(Ok(HOUR));
-            let now = self.time.now();
             Box::pin(async move {
+                if !self.takes.is_zero() {
+                    self.sleep.sleep(self.takes).await;
+                }
+                let now = self.time.now();
                 let lifetime = next.map_err(|()| CredentialsError::provider_error("scripted"))?;
                 let keys = SessionKeys {
                     access_key_id: format!("ASIA{n}"),
@@ -306,12 +336,23 @@ mod tests {
     }
 
     async fn rig(background_refresh: bool, script: Vec<Result<Duration, ()>>) -> Rig {
+        slow_rig(background_refresh, script, Duration::ZERO).await
+    }
+
+    /// A rig whose fetches each take `takes` on its clock.
+    async fn slow_rig(
+        background_refresh: bool,
+        script: Vec<Result<Duration, ()>>,
+        takes: Duration,
+    ) -> Rig {
         let (time, sleep) = tick_advance_time_and_sleep();
         time.tick(Duration::from_secs(1_700_000_000)).await;
         let fetcher = Arc::new(Scripted {
             time: time.clone(),
+            sleep: sleep.clone(),
             script: Mutex::new(script.into()),
             fetches: AtomicUsize::new(0),
+            takes,
         });
         let engine = RefreshEngine::new(
             fetcher.clone(),
@@ -471,5 +512,49 @@ mod tests {
             "refreshed at the refresh point, nobody calling"
         );
         assert_eq!(rig.key_at_once().as_deref(), Some("ASIA2"));
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_looked_before_a_refresh_landed_does_not_start_another() {
+        let rig = rig(false, vec![]).await;
+        let state = &rig.engine.state;
+        let now = rig.time.now();
+        // Two callers look at the empty cache; the first one's refresh runs to the end
+        // before the second reaches the lock.
+        let Join::Started(_, attempt) = join_or_start(state, now, None) else {
+            panic!("the first caller starts the refresh");
+        };
+        attempt.run().await;
+        assert!(
+            matches!(join_or_start(state, now, None), Join::Changed),
+            "the second caller is told to look again, not to fetch a second session"
+        );
+        assert_eq!(rig.fetches(), 1);
+        assert_eq!(rig.engine.provide().await.unwrap().access_key_id(), "ASIA1");
+        assert_eq!(rig.fetches(), 1);
+    }
+
+    #[tokio::test]
+    async fn invalidating_during_a_refresh_keeps_nothing_it_fetched() {
+        // Each fetch takes 2 s, well within the rig's 5 s load timeout.
+        let rig = slow_rig(false, vec![], Duration::from_secs(2)).await;
+        let engine = rig.engine.clone();
+        let caller = tokio::spawn(async move { engine.provide().await });
+        rig.settle().await;
+        assert!(
+            rig.engine.status().refreshing,
+            "the first fetch is under way"
+        );
+        rig.engine.invalidate();
+        // The first fetch ends; its session is dropped and the caller waits for a new one.
+        rig.time.tick(Duration::from_secs(2)).await;
+        rig.settle().await;
+        assert_eq!(rig.fetches(), 2, "a new fetch after the invalidation");
+        assert_eq!(rig.key_at_once(), None, "nothing from before it is served");
+        rig.time.tick(Duration::from_secs(2)).await;
+        let credentials = caller.await.unwrap().unwrap();
+        assert_eq!(credentials.access_key_id(), "ASIA2");
+        assert_eq!(rig.key_at_once().as_deref(), Some("ASIA2"));
+        assert_eq!(rig.engine.status().refreshes_started, 2);
     }
 }

@@ -45,6 +45,9 @@ pub(crate) enum AttemptResult {
     Failed(SharedFailure),
     /// The refresh was dropped before it finished; waiters start over.
     Abandoned,
+    /// The provider was invalidated while the refresh was in flight; its session was not
+    /// kept, and waiters start over.
+    Invalidated,
 }
 
 /// The part of the state that changes only around refreshes. Guarded by a `std` mutex that
@@ -59,6 +62,8 @@ pub(crate) struct Control {
     pub(crate) retry_not_before: Option<SystemTime>,
     /// The error of the last failed refresh, returned while backing off with nothing valid.
     pub(crate) last_failure: Option<SharedFailure>,
+    /// Bumped by each invalidation: an attempt started under an older one publishes nothing.
+    pub(crate) generation: u64,
 }
 
 /// The shared state of one provider (all its clones).

@@ -7,8 +7,8 @@ use crate::support;
 use std::path::PathBuf;
 use support::cli::{Home, finish, stderr};
 
-/// An example's binary, which `cargo test` (and `scripts/test.sh`, with `--examples`) builds
-/// beside the test binaries.
+/// An example's binary, which `cargo test` builds beside the test binaries (and
+/// `scripts/test.sh` with `cargo build --examples`, before nextest).
 fn example(name: &str) -> PathBuf {
     let deps = std::env::current_exe().expect("the test binary");
     let path = deps
@@ -19,7 +19,7 @@ fn example(name: &str) -> PathBuf {
         .join(name);
     assert!(
         path.exists(),
-        "{} is missing: build the examples (cargo test builds them; nextest needs --examples)",
+        "{} is missing: build the examples (cargo test builds them; before nextest run `cargo build --features cli --examples`)",
         path.display()
     );
     path
