@@ -61,6 +61,8 @@ pub enum Field {
     /// [`Builder::web_identity_token`](crate::Builder::web_identity_token) (or
     /// `web_identity_token_file`)
     WebIdentityToken,
+    /// [`Builder::web_identity_provider_id`](crate::Builder::web_identity_provider_id)
+    WebIdentityProviderId,
     /// [`Builder::saml_assertion`](crate::Builder::saml_assertion)
     SamlAssertion,
     /// [`Builder::federation_token`](crate::Builder::federation_token)
@@ -92,6 +94,7 @@ impl Field {
         Field::SourceProfile,
         Field::FederationToken,
         Field::WebIdentityToken,
+        Field::WebIdentityProviderId,
         Field::SamlAssertion,
     ];
 
@@ -120,6 +123,7 @@ impl Field {
             Field::SourceProfile => "source_profile",
             Field::FederationToken => "federation_token",
             Field::WebIdentityToken => "web_identity_token",
+            Field::WebIdentityProviderId => "web_identity_provider_id",
             Field::SamlAssertion => "saml_assertion",
         }
     }

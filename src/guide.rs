@@ -286,6 +286,135 @@
 //! }
 //! ```
 //!
+//! # EKS (IRSA) to a cross-account role
+//!
+//! On EKS with IAM roles for service accounts, the pod's environment names a projected token
+//! file and a role (`AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`); the kubelet rotates the
+//! file. The first hop assumes the pod's role with the token, read again at every refresh
+//! (so a rotated token is used as soon as a session is renewed, never at a cache hit); the
+//! second hop assumes a role in the account that owns the data. Each hop caches its own
+//! session: when the second expires, one STS call, the first hop's session reused. Nothing
+//! signs the first call: no other credentials are needed.
+//!
+//! ```no_run
+//! use aws_config::BehaviorVersion;
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//!
+//! async fn cross_account_from_a_pod() -> Result<aws_sdk_s3::Client, Box<dyn std::error::Error>> {
+//!     let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+//!     let pod = ChainableTemporaryCredentials::builder()
+//!         .configure(&sdk_config)
+//!         .web_identity_from_environment() // the token file, the role, the session name
+//!         .build()?;
+//!     let data_account = pod
+//!         .chain()
+//!         .role_arn("arn:aws:iam::222222222222:role/data-reader")
+//!         .role_session_name("orders-service")
+//!         .build()?;
+//!     Ok(aws_sdk_s3::Client::from_conf(
+//!         aws_sdk_s3::config::Builder::from(&sdk_config)
+//!             .credentials_provider(data_account)
+//!             .build(),
+//!     ))
+//! }
+//! ```
+//!
+//! The same chain from `~/.aws/config` (`build_from_profile`, or the command's `--profile`):
+//! a profile with `role_arn` and `web_identity_token_file`, and a profile whose
+//! `source_profile` is that one.
+//!
+//! # GitHub Actions OIDC
+//!
+//! A workflow with `permissions: id-token: write` can ask GitHub for an OIDC token at any
+//! time (`ACTIONS_ID_TOKEN_REQUEST_URL`, with the bearer `ACTIONS_ID_TOKEN_REQUEST_TOKEN`,
+//! audience `sts.amazonaws.com`). A token lives minutes; a job runs longer. A token source
+//! asks for a fresh one at every refresh, so a long job never holds an expired session and
+//! never asks GitHub per request. The source below uses the environment given to it; any
+//! HTTP client fetches the token.
+//!
+//! ```no_run
+//! use chainable_credentials::{ChainableTemporaryCredentials, WebIdentityTokenError};
+//!
+//! fn deploy_role(
+//!     sdk_config: &aws_types::SdkConfig,
+//!     request_url: String,
+//!     request_token: String,
+//! ) -> Result<ChainableTemporaryCredentials, chainable_credentials::BuildError> {
+//!     ChainableTemporaryCredentials::builder()
+//!         .configure(sdk_config)
+//!         .role_arn("arn:aws:iam::123456789012:role/github-deploy")
+//!         .role_session_name("release-workflow")
+//!         .web_identity_token(move || {
+//!             let url = format!("{request_url}&audience=sts.amazonaws.com");
+//!             let bearer = request_token.clone();
+//!             async move { github_oidc_token(&url, &bearer).await }
+//!         })
+//!         .build()
+//! }
+//!
+//! /// GETs `url` with `Authorization: Bearer {bearer}` and returns the `value` of the JSON
+//! /// answer (with reqwest, hyper, or the HTTP client the program already has).
+//! async fn github_oidc_token(url: &str, bearer: &str) -> Result<String, WebIdentityTokenError> {
+//!     # let _ = (url, bearer);
+//!     # Ok(String::new())
+//! }
+//! ```
+//!
+//! # SAML
+//!
+//! A service that receives its users' SAML assertions (the identity provider posts a
+//! `SAMLResponse` to it) assumes the role the assertion grants with `AssumeRoleWithSAML`.
+//! The source returns the latest assertion, asked once per refresh; there are no base
+//! credentials. The assertion is in no `Debug` output, error or trace; one that is not
+//! base64 is a typed error before any STS call.
+//!
+//! ```no_run
+//! use chainable_credentials::{ChainableTemporaryCredentials, WebIdentityTokenError};
+//! use std::sync::{Arc, Mutex};
+//!
+//! fn saml_session(
+//!     sdk_config: &aws_types::SdkConfig,
+//!     latest_assertion: Arc<Mutex<Option<String>>>,
+//! ) -> Result<ChainableTemporaryCredentials, chainable_credentials::BuildError> {
+//!     ChainableTemporaryCredentials::builder()
+//!         .configure(sdk_config)
+//!         .role_arn("arn:aws:iam::123456789012:role/analysts")
+//!         .saml_assertion("arn:aws:iam::123456789012:saml-provider/corporate-idp", move || {
+//!             let assertion = latest_assertion.lock().unwrap().clone();
+//!             async move {
+//!                 assertion.ok_or_else(|| WebIdentityTokenError::from("no SAML assertion received yet"))
+//!             }
+//!         })
+//!         .build()
+//! }
+//! ```
+//!
+//! # Federation tokens
+//!
+//! `GetFederationToken` gives a named federated user a session scoped by a session policy
+//! (the intersection of the policy and the IAM user's own permissions), up to 36 hours: a
+//! broker that holds one IAM user's long-term keys and hands out narrower sessions. STS
+//! issues federation tokens to long-term IAM user keys only: on a chained hop it is a
+//! [`BuildError`](crate::BuildError), and temporary base credentials are refused at the first
+//! refresh, before any STS call.
+//!
+//! ```no_run
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//! use std::time::Duration;
+//!
+//! fn federated_reader(
+//!     sdk_config: &aws_types::SdkConfig, // base credentials: the broker user's keys
+//! ) -> Result<ChainableTemporaryCredentials, chainable_credentials::BuildError> {
+//!     ChainableTemporaryCredentials::builder()
+//!         .configure(sdk_config)
+//!         .federation_token("report-reader")
+//!         .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+//!             "Action":"s3:GetObject","Resource":"arn:aws:s3:::reports/*"}]}"#)
+//!         .duration(Duration::from_secs(4 * 3600))
+//!         .build()
+//! }
+//! ```
+//!
 //! # Regional and global STS endpoints
 //!
 //! The provider calls the STS endpoint of the region it is given (`sts.REGION.amazonaws.com`),

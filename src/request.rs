@@ -63,6 +63,9 @@ pub(crate) struct SessionRequest {
     /// The role is assumed with a web identity token (`AssumeRoleWithWebIdentity`), whose
     /// source is kept beside the request (the token is no parameter of the session).
     pub(crate) web_identity: Option<WebIdentity>,
+    /// `ProviderId`: the issuer of an OAuth 2.0 access token (`www.amazon.com`,
+    /// `graph.facebook.com`); OIDC ID tokens name theirs.
+    pub(crate) provider_id: Option<String>,
     /// `PrincipalArn` of the SAML identity provider: with it `AssumeRoleWithSAML`, the
     /// assertion from a source kept beside the request.
     pub(crate) saml_provider_arn: Option<String>,
@@ -140,6 +143,12 @@ impl SessionRequest {
                 requires: "no `role_arn` is set: a web identity token assumes a role",
             });
         }
+        if self.provider_id.is_some() && operation != Operation::AssumeRoleWithWebIdentity {
+            return Err(BuildError::Conflict {
+                field: Field::WebIdentityProviderId,
+                requires: "no web identity token is set: STS takes a provider id with one only",
+            });
+        }
         if let Some(arn) = &self.role_arn {
             validation::role_arn(arn)?;
         }
@@ -214,6 +223,9 @@ impl SessionRequest {
         if let Some(serial) = &self.mfa_serial {
             validation::mfa_serial(serial)?;
         }
+        if let Some(id) = &self.provider_id {
+            validation::web_identity_provider_id(id)?;
+        }
         if let Some(duration) = self.duration {
             validation::duration(duration, operation)?;
         }
@@ -237,6 +249,7 @@ impl SessionRequest {
             mfa_serial,
             federation_token,
             web_identity,
+            provider_id,
             saml_provider_arn,
         } = other;
         fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
@@ -261,6 +274,7 @@ impl SessionRequest {
         fill(&mut self.mfa_serial, mfa_serial);
         fill(&mut self.federation_token, federation_token);
         fill(&mut self.web_identity, web_identity);
+        fill(&mut self.provider_id, provider_id);
         fill(&mut self.saml_provider_arn, saml_provider_arn);
     }
 
@@ -283,6 +297,7 @@ impl SessionRequest {
             mfa_serial,
             federation_token,
             web_identity,
+            provider_id,
             saml_provider_arn,
         } = self;
         serde_json::json!({
@@ -303,6 +318,7 @@ impl SessionRequest {
                 WebIdentity::Caller => "caller".to_owned(),
                 WebIdentity::Environment => "environment".to_owned(),
             }),
+            "provider_id": provider_id,
             "saml_provider_arn": saml_provider_arn,
         })
     }
@@ -329,6 +345,7 @@ impl fmt::Debug for SessionRequest {
             .field("mfa_serial", &self.mfa_serial)
             .field("federation_token", &self.federation_token)
             .field("web_identity", &self.web_identity)
+            .field("provider_id", &self.provider_id)
             .field("saml_provider_arn", &self.saml_provider_arn)
             .finish()
     }
@@ -353,6 +370,7 @@ mod tests {
             mfa_serial: Some("arn:aws:iam::123456789012:mfa/m".into()),
             federation_token: None,
             web_identity: None,
+            provider_id: None,
             saml_provider_arn: None,
         };
         let changed = |what, change: fn(&mut SessionRequest)| {
@@ -376,6 +394,9 @@ mod tests {
             }),
             changed("web_identity", |r| {
                 r.web_identity = Some(WebIdentity::Caller)
+            }),
+            changed("provider_id", |r| {
+                r.provider_id = Some("www.amazon.com".into())
             }),
             changed("saml_provider_arn", |r| {
                 r.saml_provider_arn = Some("arn:aws:iam::123456789012:saml-provider/idp".into())

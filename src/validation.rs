@@ -179,6 +179,20 @@ pub(crate) fn saml_provider_arn(arn: &str) -> Result<(), BuildError> {
     ))
 }
 
+/// `web_identity_provider_id`: STS's `ProviderId`, 4 to 2,048 characters; a host name in
+/// practice (`www.amazon.com`), so printable ASCII without spaces.
+pub(crate) fn web_identity_provider_id(id: &str) -> Result<(), BuildError> {
+    check_chars(
+        Field::WebIdentityProviderId,
+        id,
+        4,
+        2048,
+        "printable ASCII, no spaces",
+        |c| c.is_ascii_graphic(),
+        true,
+    )
+}
+
 /// `federation_token`: the federated user's `Name`, 2 to 32 characters of `[\w+=,.@-]`.
 pub(crate) fn federated_user_name(name: &str) -> Result<(), BuildError> {
     check_chars(

@@ -30,8 +30,8 @@ impl Builder {
 
     /// A named profile whose credentials assume this builder's own role (or call
     /// `GetSessionToken`), as the AWS CLI reads a `source_profile`: its keys; else its own role
-    /// chain, each hop cached by this crate; else `credential_source`, `credential_process`,
-    /// SSO or web identity through aws-config. Build with
+    /// chain, each hop cached by this crate (a web identity profile included); else
+    /// `credential_source`, `credential_process` or SSO through aws-config. Build with
     /// [`build_from_profile`](Self::build_from_profile); the STS settings (region, endpoint)
     /// come from this profile as from [`profile`](Self::profile)'s. Not together with
     /// `profile`.
@@ -100,12 +100,18 @@ impl Builder {
     /// profile and its `source_profile`s, each caching its own session (so a chain whose last
     /// hop expired costs one STS call, and an MFA code is asked once per refresh of its hop),
     /// on the base credentials the chain ends in — a profile's keys, `credential_source`
-    /// (`Environment`, `Ec2InstanceMetadata`, `EcsContainer`), `credential_process`, SSO or web
-    /// identity, through aws-config's providers. The files are parsed by aws-config's profile
-    /// loader.
+    /// (`Environment`, `Ec2InstanceMetadata`, `EcsContainer`), `credential_process` or SSO,
+    /// through aws-config's providers — or on none when it ends in a web identity profile
+    /// (`role_arn` + `web_identity_token_file`), a hop of this crate whose token file is read
+    /// again at every refresh (see
+    /// [`web_identity_token_file`](Self::web_identity_token_file)). The files are parsed by
+    /// aws-config's profile loader.
     ///
     /// Read from the profiles: `role_arn`, `source_profile`, `credential_source`,
-    /// `external_id`, `role_session_name`, `duration_seconds`, `mfa_serial` for each hop; and,
+    /// `web_identity_token_file`, `external_id`, `role_session_name`, `duration_seconds`,
+    /// `mfa_serial` for each hop, and — beyond the AWS CLI, as aws-vault reads them —
+    /// `source_identity`, `session_tags` (`Key=Value,Key=Value`) and `transitive_session_tags`
+    /// (`Key,Key`); and,
     /// from the selected profile (after the environment's `AWS_REGION`,
     /// `AWS_ENDPOINT_URL[_STS]`, `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`,
     /// `AWS_STS_REGIONAL_ENDPOINTS`): `region`, `endpoint_url` (and an `sts` entry of its
@@ -164,7 +170,11 @@ impl Builder {
             LoadedProfiles::load(&self.runtime.fs(), &env, &selection.paths, selected).await?;
         let chain = profile::resolve_chain(&profiles, how)?;
         let settings = self.sts_settings_of(&profiles)?;
-        let mut base = profile::base_provider(&chain.base, &selection.paths, &settings, &env);
+        // None when the first hop is a web identity profile: it is assumed with its token.
+        let mut base = chain
+            .base
+            .as_ref()
+            .map(|base| profile::base_provider(base, &selection.paths, &settings, &env));
         // With a source profile, every role of its chain is an inner hop and this builder's
         // own request is the last; otherwise the selected profile's role is.
         let (last, inner) = match (how, chain.hops.split_last()) {
@@ -178,7 +188,7 @@ impl Builder {
         for (i, hop) in inner.iter().enumerate() {
             self.check_mfa_tokens(&profiles, hop)?;
             let mut builder = self.for_inner_hop(&settings);
-            builder.runtime.base_credentials = Some(base);
+            builder.runtime.base_credentials = base;
             builder.base_needs_mfa = needs_mfa;
             // The first inner hop is assumed with the profile's own credentials.
             builder.base_is_temporary = i > 0;
@@ -187,11 +197,11 @@ impl Builder {
                 .build()
                 .map_err(|e| profiles.error(&hop.profile, None, e.to_string()))?;
             needs_mfa = provider.mfa_in_chain();
-            base = SharedCredentialsProvider::new(provider);
+            base = Some(SharedCredentialsProvider::new(provider));
         }
         // The last hop is this builder: the profile's values where nothing was set here.
         self.use_sts_settings(settings);
-        self.runtime.base_credentials = Some(base);
+        self.runtime.base_credentials = base;
         self.base_needs_mfa = needs_mfa;
         self.base_is_temporary = !inner.is_empty();
         if let Some(last) = last {

@@ -299,6 +299,24 @@ impl Builder {
         self
     }
 
+    /// The `ProviderId` STS asks for with an OAuth 2.0 access token (`www.amazon.com`,
+    /// `graph.facebook.com`) in place of an OIDC ID token: only with a web identity token
+    /// (any other operation is a [`BuildError`](crate::BuildError) naming this field). OIDC
+    /// tokens (EKS, GitHub Actions, any OIDC issuer) name their issuer and need none.
+    ///
+    /// Default: none.
+    pub fn web_identity_provider_id(mut self, id: impl Into<String>) -> Self {
+        self.set_web_identity_provider_id(Some(id.into()));
+        self
+    }
+
+    /// Sets or clears the provider id; see
+    /// [`web_identity_provider_id`](Self::web_identity_provider_id).
+    pub fn set_web_identity_provider_id(&mut self, id: Option<String>) -> &mut Self {
+        self.request.provider_id = id;
+        self
+    }
+
     /// Assumes [`role_arn`](Self::role_arn) with `AssumeRoleWithSAML`: `provider_arn` is the
     /// IAM SAML provider (`arn:aws:iam::ACCOUNT_ID:saml-provider/NAME`), and `assertions`
     /// gives the base64 `SAMLResponse` of the identity provider, asked once per refresh that
@@ -312,8 +330,19 @@ impl Builder {
         provider_arn: impl Into<String>,
         assertions: impl ProvideSamlAssertion,
     ) -> Self {
-        self.request.saml_provider_arn = Some(provider_arn.into());
-        self.saml_assertions = Some(SamlSource(Arc::new(assertions)));
+        self.set_saml_assertion(Some((provider_arn.into(), Arc::new(assertions))));
+        self
+    }
+
+    /// Sets or clears the SAML provider and the source of its assertions; see
+    /// [`saml_assertion`](Self::saml_assertion).
+    pub fn set_saml_assertion(
+        &mut self,
+        saml: Option<(String, Arc<dyn ProvideSamlAssertion>)>,
+    ) -> &mut Self {
+        let (provider_arn, assertions) = saml.unzip();
+        self.request.saml_provider_arn = provider_arn;
+        self.saml_assertions = assertions.map(SamlSource);
         self
     }
 }

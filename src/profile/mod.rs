@@ -1,13 +1,18 @@
 //! Named profiles of the shared config files (`~/.aws/config`, `~/.aws/credentials`) as a chain
-//! of this crate's providers: one cached hop per `role_arn`, on the base credentials the chain
-//! ends in (a profile's keys, `credential_source`, `credential_process`, SSO or web identity,
-//! the last four through aws-config's own providers).
+//! of this crate's providers: one cached hop per `role_arn` — a web identity profile
+//! (`role_arn` + `web_identity_token_file`) included — on the base credentials the chain ends
+//! in (a profile's keys, `credential_source`, `credential_process` or SSO, the last three
+//! through aws-config's own providers), or on none when its first hop is web identity.
 //!
 //! The files are parsed by aws-config's profile loader. The walk from the selected profile
 //! through its `source_profile`s follows aws-config's (and the AWS CLI's): a profile with
 //! `role_arn` is a hop whose credentials come from its `source_profile` or `credential_source`
-//! (exactly one of them); after the first profile, a profile's own keys end the walk; a profile
-//! naming itself as `source_profile` uses its own keys; a profile seen twice is a cycle.
+//! (exactly one of them), or from its `web_identity_token_file`, which ends the walk; after the
+//! first profile, a profile's own keys end the walk; a profile naming itself as
+//! `source_profile` uses its own keys; a profile seen twice is a cycle.
+//!
+//! Beyond the AWS CLI, as aws-vault reads them, each hop also reads `source_identity`,
+//! `session_tags` (`Key=Value,...`) and `transitive_session_tags` (`Key,...`).
 //!
 //! Every error names the profile, the key and the file it is in.
 
@@ -22,7 +27,7 @@ pub(crate) use settings::{
 };
 
 use crate::error::{BuildError, Field};
-use crate::request::SessionRequest;
+use crate::request::{SessionRequest, WebIdentity};
 use aws_config::profile::Profile;
 use std::time::Duration;
 
@@ -44,6 +49,10 @@ pub(crate) fn key_of(field: Field) -> Option<&'static str> {
         Field::Mfa => Some("mfa_serial"),
         Field::Region => Some("region"),
         Field::EndpointUrl => Some("endpoint_url"),
+        Field::SourceIdentity => Some("source_identity"),
+        Field::Tags => Some("session_tags"),
+        Field::TransitiveTagKeys => Some("transitive_session_tags"),
+        Field::WebIdentityToken => Some("web_identity_token_file"),
         _ => None,
     }
 }
@@ -64,7 +73,7 @@ pub(crate) enum Base {
         source: CredentialSource,
     },
     /// A profile without `role_arn` whose credentials aws-config's profile provider resolves:
-    /// `credential_process`, SSO, web identity or a console login session.
+    /// `credential_process`, SSO or a console login session.
     Delegated { profile: String },
 }
 
@@ -105,7 +114,9 @@ pub(crate) enum CredentialSource {
 /// The roles to assume, base first, and what the first one is assumed with.
 #[derive(Debug, Clone)]
 pub(crate) struct ProfileChain {
-    pub(crate) base: Base,
+    /// None when the first hop assumes its role with a web identity token: it needs no
+    /// credentials.
+    pub(crate) base: Option<Base>,
     /// From the role the base credentials assume to the selected profile's.
     pub(crate) hops: Vec<ProfileHop>,
 }
@@ -115,7 +126,6 @@ const DELEGATED_KEYS: &[&str] = &[
     "credential_process",
     "sso_session",
     "sso_start_url",
-    "web_identity_token_file",
     "login_session",
 ];
 
@@ -162,27 +172,17 @@ pub(crate) fn resolve_chain(
         // A source's own keys are its credentials, whatever else it says (as aws-config and
         // the AWS CLI read it).
         if !the_role && profile.get("aws_access_key_id").is_some() {
-            break keys(profiles, profile)?;
+            break Some(keys(profiles, profile)?);
         }
         let Some(role_arn) = profile.get("role_arn") else {
-            break leaf(profiles, profile, the_role)?;
+            break Some(leaf(profiles, profile, the_role)?);
         };
-        if profile.get("web_identity_token_file").is_some() {
-            if the_role {
-                return Err(profiles.error(
-                    &name,
-                    Some("web_identity_token_file"),
-                    "is set: the role is assumed with the web identity token (aws-config's \
-                     WebIdentityTokenCredentialsProvider), not with other credentials; use it as \
-                     the source of a profile that assumes the next role",
-                ));
-            }
-            // A web identity profile assumes its role itself, with the token.
-            break Base::Delegated {
-                profile: name.clone(),
-            };
-        }
         hops.push(hop(profiles, profile, role_arn)?);
+        if profile.get("web_identity_token_file").is_some() {
+            // A web identity profile assumes its role with the token: the walk ends here,
+            // whatever `source_profile` says (as aws-config and the AWS CLI read it).
+            break None;
+        }
         match (
             profile.get("source_profile"),
             profile.get("credential_source"),
@@ -198,12 +198,12 @@ pub(crate) fn resolve_chain(
                 return Err(profiles.error(
                     &name,
                     Some("role_arn"),
-                    "needs `source_profile` or `credential_source` to say which credentials \
-                     assume the role",
+                    "needs `source_profile`, `credential_source` or `web_identity_token_file` \
+                     to say what assumes the role",
                 ));
             }
-            (None, Some(_)) => break credential_source(profiles, profile)?,
-            (Some(source), None) if source == name => break keys(profiles, profile)?,
+            (None, Some(_)) => break Some(credential_source(profiles, profile)?),
+            (Some(source), None) if source == name => break Some(keys(profiles, profile)?),
             (Some(source), None) => name = source.to_owned(),
         }
     };
@@ -224,6 +224,14 @@ fn leaf(profiles: &LoadedProfiles, profile: &Profile, selected: bool) -> Result<
     if profile.get("credential_source").is_some() {
         return credential_source(profiles, profile);
     }
+    if profile.get("web_identity_token_file").is_some() {
+        return Err(profiles.error(
+            profile.name(),
+            Some("role_arn"),
+            "is missing: `web_identity_token_file` is set, and a web identity token assumes a \
+             role",
+        ));
+    }
     if DELEGATED_KEYS.iter().any(|key| profile.get(key).is_some()) {
         return Ok(Base::Delegated {
             profile: profile.name().to_owned(),
@@ -236,6 +244,13 @@ fn leaf(profiles: &LoadedProfiles, profile: &Profile, selected: bool) -> Result<
 fn keys(profiles: &LoadedProfiles, profile: &Profile) -> Result<Base, BuildError> {
     let name = profile.name();
     let Some(access_key_id) = profile.get("aws_access_key_id") else {
+        if profile.get("aws_secret_access_key").is_some() {
+            return Err(profiles.error(
+                name,
+                Some("aws_access_key_id"),
+                "is missing (`aws_secret_access_key` is set)",
+            ));
+        }
         return Err(profiles.error(
             name,
             None,
@@ -299,12 +314,27 @@ fn hop(
             )
         })?)),
     };
+    let list_error = |key: &str, problem: String| profiles.error(name, Some(key), problem);
+    let tags = match profile.get("session_tags") {
+        None => Vec::new(),
+        Some(text) => session_tags(text).map_err(|p| list_error("session_tags", p))?,
+    };
+    let transitive_tag_keys = match profile.get("transitive_session_tags") {
+        None => Vec::new(),
+        Some(text) => key_list(text).map_err(|p| list_error("transitive_session_tags", p))?,
+    };
     let request = SessionRequest {
         role_arn: Some(role_arn.to_owned()),
         role_session_name: text("role_session_name"),
         duration,
         external_id: text("external_id"),
         mfa_serial: text("mfa_serial"),
+        source_identity: text("source_identity"),
+        tags,
+        transitive_tag_keys,
+        web_identity: profile
+            .get("web_identity_token_file")
+            .map(|path| WebIdentity::File(path.into())),
         ..SessionRequest::default()
     }
     .validate()
@@ -313,6 +343,35 @@ fn hop(
         profile: name.to_owned(),
         request,
     })
+}
+
+/// `session_tags = Key=Value,Key=Value` (aws-vault's form): each entry trimmed, split at its
+/// first `=`. The keys and values are checked against STS's rules by `validate`.
+fn session_tags(text: &str) -> Result<Vec<(String, String)>, String> {
+    entries(text)?
+        .map(|entry| match entry.split_once('=') {
+            Some((key, value)) => Ok((key.trim().to_owned(), value.trim().to_owned())),
+            None => Err(format!(
+                "must be `Key=Value` pairs separated by commas; {entry:?} has no `=`"
+            )),
+        })
+        .collect()
+}
+
+/// `transitive_session_tags = Key,Key`.
+fn key_list(text: &str) -> Result<Vec<String>, String> {
+    Ok(entries(text)?.map(str::to_owned).collect())
+}
+
+/// The comma-separated entries of a list value, trimmed; an empty one is a mistake (a
+/// doubled or trailing comma), not something to skip silently.
+fn entries(text: &str) -> Result<impl Iterator<Item = &str>, String> {
+    if text.split(',').any(|entry| entry.trim().is_empty()) {
+        return Err(format!(
+            "has an empty entry (a doubled or trailing comma?) in {text:?}"
+        ));
+    }
+    Ok(text.split(',').map(str::trim))
 }
 
 #[cfg(test)]
@@ -349,7 +408,7 @@ role_session_name = alice
 ";
         let chain = chain(config, KEYS, "c").await.unwrap();
         assert!(
-            matches!(&chain.base, Base::Keys { profile, access_key_id, .. } if profile == "keys" && access_key_id == "AKIDKEYS")
+            matches!(&chain.base, Some(Base::Keys { profile, access_key_id, .. }) if profile == "keys" && access_key_id == "AKIDKEYS")
         );
         let roles: Vec<&str> = chain
             .hops
@@ -399,8 +458,9 @@ source_profile = self
 aws_access_key_id = AKIDSELF
 aws_secret_access_key = s
 ";
-        let base =
-            |selected: &'static str| async move { chain(config, "", selected).await.unwrap().base };
+        let base = |selected: &'static str| async move {
+            chain(config, "", selected).await.unwrap().base.unwrap()
+        };
         assert_eq!(
             base("env").await,
             Base::Source {
@@ -438,7 +498,7 @@ aws_secret_access_key = s
                 "[profile a]\nrole_arn = arn:aws:iam::111111111111:role/r\n",
                 "a",
                 "role_arn",
-                "needs `source_profile` or `credential_source`",
+                "needs `source_profile`, `credential_source` or `web_identity_token_file`",
             ),
             (
                 "[profile a]\nrole_arn = arn:aws:iam::111111111111:role/r\nsource_profile = keys\ncredential_source = Environment\n",
@@ -536,5 +596,288 @@ aws_secret_access_key = s
             "the credentials file alone: {error}"
         );
         assert!(!error.contains("AKID"), "no key in errors: {error}");
+    }
+
+    /// A chain as the cross-SDK profile-chain cases describe one: the base, then each hop's
+    /// operation and role, in the order they are assumed.
+    fn outline(chain: &ProfileChain) -> Vec<String> {
+        let base = match &chain.base {
+            None => None,
+            Some(Base::Keys { access_key_id, .. }) => Some(format!("keys {access_key_id}")),
+            Some(Base::Source { source, .. }) => Some(format!("source {source:?}")),
+            Some(Base::Delegated { profile }) => Some(format!("delegated {profile}")),
+        };
+        base.into_iter()
+            .chain(chain.hops.iter().map(|hop| {
+                let request = &hop.request;
+                format!(
+                    "{} {}",
+                    request.operation().name(),
+                    request.role_arn.as_deref().unwrap_or_default()
+                )
+            }))
+            .collect()
+    }
+
+    /// The cases of the profile-chain tests the AWS SDKs share (aws-config keeps them as
+    /// `assume-role-tests.json`), each written out here: what the chain is, or what the error
+    /// says. The resolution must agree with aws-config's and the AWS CLI's on every one.
+    #[tokio::test]
+    async fn the_cross_sdk_profile_chain_cases() {
+        let ok: &[(&str, &str, &[&str])] = &[
+            (
+                "a role on a source profile's keys",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n\
+                 [profile b]\naws_access_key_id = AKIDB\naws_secret_access_key = s\n",
+                &[
+                    "keys AKIDB",
+                    "AssumeRole arn:aws:iam::123456789012:role/RoleA",
+                ],
+            ),
+            (
+                "the selected profile's own keys are ignored when it names a source profile",
+                "[profile a]\naws_access_key_id = AKIDA\naws_secret_access_key = s\n\
+                 role_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n\
+                 [profile b]\naws_access_key_id = AKIDB\naws_secret_access_key = s\n",
+                &[
+                    "keys AKIDB",
+                    "AssumeRole arn:aws:iam::123456789012:role/RoleA",
+                ],
+            ),
+            (
+                "a profile naming itself uses its own keys",
+                "[profile a]\naws_access_key_id = AKIDA\naws_secret_access_key = s\n\
+                 role_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = a\n",
+                &[
+                    "keys AKIDA",
+                    "AssumeRole arn:aws:iam::123456789012:role/RoleA",
+                ],
+            ),
+            (
+                "a credential source",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\n\
+                 credential_source = Ec2InstanceMetadata\n",
+                &[
+                    "source Ec2InstanceMetadata",
+                    "AssumeRole arn:aws:iam::123456789012:role/RoleA",
+                ],
+            ),
+            (
+                "two roles chained",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n\
+                 [profile b]\nrole_arn = arn:aws:iam::123456789012:role/RoleB\nsource_profile = c\n\
+                 [profile c]\naws_access_key_id = AKIDC\naws_secret_access_key = s\n",
+                &[
+                    "keys AKIDC",
+                    "AssumeRole arn:aws:iam::123456789012:role/RoleB",
+                    "AssumeRole arn:aws:iam::123456789012:role/RoleA",
+                ],
+            ),
+            (
+                "a source profile's keys win over its own role",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n\
+                 aws_access_key_id = AKIDA\naws_secret_access_key = s\n\
+                 [profile b]\nrole_arn = arn:aws:iam::123456789012:role/RoleB\nsource_profile = c\n\
+                 aws_access_key_id = AKIDB\naws_secret_access_key = s\n\
+                 [profile c]\naws_access_key_id = AKIDC\naws_secret_access_key = s\n",
+                &[
+                    "keys AKIDB",
+                    "AssumeRole arn:aws:iam::123456789012:role/RoleA",
+                ],
+            ),
+            (
+                "a web identity role",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\n\
+                 web_identity_token_file = /var/token.jwt\n",
+                &["AssumeRoleWithWebIdentity arn:aws:iam::123456789012:role/RoleA"],
+            ),
+            (
+                "a web identity source profile",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n\
+                 [profile b]\nrole_arn = arn:aws:iam::123456789012:role/RoleB\n\
+                 web_identity_token_file = /var/token.jwt\nrole_session_name = pod\n",
+                &[
+                    "AssumeRoleWithWebIdentity arn:aws:iam::123456789012:role/RoleB",
+                    "AssumeRole arn:aws:iam::123456789012:role/RoleA",
+                ],
+            ),
+        ];
+        for (case, config, expected) in ok {
+            let resolved = chain(config, "", "a")
+                .await
+                .unwrap_or_else(|e| panic!("{case}: {e}"));
+            assert_eq!(outline(&resolved), *expected, "{case}");
+        }
+
+        let web = chain(
+            "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\n\
+             web_identity_token_file = /var/token.jwt\nrole_session_name = some-session\n",
+            "",
+            "a",
+        )
+        .await
+        .unwrap();
+        let request = &web.hops[0].request;
+        assert_eq!(request.role_session_name.as_deref(), Some("some-session"));
+        assert_eq!(
+            request.web_identity,
+            Some(WebIdentity::File("/var/token.jwt".into()))
+        );
+
+        let errors: &[(&str, &str, &str)] = &[
+            (
+                "a role without a source",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\n",
+                "needs `source_profile`",
+            ),
+            (
+                "a source profile and a credential source",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\n\
+                 credential_source = Environment\nsource_profile = b\n\
+                 [profile b]\naws_access_key_id = AKIDB\naws_secret_access_key = s\n",
+                "together with `credential_source`",
+            ),
+            (
+                "keys without the secret",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n\
+                 [profile b]\naws_access_key_id = AKIDB\n",
+                "`aws_secret_access_key` is missing",
+            ),
+            (
+                "a secret without the key id",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n\
+                 [profile b]\naws_secret_access_key = s\n",
+                "`aws_access_key_id` is missing",
+            ),
+            (
+                "an empty source profile",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n\
+                 [profile b]\n",
+                "has no credentials",
+            ),
+            (
+                "a missing source profile",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n",
+                "is named as `source_profile` by profile `a`, but is not defined",
+            ),
+            ("no profiles at all", "", "is not defined"),
+            (
+                "a loop",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n\
+                 [profile b]\nrole_arn = arn:aws:iam::123456789012:role/RoleB\nsource_profile = a\n",
+                "cycle: a -> b -> a",
+            ),
+            (
+                "a loop through a selected profile with keys",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n\
+                 aws_access_key_id = AKIDA\naws_secret_access_key = s\n\
+                 [profile b]\nrole_arn = arn:aws:iam::123456789012:role/RoleB\nsource_profile = a\n",
+                "cycle: a -> b -> a",
+            ),
+            (
+                "a web identity token file without a role",
+                "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = b\n\
+                 [profile b]\nweb_identity_token_file = /var/token.jwt\n",
+                "`role_arn` is missing: `web_identity_token_file` is set",
+            ),
+        ];
+        for (case, config, problem) in errors {
+            let error = chain(config, "", "a").await.unwrap_err().to_string();
+            assert!(error.contains(problem), "{case}: {error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn each_hop_reads_source_identity_and_session_tags_as_aws_vault_does() {
+        let config = "\
+[profile a]
+role_arn = arn:aws:iam::111111111111:role/first
+source_profile = keys
+source_identity = alice
+session_tags = Project=alpha, Team = data platform ,CostCenter=1234
+transitive_session_tags = Project,Team
+[profile b]
+role_arn = arn:aws:iam::222222222222:role/second
+source_profile = a
+session_tags = Project=beta
+";
+        let resolved = chain(config, KEYS, "b").await.unwrap();
+        let first = &resolved.hops[0].request;
+        assert_eq!(first.source_identity.as_deref(), Some("alice"));
+        assert_eq!(
+            first.tags,
+            [
+                ("Project".to_owned(), "alpha".to_owned()),
+                ("Team".to_owned(), "data platform".to_owned()),
+                ("CostCenter".to_owned(), "1234".to_owned()),
+            ]
+        );
+        assert_eq!(first.transitive_tag_keys, ["Project", "Team"]);
+        let second = &resolved.hops[1].request;
+        assert_eq!(second.tags, [("Project".to_owned(), "beta".to_owned())]);
+        assert_eq!(second.source_identity, None);
+        assert!(second.transitive_tag_keys.is_empty());
+
+        let role =
+            "[profile a]\nrole_arn = arn:aws:iam::111111111111:role/r\nsource_profile = keys\n";
+        let web = "[profile a]\nrole_arn = arn:aws:iam::111111111111:role/r\n\
+                   web_identity_token_file = /var/token\n";
+        let cases: &[(String, &str, &str)] = &[
+            (
+                format!("{role}session_tags = Project\n"),
+                "session_tags",
+                "has no `=`",
+            ),
+            (
+                format!("{role}session_tags = A=1,,B=2\n"),
+                "session_tags",
+                "an empty entry",
+            ),
+            (
+                format!("{role}session_tags = A=1,a=2\n"),
+                "session_tags",
+                "appears twice",
+            ),
+            (
+                format!("{role}transitive_session_tags = Project,\n"),
+                "transitive_session_tags",
+                "an empty entry",
+            ),
+            (
+                format!("{role}session_tags = A=1\ntransitive_session_tags = B\n"),
+                "transitive_session_tags",
+                "must be the key of one of the session tags",
+            ),
+            (
+                format!("{role}source_identity = bad identity!\n"),
+                "source_identity",
+                "",
+            ),
+            // STS takes neither from a web identity caller: the token carries them.
+            (
+                format!("{web}session_tags = A=1\n"),
+                "session_tags",
+                "web identity",
+            ),
+            (
+                format!("{web}source_identity = alice\n"),
+                "source_identity",
+                "web identity",
+            ),
+            (
+                format!("{web}mfa_serial = arn:aws:iam::111111111111:mfa/x\n"),
+                "mfa_serial",
+                "web identity",
+            ),
+        ];
+        for (config, key, problem) in cases {
+            let error = chain(config, KEYS, "a").await.unwrap_err().to_string();
+            assert!(error.contains(&format!("`{key}`")), "{config}: {error}");
+            assert!(
+                error.contains(problem),
+                "{config}: {error} should say {problem:?}"
+            );
+            assert!(error.contains("profile `a`"), "{error}");
+        }
     }
 }

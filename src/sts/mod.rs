@@ -301,6 +301,7 @@ impl Sts {
             .set_role_arn(request.role_arn.clone())
             .set_role_session_name(request.role_session_name.clone())
             .web_identity_token(token)
+            .set_provider_id(request.provider_id.clone())
             .set_duration_seconds(duration.map(duration_seconds))
             .set_policy(request.policy.clone())
             .set_policy_arns(non_empty(policy_descriptors(&request.policy_arns)))

@@ -247,6 +247,18 @@ fn web_identity_hops() {
     ] {
         expect_err(builder, field, "come from the token");
     }
+    expect_err(
+        role().web_identity_provider_id("www.amazon.com"),
+        "web_identity_provider_id",
+        "no web identity token is set",
+    );
+    expect_err(
+        role()
+            .web_identity_token_file("/var/run/token")
+            .web_identity_provider_id("abc"),
+        "web_identity_provider_id",
+        "4 to 2048",
+    );
     let provider = role()
         .web_identity_token_file("/var/run/token")
         .role_session_name("pod")

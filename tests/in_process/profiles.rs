@@ -334,3 +334,84 @@ async fn hops_with_mfa_and_those_above_them_refresh_only_when_asked() {
     provider.credentials().await.unwrap();
     assert!(provider.status().background_refresh_running);
 }
+
+#[tokio::test]
+async fn a_web_identity_profile_is_a_cached_hop_of_this_crate_and_reads_its_token_per_refresh() {
+    let token_dir = tempfile::tempdir().unwrap();
+    let token_file = token_dir.path().join("token");
+    std::fs::write(&token_file, "token-one\n").unwrap();
+    let files = Files::new(&format!(
+        "\
+[profile eks]
+role_arn = arn:aws:iam::111111111111:role/pod
+web_identity_token_file = {}
+role_session_name = pod
+[profile cross]
+role_arn = arn:aws:iam::222222222222:role/cross
+source_profile = eks
+role_session_name = cross
+source_identity = alice
+session_tags = Project=alpha,Team=data
+transitive_session_tags = Project
+region = us-east-1
+",
+        token_file.display()
+    ));
+    let clock = ManualTimeSource::new(t0());
+    let sts = FakeSts::new(clock.clone());
+    // The web identity hop gets an hour, the cross-account hop 20 minutes.
+    sts.then(Reply::Session(60 * MIN))
+        .then(Reply::Session(20 * MIN))
+        .always(Reply::Session(60 * MIN));
+    let provider = files
+        .builder(&sts, &clock, "cross")
+        .build_from_profile()
+        .await
+        .unwrap();
+    provider.credentials().await.unwrap();
+    let bodies = sts.bodies();
+    assert_eq!(bodies.len(), 2, "one call per hop");
+    assert!(bodies[0].contains("Action=AssumeRoleWithWebIdentity&"));
+    assert!(
+        bodies[0].contains("WebIdentityToken=token-one"),
+        "{}",
+        bodies[0]
+    );
+    assert!(bodies[0].contains("RoleSessionName=pod"));
+    assert!(bodies[1].contains("Action=AssumeRole&"));
+    for sent in [
+        "SourceIdentity=alice",
+        "Tags.member.1.Key=Project",
+        "Tags.member.1.Value=alpha",
+        "Tags.member.2.Key=Team",
+        "TransitiveTagKeys.member.1=Project",
+    ] {
+        assert!(bodies[1].contains(sent), "{sent} in {}", bodies[1]);
+    }
+    let requests = sts.requests();
+    assert_eq!(requests[0].1, "", "the web identity call is unsigned");
+    assert!(
+        requests[1].1.starts_with("AWS4-HMAC-SHA256"),
+        "the next one is signed"
+    );
+
+    // The issuer rotates the token. The last hop expires first: one STS call, no token read.
+    std::fs::write(&token_file, "token-two").unwrap();
+    clock.set_time(t0() + 19 * MIN + Duration::from_secs(30));
+    provider.credentials().await.unwrap();
+    assert_eq!(sts.calls(), 3);
+    assert!(sts.bodies()[2].contains("Action=AssumeRole&"));
+
+    // When the last hop needs a session after the first hop's hour, the first hop refreshes
+    // too, with the rotated token.
+    clock.set_time(t0() + 79 * MIN);
+    provider.credentials().await.unwrap();
+    let bodies = sts.bodies();
+    assert_eq!(bodies.len(), 5);
+    assert!(
+        bodies[3].contains("WebIdentityToken=token-two"),
+        "{}",
+        bodies[3]
+    );
+    assert!(!format!("{provider:?}").contains("token-"));
+}

@@ -136,3 +136,99 @@ async fn a_web_identity_hop_chains_onto_a_second_role_and_takes_a_callers_token_
     assert!(bodies[0].contains("Action=AssumeRoleWithWebIdentity"));
     assert!(bodies[1].contains("Action=AssumeRole&"));
 }
+
+#[tokio::test]
+async fn a_web_identity_profile_chain_reaches_s3_and_its_expired_last_hop_costs_one_call() {
+    let moto = Moto::open();
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, TOKEN_ONE).unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile eks]\nrole_arn = {}\nweb_identity_token_file = {}\nrole_session_name = eks-pod\n\
+             [profile cross]\nrole_arn = {}\nsource_profile = eks\nrole_session_name = cross\n\
+             duration_seconds = 900\nsource_identity = alice\nsession_tags = Project=alpha\n",
+            moto.role_arn,
+            token_file.display(),
+            moto.chain_hop_arns[0],
+        ),
+    )
+    .unwrap();
+    let credentials = dir.path().join("credentials");
+    std::fs::write(&credentials, "").unwrap();
+    let clock = support::manual_clock_at_real_time();
+    let provider = ChainableTemporaryCredentials::builder()
+        .env(aws_types::os_shim_internal::Env::from_slice(&[]))
+        .profile("cross")
+        .profile_config_file(&config)
+        .profile_credentials_file(&credentials)
+        .region(moto.region())
+        .endpoint_url(&proxy.endpoint)
+        .time_source(clock.clone())
+        .configure(&support::no_sdk_retries())
+        .build_from_profile()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        assert!(
+            moto.bucket_names(provider.clone())
+                .await
+                .contains(&moto.bucket)
+        );
+    }
+    let bodies = proxy.sts_bodies();
+    assert_eq!(bodies.len(), 2, "one call per hop: {bodies:?}");
+    assert!(bodies[0].contains("Action=AssumeRoleWithWebIdentity&"));
+    assert!(bodies[0].contains(&format!("WebIdentityToken={TOKEN_ONE}")));
+    assert!(bodies[1].contains("Action=AssumeRole&"));
+    assert!(bodies[1].contains("SourceIdentity=alice"));
+    assert!(bodies[1].contains("Tags.member.1.Key=Project"));
+    assert!(bodies[1].contains("DurationSeconds=900"));
+    let caller = moto.caller_arn(provider.clone()).await;
+    assert!(
+        caller.ends_with("/cross"),
+        "signs as the last hop: {caller}"
+    );
+
+    // The last hop's 15 minutes are over, the web identity hop's hour is not: one call.
+    clock.advance(Duration::from_secs(15 * 60));
+    assert!(
+        moto.bucket_names(provider.clone())
+            .await
+            .contains(&moto.bucket)
+    );
+    let bodies = proxy.sts_bodies();
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    assert!(bodies[2].contains("Action=AssumeRole&"));
+}
+
+#[tokio::test]
+async fn an_oauth_access_token_goes_with_its_provider_id() {
+    let moto = Moto::open();
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let provider = ChainableTemporaryCredentials::builder()
+        .region(moto.region())
+        .endpoint_url(&proxy.endpoint)
+        .role_arn(&moto.role_arn)
+        .web_identity_token(|| async {
+            Ok::<_, std::io::Error>("Atza|oauth-access-token".to_owned())
+        })
+        .web_identity_provider_id("www.amazon.com")
+        .build()
+        .unwrap();
+    assert!(
+        moto.bucket_names(provider.clone())
+            .await
+            .contains(&moto.bucket)
+    );
+    let bodies = web_identity_bodies(&proxy);
+    assert_eq!(bodies.len(), 1);
+    assert!(
+        bodies[0].contains("ProviderId=www.amazon.com"),
+        "{}",
+        bodies[0]
+    );
+}

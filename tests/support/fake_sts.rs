@@ -181,11 +181,16 @@ impl FakeSts {
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .unwrap_or_default();
         self.0.bodies.lock().unwrap().push(body.clone());
-        let operation = if body.contains("Action=GetSessionToken") {
-            "GetSessionToken"
-        } else {
-            "AssumeRole"
-        };
+        // The operation the request names (its answer's element names follow it).
+        let operation = [
+            "GetSessionToken",
+            "GetFederationToken",
+            "AssumeRoleWithWebIdentity",
+            "AssumeRoleWithSAML",
+        ]
+        .into_iter()
+        .find(|name| body.contains(&format!("Action={name}&")))
+        .unwrap_or("AssumeRole");
         let reply = self
             .0
             .script
@@ -277,7 +282,7 @@ fn error_xml(code: &str, message: &str, n: usize) -> String {
 
 fn session_xml(operation: &str, n: usize, expiration: std::time::SystemTime) -> String {
     let expiration = DateTime::from(expiration).fmt(Format::DateTime).unwrap();
-    let user = if operation == "AssumeRole" {
+    let user = if operation.starts_with("AssumeRole") {
         "<AssumedRoleUser><AssumedRoleId>AROAFAKE:test-session</AssumedRoleId>\
          <Arn>arn:aws:sts::123456789012:assumed-role/test-role/test-session</Arn></AssumedRoleUser>"
     } else {

@@ -300,9 +300,12 @@ mod tests {
             Field::HttpClient,
             Field::SleepImpl,
             Field::Prefetch,
-            // The command calls AssumeRole or GetSessionToken only.
+            // Their identity comes from code (a caller's assertion source), or from long-term
+            // user keys a developer's command should not hold (federation); the provider id
+            // is for OAuth 2.0 tokens of consumer identity providers, not for machines.
             Field::FederationToken,
             Field::SamlAssertion,
+            Field::WebIdentityProviderId,
         ];
         for field in Field::ALL {
             assert_eq!(
