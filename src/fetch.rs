@@ -35,11 +35,7 @@ impl SessionFetcher {
             self.request.operation(),
             Operation::AssumeRoleWithWebIdentity | Operation::AssumeRoleWithSaml
         ) {
-            // No base credentials: the token (the assertion) is the identity. (Not kept in
-            // the file cache, which is keyed by the base credentials.)
-            return catch_panic(self.sts.session(None))
-                .await
-                .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))?;
+            return self.unsigned_session().await;
         }
         let base = catch_panic(async { self.base.provide_credentials().await })
             .await
@@ -48,13 +44,41 @@ impl SessionFetcher {
         // The MFA token provider's panics are caught where it is called; what is left of the
         // STS call is the SDK and its HTTP client.
         let from_sts = async {
-            catch_panic(self.sts.session(Some(&base)))
+            catch_panic(self.sts.session(&base))
                 .await
                 .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))?
         };
         #[cfg(feature = "file-cache")]
         if let Some(cache) = &self.file_cache {
-            return cache.load_or_fetch(&base, from_sts).await;
+            return cache
+                .load_or_fetch(crate::file_cache::KeySource::Credentials(&base), from_sts)
+                .await;
+        }
+        from_sts.await
+    }
+
+    /// No base credentials: the token (the assertion), read once for this refresh, is the
+    /// identity. A web identity session is shared through the file cache under a key that
+    /// hashes the token (a rotated token is a new entry); SAML assertions are single-use, so
+    /// theirs are not.
+    async fn unsigned_session(&self) -> Result<Session, CredentialsError> {
+        let operation = self.request.operation().name();
+        let identity = self.sts.unsigned_identity().await?;
+        let from_sts = async {
+            catch_panic(self.sts.unsigned_session(&identity))
+                .await
+                .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))?
+        };
+        #[cfg(feature = "file-cache")]
+        if let (Some(cache), crate::sts::Unsigned::WebIdentityToken(token)) =
+            (&self.file_cache, &identity)
+        {
+            return cache
+                .load_or_fetch(
+                    crate::file_cache::KeySource::WebIdentityToken(token),
+                    from_sts,
+                )
+                .await;
         }
         from_sts.await
     }

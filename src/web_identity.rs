@@ -189,3 +189,140 @@ pub(crate) async fn saml_assertion(
     }
     Ok(assertion.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{chain_text, fetch_error};
+
+    const OPERATION: &str = "AssumeRoleWithWebIdentity";
+
+    fn file(path: &std::path::Path) -> TokenSource {
+        TokenSource::File {
+            path: path.to_owned(),
+            fs: Fs::real(),
+        }
+    }
+
+    fn caller(source: impl ProvideWebIdentityToken) -> TokenSource {
+        TokenSource::Caller(Arc::new(source))
+    }
+
+    /// The error's whole text, after checking it is the typed one.
+    fn identity_error(error: &CredentialsError) -> String {
+        assert!(
+            matches!(
+                fetch_error(error),
+                Some(FetchError::WebIdentityToken { .. })
+            ),
+            "{error:?}"
+        );
+        chain_text(error)
+    }
+
+    #[tokio::test]
+    async fn a_token_file_is_read_and_trimmed_each_time_it_is_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  token-one\n").unwrap();
+        let source = file(&path);
+        assert_eq!(source.token(OPERATION).await.unwrap(), "token-one");
+        std::fs::write(&path, "token-two").unwrap();
+        assert_eq!(
+            source.token(OPERATION).await.unwrap(),
+            "token-two",
+            "read again, not remembered"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_file_that_gives_no_token_is_a_typed_error_naming_the_file_not_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, " \n\t").unwrap();
+        let binary = dir.path().join("binary");
+        std::fs::write(&binary, b"\xff\xfe secret-bytes").unwrap();
+        let cases = [
+            (dir.path().join("missing"), "cannot read the token file"),
+            // A directory where the file should be: unreadable as a file.
+            (dir.path().to_owned(), "cannot read the token file"),
+            (empty, "gave an empty token"),
+            (binary, "is not UTF-8"),
+        ];
+        for (path, problem) in cases {
+            let error = file(&path).token(OPERATION).await.unwrap_err();
+            let text = identity_error(&error);
+            assert!(text.contains(problem), "{text}");
+            assert!(
+                text.contains(&path.display().to_string()),
+                "names the file: {text}"
+            );
+            assert!(!text.contains("secret-bytes"), "{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_callers_source_that_fails_panics_or_gives_nothing_is_a_typed_error() {
+        let failing = caller(|| async { Err::<String, _>("the issuer is down") });
+        let text = identity_error(&failing.token(OPERATION).await.unwrap_err());
+        assert!(
+            text.contains("the token source failed") && text.contains("the issuer is down"),
+            "{text}"
+        );
+
+        let blank = caller(|| async { Ok::<_, std::io::Error>("   ".to_owned()) });
+        let text = identity_error(&blank.token(OPERATION).await.unwrap_err());
+        assert!(
+            text.contains("the token source gave an empty token"),
+            "{text}"
+        );
+
+        let panicking = caller(|| async {
+            panic!("a bug in the source");
+            #[allow(unreachable_code)]
+            Ok::<String, std::io::Error>(String::new())
+        });
+        let error = panicking.token(OPERATION).await.unwrap_err();
+        assert!(matches!(
+            fetch_error(&error),
+            Some(FetchError::Panicked {
+                part: "the web identity token source",
+                ..
+            })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_saml_assertion_must_be_present_and_base64_and_is_never_quoted() {
+        let source = |assertion: &'static str| {
+            SamlSource(Arc::new(move || async move {
+                Ok::<_, std::io::Error>(assertion.to_owned())
+            }))
+        };
+        let valid = saml_assertion(&source(" PHNhbWw+\n"), "AssumeRoleWithSAML").await;
+        assert_eq!(valid.unwrap(), "PHNhbWw+");
+        for (assertion, problem) in [
+            (
+                "<samlp:Response>secret-assertion</samlp:Response>",
+                "is not base64",
+            ),
+            ("", "gave an empty assertion"),
+        ] {
+            let error = saml_assertion(&source(assertion), "AssumeRoleWithSAML")
+                .await
+                .unwrap_err();
+            let text = identity_error(&error);
+            assert!(text.contains(problem), "{text}");
+            assert!(!text.contains("secret-assertion"), "{text}");
+        }
+        let failing = SamlSource(Arc::new(|| async {
+            Err::<String, _>("IdP session expired")
+        }));
+        let text = identity_error(
+            &saml_assertion(&failing, "AssumeRoleWithSAML")
+                .await
+                .unwrap_err(),
+        );
+        assert!(text.contains("IdP session expired"), "{text}");
+    }
+}

@@ -38,12 +38,12 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
     } = parts;
     // The file cache's key is taken from the request as given: a generated session name,
     // which differs per process, must not split the cache.
-    // A web identity hop has no base credentials to key an entry by: memory only.
+    // A SAML assertion is single-use (its id and minutes of validity): memory only.
     #[cfg(feature = "file-cache")]
     let file_cache = refreshing
         .file_cache
         .clone()
-        .filter(|_| request.web_identity.is_none() && request.saml_provider_arn.is_none())
+        .filter(|_| request.saml_provider_arn.is_none())
         .map(|dir| {
             crate::file_cache::FileCache::new(
                 dir,

@@ -248,9 +248,10 @@ impl Builder {
     /// [`duration`](Self::duration) and session policies with it; session tags and the source
     /// identity come from the token's claims. The token never appears in `Debug` output,
     /// errors or traces; a missing, unreadable or empty file is a typed error naming the file
-    /// (`FetchError::WebIdentityToken`), and a still-valid session is served meanwhile. Such a
-    /// hop is not kept in the [`file_cache`](Self::file_cache) (there are no base credentials
-    /// to key it by). [`chain`](crate::ChainableTemporaryCredentials::chain) hops onto it as
+    /// (`FetchError::WebIdentityToken`), and a still-valid session is served meanwhile. With the
+    /// [`file_cache`](Self::file_cache), processes holding the same token share its session
+    /// (the entry's key hashes the token, as it hashes a secret key; a rotated token is a new
+    /// entry). [`chain`](crate::ChainableTemporaryCredentials::chain) hops onto it as
     /// onto any provider (a cross-account role).
     ///
     /// Default: none.
@@ -322,7 +323,8 @@ impl Builder {
     /// gives the base64 `SAMLResponse` of the identity provider, asked once per refresh that
     /// calls STS. Unsigned, no base credentials; a [`duration`](Self::duration) and session
     /// policies as with web identity; the assertion is in no `Debug`, error or trace. Not kept
-    /// in the file cache.
+    /// in the file cache (an assertion is issued per sign-in and lives minutes: another process
+    /// would not hold the same one).
     ///
     /// Default: none.
     pub fn saml_assertion(

@@ -6,7 +6,9 @@
 //! secret (they appear in presigned URLs and logs), so a key over the id alone would hand the
 //! cached session to any same-user process that knows one. The secret enters only through its
 //! own domain-separated SHA-256, and the entry name is a hash over that: neither the name nor
-//! the file reveals it.
+//! the file reveals it. A web identity hop has no base credentials: its source is the token
+//! itself, hashed the same way, so only a process holding the same token finds the entry (a
+//! rotated token is a new entry).
 
 use crate::request::SessionRequest;
 use aws_credential_types::Credentials;
@@ -21,6 +23,19 @@ const KEY_DOMAIN: &str = "chainable-credentials/file-cache/key/v2";
 
 /// Separates the hash of the source's secret key from every other hash of this crate.
 const SECRET_DOMAIN: &str = "chainable-credentials/file-cache/source-secret/v1";
+
+/// Who the session is obtained as: the part of the key that changes with the caller.
+#[derive(Clone, Copy)]
+pub(crate) enum KeySource<'a> {
+    /// Base credentials that sign the call.
+    Credentials(&'a Credentials),
+    /// The web identity token of an unsigned `AssumeRoleWithWebIdentity`.
+    WebIdentityToken(&'a str),
+}
+
+/// The key domain of sessions obtained with a web identity token: a domain of its own, so no
+/// base credentials' key can equal a token's, whatever their values.
+const WEB_IDENTITY_KEY_DOMAIN: &str = "chainable-credentials/file-cache/key/web-identity/v1";
 
 /// Everything except the source principal, fixed at `build()`: what the provider asks STS for.
 #[derive(Clone)]
@@ -55,16 +70,22 @@ impl KeyBasis {
         }
     }
 
-    /// The entry key for sessions obtained with the base credentials `source`: 64 lowercase
-    /// hex digits.
-    pub(crate) fn key_for(&self, source: &Credentials) -> String {
-        let secret = hex(sha256_of(&[SECRET_DOMAIN, source.secret_access_key()]));
-        hex(sha256_of(&[
-            KEY_DOMAIN,
-            source.access_key_id(),
-            &secret,
-            &self.canonical,
-        ]))
+    /// The entry key for sessions obtained as `source`: 64 lowercase hex digits.
+    pub(crate) fn key_for(&self, source: KeySource<'_>) -> String {
+        let secret_hash = |secret: &str| hex(sha256_of(&[SECRET_DOMAIN, secret]));
+        match source {
+            KeySource::Credentials(base) => hex(sha256_of(&[
+                KEY_DOMAIN,
+                base.access_key_id(),
+                &secret_hash(base.secret_access_key()),
+                &self.canonical,
+            ])),
+            KeySource::WebIdentityToken(token) => hex(sha256_of(&[
+                WEB_IDENTITY_KEY_DOMAIN,
+                &secret_hash(token),
+                &self.canonical,
+            ])),
+        }
     }
 }
 
@@ -107,7 +128,8 @@ mod tests {
     }
 
     fn key(request: &SessionRequest, access_key_id: &str) -> String {
-        KeyBasis::new(request, &Region::new("us-east-1"), None).key_for(&source(access_key_id))
+        KeyBasis::new(request, &Region::new("us-east-1"), None)
+            .key_for(KeySource::Credentials(&source(access_key_id)))
     }
 
     #[test]
@@ -141,7 +163,7 @@ mod tests {
             let mut request = request(None, None);
             request.role_session_name = name.map(str::to_owned);
             KeyBasis::new(&request, &Region::new(region.to_owned()), endpoint)
-                .key_for(&source("AKIDA"))
+                .key_for(KeySource::Credentials(&source("AKIDA")))
         };
         assert_ne!(base, params("eu-west-1", None, None));
         assert_ne!(base, params("us-east-1", Some("http://127.0.0.1:1"), None));
@@ -152,14 +174,32 @@ mod tests {
     #[test]
     fn another_secret_for_the_same_access_key_id_is_another_key() {
         let params = KeyBasis::new(&request(None, None), &Region::new("us-east-1"), None);
+        let key = |credentials: &Credentials| params.key_for(KeySource::Credentials(credentials));
         let other = Credentials::new("AKIDA", "another-secret", None, None, "test");
-        assert_ne!(params.key_for(&source("AKIDA")), params.key_for(&other));
+        assert_ne!(key(&source("AKIDA")), key(&other));
         // The session token does not enter the key: the same keys with a refreshed token
         // are the same source.
         let with_token = Credentials::new("AKIDA", "the-secret", Some("t".into()), None, "x");
-        assert_eq!(
-            params.key_for(&source("AKIDA")),
-            params.key_for(&with_token)
-        );
+        assert_eq!(key(&source("AKIDA")), key(&with_token));
+    }
+
+    #[test]
+    fn a_web_identity_token_is_its_own_source_and_a_rotated_one_another() {
+        let params = KeyBasis::new(&request(None, None), &Region::new("us-east-1"), None);
+        let token = |t: &str| params.key_for(KeySource::WebIdentityToken(t));
+        assert_eq!(token("token-one"), token("token-one"));
+        assert_ne!(token("token-one"), token("token-two"));
+        // No base credentials share a token's entry, whatever their values.
+        for (id, secret) in [
+            ("", "token-one"),
+            ("token-one", ""),
+            ("token-one", "token-one"),
+        ] {
+            let lookalike = Credentials::new(id, secret, None, None, "x");
+            assert_ne!(
+                token("token-one"),
+                params.key_for(KeySource::Credentials(&lookalike))
+            );
+        }
     }
 }

@@ -53,13 +53,12 @@ mod key;
 mod lock;
 mod secure_fs;
 
-pub(crate) use key::KeyBasis;
+pub(crate) use key::{KeyBasis, KeySource};
 
 use crate::mutex::lock;
 use crate::refresh::advisory_window;
 use crate::session::{MAX_GET_SESSION_TOKEN_DURATION, Session};
 use crate::sts::EXPIRY_ALLOWANCE;
-use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_async::rt::sleep::SharedAsyncSleep;
 use aws_smithy_async::time::SharedTimeSource;
@@ -145,11 +144,11 @@ impl FileCache {
         }
     }
 
-    /// A session for these base credentials: a reusable entry if there is one, else `fetch`'s,
+    /// A session obtained as `source`: a reusable entry if there is one, else `fetch`'s,
     /// which is then written for the next process.
     pub(crate) async fn load_or_fetch(
         &self,
-        base: &Credentials,
+        source: KeySource<'_>,
         fetch: impl Future<Output = Result<Session, CredentialsError>>,
     ) -> Result<Session, CredentialsError> {
         let dir = self.dir.clone();
@@ -157,7 +156,7 @@ impl FileCache {
             self.warn_once(&problem);
             return fetch.await;
         }
-        let key = self.params.key_for(base);
+        let key = self.params.key_for(source);
         let paths = EntryPaths {
             entry: self.dir.join(format!("{key}.json")),
             lock: self.dir.join(format!("{key}.lock")),

@@ -1,7 +1,8 @@
-//! The STS call: `AssumeRole`, or `GetSessionToken` when no role is given, signed with the base
-//! credentials resolved just before it; its answer checked ([`answer`]), its errors typed
-//! ([`error`]) and its `Date` header captured to move the expiry into the local clock's frame
-//! ([`server_date`]).
+//! The STS call: `AssumeRole`, `GetSessionToken` or `GetFederationToken` signed with the base
+//! credentials resolved just before it, or `AssumeRoleWithWebIdentity`/`AssumeRoleWithSAML`
+//! unsigned with the token or assertion read for this refresh; its answer checked
+//! ([`answer`]), its errors typed ([`error`]) and its `Date` header captured to move the expiry
+//! into the local clock's frame ([`server_date`]).
 
 mod answer;
 mod error;
@@ -82,19 +83,40 @@ impl Sts {
         }
     }
 
-    /// A new session from STS, signed with `base` — or, for a web identity hop, unsigned
-    /// (its token is what STS checks; there are no base credentials).
-    pub(crate) async fn session(
-        &self,
-        base: Option<&Credentials>,
-    ) -> Result<Session, CredentialsError> {
+    /// The identity an unsigned hop calls STS with, read now (once per refresh): the web
+    /// identity token, or the SAML assertion. Checked: present (and base64 for SAML); an error
+    /// names the source, never the value.
+    pub(crate) async fn unsigned_identity(&self) -> Result<Unsigned, CredentialsError> {
         let operation = self.request.operation();
-        let Some(base) = base else {
-            return match operation {
-                Operation::AssumeRoleWithSaml => self.call_saml(self.request.duration).await,
-                _ => self.call_web_identity(self.request.duration).await,
-            };
-        };
+        match (operation, &self.web_identity, &self.saml) {
+            (Operation::AssumeRoleWithWebIdentity, Some(source), _) => Ok(
+                Unsigned::WebIdentityToken(source.token(operation.name()).await?),
+            ),
+            (Operation::AssumeRoleWithSaml, _, Some(source)) => Ok(Unsigned::SamlAssertion(
+                saml_assertion(source, operation.name()).await?,
+            )),
+            _ => Err(CredentialsError::invalid_configuration(format!(
+                "{} takes no token or assertion source",
+                operation.name()
+            ))),
+        }
+    }
+
+    /// A new session from STS, unsigned, with the identity read for this refresh.
+    pub(crate) async fn unsigned_session(
+        &self,
+        identity: &Unsigned,
+    ) -> Result<Session, CredentialsError> {
+        let duration = self.request.duration;
+        match identity {
+            Unsigned::WebIdentityToken(token) => self.call_web_identity(token, duration).await,
+            Unsigned::SamlAssertion(assertion) => self.call_saml(assertion, duration).await,
+        }
+    }
+
+    /// A new session from STS, signed with `base`.
+    pub(crate) async fn session(&self, base: &Credentials) -> Result<Session, CredentialsError> {
+        let operation = self.request.operation();
         if operation == Operation::GetFederationToken && base.session_token().is_some() {
             // STS would refuse it ("Cannot call GetFederationToken with session credentials").
             return Err(CredentialsError::invalid_configuration(
@@ -212,8 +234,12 @@ impl Sts {
                     output.federated_user.map(|user| user.arn),
                 )
             }
-            Operation::AssumeRoleWithWebIdentity => return self.call_web_identity(duration).await,
-            Operation::AssumeRoleWithSaml => return self.call_saml(duration).await,
+            Operation::AssumeRoleWithWebIdentity | Operation::AssumeRoleWithSaml => {
+                return Err(CredentialsError::invalid_configuration(format!(
+                    "{} is not signed with base credentials",
+                    operation.name()
+                )));
+            }
             Operation::GetSessionToken => {
                 let output = self
                     .client
@@ -241,15 +267,13 @@ impl Sts {
 }
 
 impl Sts {
-    /// One unsigned `AssumeRoleWithSAML` call, with the assertion asked for now.
-    async fn call_saml(&self, duration: Option<Duration>) -> Result<Session, CredentialsError> {
+    /// One unsigned `AssumeRoleWithSAML` call.
+    async fn call_saml(
+        &self,
+        assertion: &str,
+        duration: Option<Duration>,
+    ) -> Result<Session, CredentialsError> {
         let operation = Operation::AssumeRoleWithSaml;
-        let Some(source) = &self.saml else {
-            return Err(CredentialsError::invalid_configuration(
-                "a SAML hop without an assertion source",
-            ));
-        };
-        let assertion = saml_assertion(source, operation.name()).await?;
         let request = &self.request;
         let date = ServerDateCapture::default();
         let output = self
@@ -258,7 +282,7 @@ impl Sts {
             .assume_role_with_saml()
             .set_role_arn(request.role_arn.clone())
             .set_principal_arn(request.saml_provider_arn.clone())
-            .saml_assertion(assertion)
+            .saml_assertion(assertion.to_owned())
             .set_duration_seconds(duration.map(duration_seconds))
             .set_policy(request.policy.clone())
             .set_policy_arns(non_empty(policy_descriptors(&request.policy_arns)))
@@ -280,18 +304,13 @@ impl Sts {
         )
     }
 
-    /// One unsigned `AssumeRoleWithWebIdentity` call, with the token read now.
+    /// One unsigned `AssumeRoleWithWebIdentity` call.
     async fn call_web_identity(
         &self,
+        token: &str,
         duration: Option<Duration>,
     ) -> Result<Session, CredentialsError> {
         let operation = Operation::AssumeRoleWithWebIdentity;
-        let Some(source) = &self.web_identity else {
-            return Err(CredentialsError::invalid_configuration(
-                "a web identity hop without a token source",
-            ));
-        };
-        let token = source.token(operation.name()).await?;
         let request = &self.request;
         let date = ServerDateCapture::default();
         let output = self
@@ -300,7 +319,7 @@ impl Sts {
             .assume_role_with_web_identity()
             .set_role_arn(request.role_arn.clone())
             .set_role_session_name(request.role_session_name.clone())
-            .web_identity_token(token)
+            .web_identity_token(token.to_owned())
             .set_provider_id(request.provider_id.clone())
             .set_duration_seconds(duration.map(duration_seconds))
             .set_policy(request.policy.clone())
@@ -322,6 +341,14 @@ impl Sts {
             receipt,
         )
     }
+}
+
+/// What an unsigned hop proves its identity with, read for one refresh. Secret: no `Debug`.
+pub(crate) enum Unsigned {
+    /// The OIDC (or OAuth 2.0) token of `AssumeRoleWithWebIdentity`.
+    WebIdentityToken(String),
+    /// The base64 `SAMLResponse` of `AssumeRoleWithSAML`.
+    SamlAssertion(String),
 }
 
 /// The session tags as the SDK takes them. Keys and values are both set, so the SDK's

@@ -800,6 +800,11 @@ async fn a_web_identity_token_file_is_the_first_hop_without_base_credentials() {
             &moto.role_arn,
             "--chain",
             &moto.chain_hop_arns[0],
+            // Both for the role chained on (STS takes neither with a web identity token).
+            "--external-id",
+            "agreed-1234",
+            "--tag",
+            "Project=alpha",
             "--region",
             &moto.region,
             "--endpoint-url",
@@ -814,7 +819,12 @@ async fn a_web_identity_token_file_is_the_first_hop_without_base_credentials() {
     let bodies = proxy.sts_bodies();
     assert_eq!(bodies.len(), 2, "{bodies:?}");
     assert!(bodies[0].contains("Action=AssumeRoleWithWebIdentity"));
+    assert!(!bodies[0].contains("ExternalId") && !bodies[0].contains("Tags."));
     assert!(bodies[1].contains("Action=AssumeRole&"));
+    assert!(
+        bodies[1].contains("ExternalId=agreed-1234")
+            && bodies[1].contains("Tags.member.1.Key=Project")
+    );
     assert!(
         !stderr(&output).contains("command-token"),
         "the token is in no log line: {}",

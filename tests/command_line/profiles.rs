@@ -338,3 +338,61 @@ async fn the_command_asks_the_terminal_for_the_code_of_each_mfa_hop_once() {
     assert!(!second.contains("MFA code"), "{second:?}");
     assert!(second.contains("\"AccessKeyId\""), "{second:?}");
 }
+
+#[tokio::test]
+async fn a_web_identity_profile_chain_is_cached_on_disk_hop_by_hop_per_token() {
+    // The non-enforcing server: the first call is unsigned (moto does not check the token).
+    let moto = Moto::open();
+    let proxy = support::fault_proxy::FaultProxy::start(&moto.endpoint).await;
+    let home = Home::new();
+    let token_file = home.config_file().with_file_name("eks-token");
+    std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.pod-token-one.signature").unwrap();
+    home.write_config(&format!(
+        "[profile eks]\nrole_arn = {pod}\nweb_identity_token_file = {token}\n\
+         role_session_name = eks-pod\nregion = {region}\nendpoint_url = {endpoint}\n\n\
+         [profile data]\nrole_arn = {data}\nsource_profile = eks\nrole_session_name = data\n\
+         source_identity = ci-job\nregion = {region}\nendpoint_url = {endpoint}\n",
+        pod = moto.role_arn,
+        token = token_file.display(),
+        data = moto.chain_hop_arns[0],
+        region = moto.region,
+        endpoint = proxy.endpoint,
+    ));
+    let run = || async {
+        credentials_json(&home.run(&["credential-process", "--profile", "data"]).await)
+    };
+    let first = run().await;
+    let printed = support::cli::printed_credentials(&first);
+    assert!(moto.bucket_names(printed).await.contains(&moto.bucket));
+    let bodies = proxy.sts_bodies();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert!(bodies[0].contains("Action=AssumeRoleWithWebIdentity&"));
+    assert!(
+        bodies[1].contains("Action=AssumeRole&") && bodies[1].contains("SourceIdentity=ci-job")
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            run().await["AccessKeyId"],
+            first["AccessKeyId"],
+            "from the cache"
+        );
+    }
+    assert_eq!(
+        proxy.sts_bodies().len(),
+        2,
+        "no STS call for the next processes"
+    );
+
+    // The kubelet rotates the token: a process holding the new one does not use the entry
+    // made with the old one.
+    std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.pod-token-two.signature").unwrap();
+    let rotated = run().await;
+    assert_ne!(rotated["AccessKeyId"], first["AccessKeyId"]);
+    let bodies = proxy.sts_bodies();
+    assert_eq!(bodies.len(), 4, "{bodies:?}");
+    assert!(bodies[2].contains("pod-token-two"));
+    for entry in std::fs::read_dir(home.cache_dir()).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        assert!(!text.contains("pod-token"), "no token on disk");
+    }
+}

@@ -22,3 +22,4 @@ mod properties;
 mod refresh_windows;
 mod secrets;
 mod single_flight;
+mod web_identity;

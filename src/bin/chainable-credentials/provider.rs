@@ -40,6 +40,10 @@ pub(crate) async fn credentials(args: &SessionArgs) -> Result<Credentials, Failu
         policy: args.policy.as_deref().map(policy_text).transpose()?,
     };
     let mut first = hops.common(ChainableTemporaryCredentials::builder());
+    if args.web_identity_token_file.is_some() {
+        // STS takes no external id with a web identity token: it is for the roles chained on.
+        first.set_external_id(None);
+    }
     if args.chain.is_empty() {
         first = hops.last(first);
     }
