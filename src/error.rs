@@ -67,6 +67,11 @@ pub enum Field {
     SamlAssertion,
     /// [`Builder::federation_token`](crate::Builder::federation_token)
     FederationToken,
+    /// [`Builder::on_refresh`](crate::Builder::on_refresh)
+    OnRefresh,
+    /// [`Builder::scoped_sessions`](crate::Builder::scoped_sessions): a setting of the
+    /// [`ScopedSessionsBuilder`](crate::ScopedSessionsBuilder)
+    ScopedSessions,
 }
 
 impl Field {
@@ -96,6 +101,8 @@ impl Field {
         Field::WebIdentityToken,
         Field::WebIdentityProviderId,
         Field::SamlAssertion,
+        Field::OnRefresh,
+        Field::ScopedSessions,
     ];
 
     /// The name of the builder setter, e.g. `role_arn`.
@@ -122,6 +129,8 @@ impl Field {
             Field::Profile => "profile",
             Field::SourceProfile => "source_profile",
             Field::FederationToken => "federation_token",
+            Field::OnRefresh => "on_refresh",
+            Field::ScopedSessions => "scoped_sessions",
             Field::WebIdentityToken => "web_identity_token",
             Field::WebIdentityProviderId => "web_identity_provider_id",
             Field::SamlAssertion => "saml_assertion",
@@ -217,7 +226,6 @@ impl BuildError {
 
     /// The rule this error states, without the field's name: what a profile error says
     /// after naming the profile's key instead.
-    #[cfg(feature = "profile")]
     pub(crate) fn rule(self) -> String {
         match self {
             BuildError::InvalidParameter { rule, .. } => rule,
@@ -321,6 +329,19 @@ pub enum FetchError {
         operation: &'static str,
         /// Why, in words.
         reason: &'static str,
+    },
+    /// Scoped sessions: this crate's own limit on STS calls (in flight, per second, or the
+    /// number waiting) gave this fetch no slot in time. STS was not called; the scope's next
+    /// caller tries again.
+    #[error(
+        "no STS call was started: {waiting} (the scoped sessions' limit on STS calls; raise \
+         `max_sts_calls_in_flight`, `sts_calls_per_second` or `load_timeout`)"
+    )]
+    StsLimit {
+        /// `AssumeRole`.
+        operation: &'static str,
+        /// What happened, in words: how long it waited, or how many were waiting.
+        waiting: String,
     },
     /// No usable web identity token or SAML assertion: the token file could not be read or
     /// was empty, the caller's source failed, or an assertion is not base64. Never holds the

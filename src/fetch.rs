@@ -119,7 +119,7 @@ pub(crate) fn panicked(operation: &'static str, part: &'static str) -> Credentia
 }
 
 /// Wraps a base provider's error, keeping its kind (a timeout stays a timeout).
-fn base_credentials_error(error: CredentialsError) -> CredentialsError {
+pub(crate) fn base_credentials_error(error: CredentialsError) -> CredentialsError {
     match error {
         CredentialsError::ProviderTimedOut(t) => {
             CredentialsError::provider_timed_out(t.timeout_duration())

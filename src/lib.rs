@@ -86,6 +86,7 @@ mod profile;
 mod provider;
 mod refresh;
 mod request;
+mod scoped;
 mod session;
 mod status;
 mod sts;
@@ -96,6 +97,12 @@ pub use builder::{Builder, DEFAULT_LOAD_TIMEOUT, DEFAULT_SESSION_NAME_PREFIX};
 pub use error::{BuildError, FetchError, Field, fetch_error};
 pub use mfa::{MfaDevice, MfaTokenError, MfaTokenFuture, ProvideMfaToken};
 pub use provider::ChainableTemporaryCredentials;
+pub use scoped::{
+    DEFAULT_MAX_STS_CALLS_IN_FLIGHT, DEFAULT_MAX_WAITING_FOR_STS, DEFAULT_SCOPE_CAPACITY,
+    DEFAULT_SCOPE_IDLE_EXPIRY, DEFAULT_STS_CALLS_PER_SECOND, DEFAULT_SWEEP_INTERVAL,
+    PolicyTemplate, Scope, ScopedCredentials, ScopedSessions, ScopedSessionsBuilder,
+    ScopedSessionsStatus, SharedScopeRefreshListener,
+};
 pub use status::{ProviderStatus, RefreshOutcome, SharedRefreshListener};
 pub use web_identity::{
     ProvideSamlAssertion, ProvideWebIdentityToken, SamlAssertionFuture, WebIdentityTokenError,

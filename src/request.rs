@@ -35,7 +35,7 @@ impl Operation {
 }
 
 /// What to ask STS for. Each field is named after the builder setter that sets it.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct SessionRequest {
     /// `RoleArn`: with it `AssumeRole`, without it `GetSessionToken`.
     pub(crate) role_arn: Option<String>,
@@ -73,7 +73,7 @@ pub(crate) struct SessionRequest {
 
 /// Where a web identity hop's token comes from, as part of what makes its session (the
 /// file's path names the source; the token itself is never part of it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum WebIdentity {
     /// A file, read at every refresh.
     File(std::path::PathBuf),
@@ -233,7 +233,6 @@ impl SessionRequest {
     }
 
     /// Takes `other`'s value for every field that is not set here: values set here win.
-    #[cfg(feature = "profile")]
     pub(crate) fn fill_unset_from(&mut self, other: SessionRequest) {
         // Destructured without `..`: a new field cannot be forgotten here.
         let SessionRequest {

@@ -25,6 +25,28 @@ pub(super) struct Parts {
     pub(super) runtime: Runtime,
 }
 
+/// Gives a role request without a session name the default one (STS requires one for
+/// `AssumeRole` and web identity), fixed for the provider's life so that every refresh uses
+/// the same name.
+pub(super) fn name_the_session(request: &mut SessionRequest, runtime: &Runtime) {
+    if request.role_arn.is_some() && request.role_session_name.is_none() {
+        let millis = runtime
+            .time_source
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        request.role_session_name = Some(format!("{DEFAULT_SESSION_NAME_PREFIX}-{millis}"));
+    }
+}
+
+/// The STS client's configuration: the runtime's settings and endpoint.
+pub(super) fn sts_config(runtime: &Runtime) -> aws_sdk_sts::Config {
+    let mut sts_config = aws_sdk_sts::config::Builder::from(&runtime.sts_sdk_config);
+    sts_config.set_endpoint_url(runtime.endpoint_url.clone());
+    sts_config.build()
+}
+
 /// The provider made of `parts`.
 pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
     let Parts {
@@ -58,23 +80,11 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
                 refreshing.load_timeout / 2,
             )
         });
-    if request.role_arn.is_some() && request.role_session_name.is_none() {
-        // (STS requires one for web identity, and AssumeRole.)
-        // Fixed for the provider's life, so that every refresh uses the same name.
-        let millis = runtime
-            .time_source
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
-        request.role_session_name = Some(format!("{DEFAULT_SESSION_NAME_PREFIX}-{millis}"));
-    }
-    let mut sts_config = aws_sdk_sts::config::Builder::from(&runtime.sts_sdk_config);
-    sts_config.set_endpoint_url(runtime.endpoint_url.clone());
+    name_the_session(&mut request, &runtime);
     let fetcher = SessionFetcher {
         base: runtime.base.clone(),
         sts: Sts::new(
-            sts_config.build(),
+            sts_config(&runtime),
             request.clone(),
             (mfa, web_identity, saml),
             runtime.time_source.clone(),
@@ -93,6 +103,7 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
             jitter: true,
             background_refresh: refreshing.background_refresh,
             prefetch: refreshing.prefetch,
+            spawn_refreshes: true,
             on_refresh: refreshing.on_refresh,
         },
     );

@@ -63,6 +63,19 @@ pub struct Builder {
     pub(crate) base_is_temporary: bool,
 }
 
+/// What scoped sessions are made of, checked (see `Builder::into_scoped_parts`).
+pub(crate) struct ScopedParts {
+    /// Every scope's starting point: validated, its session name set.
+    pub(crate) request: SessionRequest,
+    pub(crate) sts_config: aws_sdk_sts::Config,
+    pub(crate) load_timeout: Duration,
+    /// The scheduler refreshes scopes before they are needed.
+    pub(crate) background_refresh: bool,
+    pub(crate) time: aws_smithy_async::time::SharedTimeSource,
+    pub(crate) sleep: aws_smithy_async::rt::sleep::SharedAsyncSleep,
+    pub(crate) base: aws_credential_types::provider::SharedCredentialsProvider,
+}
+
 /// How the session is cached and refreshed, as set on the builder.
 #[derive(Clone, Default)]
 struct CacheSettings {
@@ -141,6 +154,70 @@ impl Builder {
             refreshing,
             runtime,
         }))
+    }
+
+    /// Scoped sessions for many tenants on this builder's base credentials and role: see
+    /// [`ScopedSessions`](crate::ScopedSessions). The builder's request is every scope's
+    /// starting point (a scope's values win); its runtime settings (region, endpoint, HTTP
+    /// client, clock, sleep, load timeout) serve every scope through one STS client.
+    pub fn scoped_sessions(self) -> crate::scoped::ScopedSessionsBuilder {
+        crate::scoped::ScopedSessionsBuilder::new(self)
+    }
+
+    /// The checked parts scoped sessions are made of. Refused here: what a scope cannot use
+    /// (an MFA device, a web identity token, a SAML assertion, a federation token: each
+    /// scope assumes a role with `AssumeRole`), a file cache and prefetching (scopes live in
+    /// memory and load when first asked for), and a listener without the scope's label.
+    pub(crate) fn into_scoped_parts(self) -> Result<ScopedParts, BuildError> {
+        self.refuse_unread_profile()?;
+        let mut request = self.request_from_environment()?.validate()?;
+        let conflict = |field, requires| Err(BuildError::Conflict { field, requires });
+        if request.mfa_serial.is_some() {
+            return conflict(
+                Field::Mfa,
+                "scoped sessions are set: nobody is there to type a code for each tenant's \
+                 session (give base credentials that need none)",
+            );
+        }
+        if request.operation() != crate::request::Operation::AssumeRole {
+            return conflict(
+                Field::RoleArn,
+                "scoped sessions are set: each scope assumes a role with `AssumeRole`, so a \
+                 role is needed, and no web identity token, SAML assertion or federation token",
+            );
+        }
+        if self.cache.file_cache_dir().is_some() {
+            return conflict(
+                Field::FileCache,
+                "scoped sessions are set: they are kept in memory, in their own bounded cache",
+            );
+        }
+        if self.cache.prefetch == Some(true) {
+            return conflict(
+                Field::Prefetch,
+                "scoped sessions are set: a scope's session is fetched when it is first asked \
+                 for",
+            );
+        }
+        if self.cache.on_refresh.is_some() {
+            return conflict(
+                Field::OnRefresh,
+                "scoped sessions are set: give the listener to `ScopedSessionsBuilder::\
+                 on_refresh`, which is told each scope's label",
+            );
+        }
+        let refreshing = self.cache.resolve(false)?;
+        let runtime = self.runtime.resolve()?;
+        assemble::name_the_session(&mut request, &runtime);
+        Ok(ScopedParts {
+            sts_config: assemble::sts_config(&runtime),
+            request,
+            load_timeout: refreshing.load_timeout,
+            background_refresh: refreshing.background_refresh,
+            time: runtime.time_source,
+            sleep: runtime.sleep,
+            base: runtime.base,
+        })
     }
 
     /// `build()` reads no files: a profile is built with `build_from_profile`.

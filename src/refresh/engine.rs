@@ -156,6 +156,47 @@ impl RefreshEngine {
         self.state.wake.notify_one();
     }
 
+    /// Now, on the engine's clock.
+    pub(crate) fn now(&self) -> SystemTime {
+        self.state.time.now()
+    }
+
+    /// Whether a refresh is in flight.
+    pub(crate) fn refreshing(&self) -> bool {
+        self.state.control().in_flight.is_some()
+    }
+
+    /// Whether the session is past its refresh point and still valid at `now`.
+    pub(crate) fn refresh_due(&self, now: SystemTime) -> bool {
+        self.state
+            .current
+            .load()
+            .as_deref()
+            .is_some_and(|s| now >= s.schedule.refresh_at && now < s.schedule.expires_at)
+    }
+
+    /// Refreshes now, on the caller's task, if the session is past its refresh point and
+    /// still valid, none is in flight and the backoff allows: what the scoped sessions'
+    /// scheduler calls instead of a background task per engine. Whether it fetched.
+    pub(crate) async fn refresh_if_due(&self) -> bool {
+        let state = &self.state;
+        let now = state.time.now();
+        let current = state.current.load_full();
+        let due = current
+            .as_deref()
+            .is_some_and(|s| now >= s.schedule.refresh_at && now < s.schedule.expires_at);
+        if !due {
+            return false;
+        }
+        match join_or_start(state, now, current.as_ref()) {
+            Join::Started(_, attempt) => {
+                attempt.run().await;
+                true
+            }
+            Join::InFlight(_) | Join::Changed | Join::BackingOff(_) => false,
+        }
+    }
+
     /// A snapshot of the cache and refresh state.
     pub(crate) fn status(&self) -> ProviderStatus {
         let state = &*self.state;
@@ -184,6 +225,9 @@ impl RefreshEngine {
     /// session, and the backoff allows one. Needs a Tokio runtime; without one, the mandatory
     /// window's callers refresh inline.
     fn refresh_in_background(&self, now: SystemTime, seen: &Arc<CachedSession>) {
+        if !self.state.config.spawn_refreshes {
+            return;
+        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
@@ -220,13 +264,17 @@ impl RefreshEngine {
                     };
                 }
                 Join::Started(receiver, attempt) => {
-                    match tokio::runtime::Handle::try_current() {
-                        Ok(runtime) => {
+                    let runtime = tokio::runtime::Handle::try_current()
+                        .ok()
+                        .filter(|_| self.state.config.spawn_refreshes);
+                    match runtime {
+                        Some(runtime) => {
                             runtime.spawn(attempt.run());
                         }
-                        // No runtime to spawn on: this caller drives the refresh itself.
-                        // Dropping it abandons the refresh and the waiters start over.
-                        Err(_) => attempt.run().await,
+                        // No runtime to spawn on, or no task wanted: this caller drives the
+                        // refresh itself. Dropping it abandons the refresh and the waiters
+                        // start over.
+                        None => attempt.run().await,
                     }
                     receiver
                 }
@@ -364,6 +412,7 @@ mod tests {
                 jitter: false,
                 background_refresh,
                 prefetch: false,
+                spawn_refreshes: true,
                 on_refresh: None,
             },
         );

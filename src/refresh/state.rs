@@ -27,6 +27,11 @@ pub(crate) struct EngineConfig {
     pub(crate) background_refresh: bool,
     /// Have the background task fetch the first session without waiting for a caller.
     pub(crate) prefetch: bool,
+    /// Refreshes run on tasks of their own: the advisory window's, and those a waiting
+    /// caller starts (so that dropping the caller does not cancel them). Off for scoped
+    /// sessions, where no task per scope may exist: their scheduler refreshes in the advisory
+    /// window, and a waiting caller drives the refresh it started itself.
+    pub(crate) spawn_refreshes: bool,
     /// Told of every refresh's outcome.
     pub(crate) on_refresh: Option<RefreshListener>,
 }

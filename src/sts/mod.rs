@@ -116,7 +116,17 @@ impl Sts {
 
     /// A new session from STS, signed with `base`.
     pub(crate) async fn session(&self, base: &Credentials) -> Result<Session, CredentialsError> {
-        let operation = self.request.operation();
+        self.session_for(&self.request, base).await
+    }
+
+    /// A new session for `request` (validated, its session name set), signed with `base`, on
+    /// this client: what scoped sessions share one STS client and HTTP stack through.
+    pub(crate) async fn session_for(
+        &self,
+        request: &SessionRequest,
+        base: &Credentials,
+    ) -> Result<Session, CredentialsError> {
+        let operation = request.operation();
         if operation == Operation::GetFederationToken && base.session_token().is_some() {
             // STS would refuse it ("Cannot call GetFederationToken with session credentials").
             return Err(CredentialsError::invalid_configuration(
@@ -127,8 +137,8 @@ impl Sts {
                 },
             ));
         }
-        let duration = self.chain_limited_duration(base);
-        match self.call(base, duration).await {
+        let duration = self.chain_limited_duration(request, base);
+        match self.call(request, base, duration).await {
             // STS refuses more than an hour for a chained session. If it says so although the
             // base credentials did not look temporary, try once more at the limit.
             Err(error)
@@ -139,7 +149,8 @@ impl Sts {
                     requested = ?duration,
                     "STS refused the duration for a chained role session; retrying once at 1 hour"
                 );
-                self.call(base, Some(MAX_CHAINED_SESSION_DURATION)).await
+                self.call(request, base, Some(MAX_CHAINED_SESSION_DURATION))
+                    .await
             }
             other => other,
         }
@@ -147,10 +158,14 @@ impl Sts {
 
     /// The duration to request: the configured one, clamped to one hour when the base
     /// credentials are themselves temporary (role chaining), which STS would refuse otherwise.
-    fn chain_limited_duration(&self, base: &Credentials) -> Option<Duration> {
-        let requested = self.request.duration;
+    fn chain_limited_duration(
+        &self,
+        request: &SessionRequest,
+        base: &Credentials,
+    ) -> Option<Duration> {
+        let requested = request.duration;
         let chained =
-            self.request.operation() == Operation::AssumeRole && base.session_token().is_some();
+            request.operation() == Operation::AssumeRole && base.session_token().is_some();
         match requested {
             Some(d) if chained && d > MAX_CHAINED_SESSION_DURATION => {
                 if !self.warned_chain_clamp.swap(true, Ordering::Relaxed) {
@@ -169,10 +184,11 @@ impl Sts {
     /// One STS call signed with `base`.
     async fn call(
         &self,
+        request: &SessionRequest,
         base: &Credentials,
         duration: Option<Duration>,
     ) -> Result<Session, CredentialsError> {
-        let operation = self.request.operation();
+        let operation = request.operation();
         let (serial_number, token_code) = match &self.mfa {
             Some(mfa) => (
                 Some(mfa.serial_number.clone()),
@@ -184,7 +200,6 @@ impl Sts {
         // Sign this call with exactly the base credentials just resolved.
         let signing = aws_sdk_sts::config::Builder::default().credentials_provider(base.clone());
         let duration_seconds = duration.map(duration_seconds);
-        let request = &self.request;
         let (sts_credentials, assumed_role_arn) = match operation {
             Operation::AssumeRole => {
                 let output = self
@@ -260,7 +275,7 @@ impl Sts {
         let receipt = Receipt {
             received_at: self.time.now(),
             server_date: date.server_date(),
-            longest: self.request.longest_lifetime(duration),
+            longest: request.longest_lifetime(duration),
         };
         into_session(operation.name(), sts_credentials, assumed_role_arn, receipt)
     }

@@ -19,6 +19,7 @@ mod outage;
 mod parameters;
 mod presign;
 mod saml;
+mod scoped_sessions;
 mod secrets;
 mod slow_sts;
 mod throttling;

@@ -242,3 +242,43 @@ impl Moto {
         )
     }
 }
+
+/// One session the local server issued with `AssumeRole`, as its state shows it.
+#[derive(Debug, Clone)]
+pub struct AssumedSession {
+    pub access_key_id: String,
+    pub session_name: String,
+    pub role_arn: String,
+    /// The session policy sent with it, as sent.
+    pub policy: Option<String>,
+}
+
+impl Moto {
+    /// Every session the server issued with `AssumeRole` (`GET /moto-api/data.json`): the way
+    /// to see what session policy a set of credentials carries, since moto does not evaluate
+    /// session policies.
+    pub async fn assumed_sessions(&self) -> Vec<AssumedSession> {
+        use http_body_util::BodyExt;
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Empty<bytes::Bytes>>();
+        let uri: http::Uri = format!("{}/moto-api/data.json", self.endpoint)
+            .parse()
+            .unwrap();
+        let response = client.get(uri).await.expect("moto answers data.json");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let state: serde_json::Value = serde_json::from_slice(&body).expect("JSON state");
+        state["sts"]["AssumedRole"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|session| AssumedSession {
+                access_key_id: session["access_key_id"].as_str().unwrap_or_default().into(),
+                session_name: session["session_name"].as_str().unwrap_or_default().into(),
+                role_arn: session["role_arn"].as_str().unwrap_or_default().into(),
+                policy: session["policy"].as_str().map(str::to_owned),
+            })
+            .collect()
+    }
+}

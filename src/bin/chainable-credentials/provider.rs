@@ -310,6 +310,9 @@ mod tests {
             Field::FederationToken,
             Field::SamlAssertion,
             Field::WebIdentityProviderId,
+            // A listener is code; scoped sessions are for services.
+            Field::OnRefresh,
+            Field::ScopedSessions,
         ];
         for field in Field::ALL {
             assert_eq!(
