@@ -4,23 +4,52 @@
 //! recently used scope (an approximation of one global order, as sharded caches make).
 //!
 //! An evicted scope lives on for as long as a caller or a handle holds it: a caller waiting
-//! on its refresh gets that refresh's outcome.
+//! on its refresh gets that refresh's outcome, and the scope asked for again meanwhile is
+//! that same one, taken back (never a second copy refreshing beside it). Only a weak
+//! reference is kept for it, dropped once nobody holds the scope.
 
 use super::entry::{ScopeEntry, ScopeKey};
 use crate::mutex::lock;
 use lru::LruCache;
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
-use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 /// Shards of the cache: a power of two, enough for the cores of a large host.
 const SHARDS: usize = 16;
 
+/// One shard: the cached scopes, and those evicted that someone still holds.
+struct Shard {
+    cached: LruCache<Arc<ScopeKey>, Arc<ScopeEntry>>,
+    evicted_alive: HashMap<Arc<ScopeKey>, Weak<ScopeEntry>>,
+}
+
+impl Shard {
+    /// Keeps a weak reference to an evicted scope someone else still holds.
+    fn evicted(&mut self, key: Arc<ScopeKey>, entry: Arc<ScopeEntry>) {
+        if Arc::strong_count(&entry) > 1 {
+            self.evicted_alive.insert(key, Arc::downgrade(&entry));
+        }
+    }
+
+    /// Caches `entry`, evicting the least recently used scope at the capacity. Whether one
+    /// was evicted.
+    fn insert(&mut self, key: Arc<ScopeKey>, entry: Arc<ScopeEntry>) -> bool {
+        match self.cached.push(key, entry) {
+            Some((old_key, old_entry)) => {
+                self.evicted(old_key, old_entry);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// The cached scopes.
 pub(crate) struct ScopeCache {
-    shards: Vec<Mutex<LruCache<Arc<ScopeKey>, Arc<ScopeEntry>>>>,
+    shards: Vec<Mutex<Shard>>,
     hasher: std::collections::hash_map::RandomState,
     pub(crate) evicted_at_capacity: AtomicU64,
     pub(crate) evicted_idle: AtomicU64,
@@ -34,7 +63,12 @@ impl ScopeCache {
         let per_shard = NonZeroUsize::new(per_shard).unwrap_or(NonZeroUsize::MIN);
         ScopeCache {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(LruCache::new(per_shard)))
+                .map(|_| {
+                    Mutex::new(Shard {
+                        cached: LruCache::new(per_shard),
+                        evicted_alive: HashMap::new(),
+                    })
+                })
                 .collect(),
             hasher: std::collections::hash_map::RandomState::new(),
             evicted_at_capacity: AtomicU64::new(0),
@@ -43,7 +77,7 @@ impl ScopeCache {
         }
     }
 
-    fn shard(&self, key: &ScopeKey) -> &Mutex<LruCache<Arc<ScopeKey>, Arc<ScopeEntry>>> {
+    fn shard(&self, key: &ScopeKey) -> &Mutex<Shard> {
         let index = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
         &self.shards[index]
     }
@@ -56,13 +90,22 @@ impl ScopeCache {
         make: impl FnOnce(Arc<ScopeKey>) -> ScopeEntry,
     ) -> Arc<ScopeEntry> {
         let mut shard = lock(self.shard(&key));
-        if let Some(entry) = shard.get(&key) {
+        if let Some(entry) = shard.cached.get(&key) {
             return entry.clone();
         }
-        let key = Arc::new(key);
-        let entry = Arc::new(make(key.clone()));
-        self.created.fetch_add(1, Ordering::Relaxed);
-        if shard.push(key, entry.clone()).is_some() {
+        let revived = shard
+            .evicted_alive
+            .remove_entry(&key)
+            .and_then(|(key, weak)| Some((key, weak.upgrade()?)));
+        let (key, entry) = match revived {
+            Some(revived) => revived,
+            None => {
+                let key = Arc::new(key);
+                self.created.fetch_add(1, Ordering::Relaxed);
+                (key.clone(), Arc::new(make(key)))
+            }
+        };
+        if shard.insert(key, entry.clone()) {
             self.evicted_at_capacity.fetch_add(1, Ordering::Relaxed);
         }
         entry
@@ -70,12 +113,20 @@ impl ScopeCache {
 
     /// The scope's entry if it is cached, without marking it as used.
     pub(crate) fn peek(&self, key: &ScopeKey) -> Option<Arc<ScopeEntry>> {
-        lock(self.shard(key)).peek(key).cloned()
+        let shard = lock(self.shard(key));
+        shard
+            .cached
+            .peek(key)
+            .cloned()
+            .or_else(|| shard.evicted_alive.get(key).and_then(Weak::upgrade))
     }
 
     /// Scopes cached now.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).len()).sum()
+        self.shards
+            .iter()
+            .map(|shard| lock(shard).cached.len())
+            .sum()
     }
 
     /// Drops the scopes `idle` says are idle and returns those `due` says want a refresh.
@@ -89,16 +140,23 @@ impl ScopeCache {
         for shard in &self.shards {
             let mut shard = lock(shard);
             let gone: Vec<Arc<ScopeKey>> = shard
+                .cached
                 .iter()
                 .filter(|(_, entry)| idle(entry))
                 .map(|(key, _)| key.clone())
                 .collect();
             for key in gone {
-                shard.pop(&*key);
-                self.evicted_idle.fetch_add(1, Ordering::Relaxed);
+                if let Some(entry) = shard.cached.pop(&*key) {
+                    shard.evicted(key, entry);
+                    self.evicted_idle.fetch_add(1, Ordering::Relaxed);
+                }
             }
+            shard
+                .evicted_alive
+                .retain(|_, weak| weak.strong_count() > 0);
             wanted.extend(
                 shard
+                    .cached
                     .iter()
                     .filter(|(_, entry)| due(entry))
                     .map(|(_, entry)| entry.clone()),

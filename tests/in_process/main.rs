@@ -20,6 +20,7 @@ mod parameters;
 mod profiles;
 mod properties;
 mod refresh_windows;
+mod scoped_properties;
 mod scoped_sessions;
 mod secrets;
 mod single_flight;

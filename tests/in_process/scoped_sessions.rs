@@ -170,7 +170,9 @@ async fn the_scheduler_refreshes_the_scopes_in_use_and_drops_the_idle_ones() {
     assert_ne!(refreshed.access_key_id(), first_busy.access_key_id());
     assert_eq!(quiet.status().expires_at, Some(expiry), "left to expire");
 
-    // 90 minutes after its last use, "quiet" is dropped; "busy", used since, is kept.
+    // 90 minutes after its last use, "quiet" is dropped; "busy", used since, is kept. (A
+    // handle still held would keep an idle scope alive, and it would be taken back.)
+    drop(quiet);
     clock.set_time(t0() + 91 * MIN);
     busy.provide_credentials().await.unwrap();
     sessions.sweep().await;

@@ -60,6 +60,9 @@ struct State {
     log: Mutex<Vec<(std::time::SystemTime, bool)>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// Calls in flight per `RoleSessionName`, and the most ever in flight for one name.
+    in_flight_by_name: Mutex<std::collections::HashMap<String, usize>>,
+    max_in_flight_one_name: AtomicUsize,
     /// When set, every answer comes this long (on this sleep) after the request.
     latency: Mutex<Option<(SharedAsyncSleep, Duration)>>,
     /// Each session issued: its access key id and its `Expiration` (server clock).
@@ -87,6 +90,8 @@ impl FakeSts {
             log: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            in_flight_by_name: Mutex::new(Default::default()),
+            max_in_flight_one_name: AtomicUsize::new(0),
             latency: Mutex::new(None),
             issued: Mutex::new(Vec::new()),
             arrivals: Mutex::new(Vec::new()),
@@ -129,6 +134,11 @@ impl FakeSts {
     /// The most calls that were in flight at the same time.
     pub fn max_in_flight(&self) -> usize {
         self.0.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The most calls ever in flight at once for one `RoleSessionName` (one scope).
+    pub fn max_in_flight_one_session_name(&self) -> usize {
+        self.0.max_in_flight_one_name.load(Ordering::SeqCst)
     }
 
     /// Holds every answer until `release` is called.
@@ -174,13 +184,18 @@ impl FakeSts {
     }
 
     fn answer(&self, request: &HttpRequest) -> Option<HttpResponse> {
-        let n = self.0.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let body = request
             .body()
             .bytes()
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .unwrap_or_default();
-        self.0.bodies.lock().unwrap().push(body.clone());
+        // Numbered under the bodies' lock: the n-th session (ASIAFAKE000n) answers the n-th
+        // body, also when calls are answered concurrently.
+        let n = {
+            let mut bodies = self.0.bodies.lock().unwrap();
+            bodies.push(body.clone());
+            self.0.calls.fetch_add(1, Ordering::SeqCst) + 1
+        };
         // The operation the request names (its answer's element names follow it).
         let operation = [
             "GetSessionToken",
@@ -309,14 +324,34 @@ impl HttpConnector for FakeSts {
         HttpConnectorFuture::new(async move {
             let now = this.0.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             this.0.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            let name = request
+                .body()
+                .bytes()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default()
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("RoleSessionName="))
+                .unwrap_or_default()
+                .to_owned();
+            {
+                let mut by_name = this.0.in_flight_by_name.lock().unwrap();
+                let count = by_name.entry(name.clone()).or_default();
+                *count += 1;
+                this.0
+                    .max_in_flight_one_name
+                    .fetch_max(*count, Ordering::SeqCst);
+            }
             // Counted out however the call ends, including when it is dropped (a timeout).
-            struct Out(Arc<State>);
+            struct Out(Arc<State>, String);
             impl Drop for Out {
                 fn drop(&mut self) {
                     self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    if let Some(count) = self.0.in_flight_by_name.lock().unwrap().get_mut(&self.1) {
+                        *count -= 1;
+                    }
                 }
             }
-            let _out = Out(this.0.clone());
+            let _out = Out(this.0.clone(), name);
             this.0.arrivals.lock().unwrap().push(this.0.clock.now());
             this.0.requests.lock().unwrap().push((
                 request.uri().to_owned(),
