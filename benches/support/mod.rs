@@ -28,6 +28,8 @@ pub struct BenchAws {
     sts_in_flight: Arc<AtomicUsize>,
     /// When each STS call came, on `clock`.
     sts_call_times: Arc<std::sync::Mutex<Vec<std::time::SystemTime>>>,
+    /// Session tokens are padded to this many characters (real ones run to about 1,000).
+    token_len: usize,
 }
 
 impl BenchAws {
@@ -40,7 +42,14 @@ impl BenchAws {
             other_calls: Arc::default(),
             sts_in_flight: Arc::default(),
             sts_call_times: Arc::default(),
+            token_len: 0,
         }
+    }
+
+    /// Issues session tokens of `len` characters, as long as real STS tokens run.
+    pub fn with_session_tokens_of(mut self, len: usize) -> Self {
+        self.token_len = len;
+        self
     }
 
     /// STS calls received (AssumeRole and GetSessionToken).
@@ -90,13 +99,17 @@ impl HttpConnector for BenchAws {
                 let expiration = DateTime::from(now + this.lifetime)
                     .fmt(Format::DateTime)
                     .unwrap();
+                let mut token = format!("bench-token-{n}-");
+                while token.len() < this.token_len {
+                    token.push('x');
+                }
                 format!(
                     "<AssumeRoleResponse><AssumeRoleResult><AssumedRoleUser>\
                      <AssumedRoleId>AROABENCH:s</AssumedRoleId>\
                      <Arn>arn:aws:sts::123456789012:assumed-role/bench/s</Arn></AssumedRoleUser>\
                      <Credentials><AccessKeyId>ASIABENCH{n}</AccessKeyId>\
                      <SecretAccessKey>bench-secret-{n}</SecretAccessKey>\
-                     <SessionToken>bench-token-{n}</SessionToken>\
+                     <SessionToken>{token}</SessionToken>\
                      <Expiration>{expiration}</Expiration></Credentials>\
                      </AssumeRoleResult></AssumeRoleResponse>"
                 )

@@ -1,7 +1,10 @@
 //! The scopes cached, bounded: least-recently-used eviction at the capacity, and scopes left
 //! idle dropped by the scheduler's sweep. Sharded, so that callers of different scopes rarely
-//! meet on one lock; each shard holds its share of the capacity and evicts its own least
-//! recently used scope (an approximation of one global order, as sharded caches make).
+//! meet on one lock. The capacity is the whole cache's (a count shared by the shards: a shard
+//! that hashing fills more than others does not evict early); at the capacity, the least
+//! recently used scope of the inserting shard goes, or of a shard holding more than its share
+//! if the inserting one holds less — an approximation of one global order, as sharded caches
+//! make. No lock is taken while another is held.
 //!
 //! An evicted scope lives on for as long as a caller or a handle holds it: a caller waiting
 //! on its refresh gets that refresh's outcome, and the scope asked for again meanwhile is
@@ -14,7 +17,7 @@ use lru::LruCache;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 /// Shards of the cache: a power of two, enough for the cores of a large host.
@@ -33,23 +36,17 @@ impl Shard {
             self.evicted_alive.insert(key, Arc::downgrade(&entry));
         }
     }
-
-    /// Caches `entry`, evicting the least recently used scope at the capacity. Whether one
-    /// was evicted.
-    fn insert(&mut self, key: Arc<ScopeKey>, entry: Arc<ScopeEntry>) -> bool {
-        match self.cached.push(key, entry) {
-            Some((old_key, old_entry)) => {
-                self.evicted(old_key, old_entry);
-                true
-            }
-            None => false,
-        }
-    }
 }
 
 /// The cached scopes.
 pub(crate) struct ScopeCache {
     shards: Vec<Mutex<Shard>>,
+    capacity: usize,
+    /// Scopes cached, all shards together.
+    cached: AtomicUsize,
+    /// Where the search for a shard to evict from starts: it moves on, so no shard is
+    /// always the first to give up a scope.
+    next_victim: AtomicUsize,
     hasher: std::collections::hash_map::RandomState,
     pub(crate) evicted_at_capacity: AtomicU64,
     pub(crate) evicted_idle: AtomicU64,
@@ -57,19 +54,20 @@ pub(crate) struct ScopeCache {
 }
 
 impl ScopeCache {
-    /// A cache of at most `capacity` scopes (at least one per shard).
+    /// A cache of at most `capacity` scopes.
     pub(crate) fn new(capacity: NonZeroUsize) -> Self {
-        let per_shard = capacity.get().div_ceil(SHARDS).max(1);
-        let per_shard = NonZeroUsize::new(per_shard).unwrap_or(NonZeroUsize::MIN);
         ScopeCache {
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(Shard {
-                        cached: LruCache::new(per_shard),
+                        cached: LruCache::unbounded(),
                         evicted_alive: HashMap::new(),
                     })
                 })
                 .collect(),
+            capacity: capacity.get(),
+            cached: AtomicUsize::new(0),
+            next_victim: AtomicUsize::new(0),
             hasher: std::collections::hash_map::RandomState::new(),
             evicted_at_capacity: AtomicU64::new(0),
             evicted_idle: AtomicU64::new(0),
@@ -77,9 +75,31 @@ impl ScopeCache {
         }
     }
 
+    fn shard_index(&self, key: &ScopeKey) -> usize {
+        usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0)
+    }
+
     fn shard(&self, key: &ScopeKey) -> &Mutex<Shard> {
-        let index = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
-        &self.shards[index]
+        &self.shards[self.shard_index(key)]
+    }
+
+    /// Evicts least recently used scopes until the cache is within its capacity.
+    fn evict_to_capacity(&self, inserted_into: usize) {
+        let fair_share = (self.capacity / SHARDS).max(1);
+        while self.cached.load(Ordering::Acquire) > self.capacity {
+            let start = self.next_victim.fetch_add(1, Ordering::Relaxed);
+            let victim = std::iter::once(inserted_into)
+                .chain((0..SHARDS).map(|i| (start + i) % SHARDS))
+                .find(|&i| lock(&self.shards[i]).cached.len() > fair_share)
+                .or_else(|| (0..SHARDS).find(|&i| !lock(&self.shards[i]).cached.is_empty()));
+            let Some(victim) = victim else { return };
+            let mut shard = lock(&self.shards[victim]);
+            if let Some((key, entry)) = shard.cached.pop_lru() {
+                shard.evicted(key, entry);
+                self.cached.fetch_sub(1, Ordering::AcqRel);
+                self.evicted_at_capacity.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// The scope's entry, made with `make` if it is not cached (evicting the shard's least
@@ -89,7 +109,8 @@ impl ScopeCache {
         key: ScopeKey,
         make: impl FnOnce(Arc<ScopeKey>) -> ScopeEntry,
     ) -> Arc<ScopeEntry> {
-        let mut shard = lock(self.shard(&key));
+        let index = self.shard_index(&key);
+        let mut shard = lock(&self.shards[index]);
         if let Some(entry) = shard.cached.get(&key) {
             return entry.clone();
         }
@@ -105,9 +126,10 @@ impl ScopeCache {
                 (key.clone(), Arc::new(make(key)))
             }
         };
-        if shard.insert(key, entry.clone()) {
-            self.evicted_at_capacity.fetch_add(1, Ordering::Relaxed);
-        }
+        shard.cached.push(key, entry.clone());
+        drop(shard);
+        self.cached.fetch_add(1, Ordering::AcqRel);
+        self.evict_to_capacity(index);
         entry
     }
 
@@ -123,10 +145,7 @@ impl ScopeCache {
 
     /// Scopes cached now.
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| lock(shard).cached.len())
-            .sum()
+        self.cached.load(Ordering::Acquire)
     }
 
     /// Drops the scopes `idle` says are idle and returns those `due` says want a refresh.
@@ -148,6 +167,7 @@ impl ScopeCache {
             for key in gone {
                 if let Some(entry) = shard.cached.pop(&*key) {
                     shard.evicted(key, entry);
+                    self.cached.fetch_sub(1, Ordering::AcqRel);
                     self.evicted_idle.fetch_add(1, Ordering::Relaxed);
                 }
             }

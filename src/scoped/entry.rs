@@ -28,10 +28,7 @@ pub(crate) struct ScopeEntry {
 
 impl ScopeEntry {
     pub(crate) fn new(key: Arc<ScopeKey>, shared: &Arc<Shared>, config: EngineConfig) -> Self {
-        let fetcher = Arc::new(ScopeFetcher::new(
-            shared.clone(),
-            Arc::new(key.request.clone()),
-        ));
+        let fetcher = Arc::new(ScopeFetcher::new(shared.clone(), key.clone()));
         let engine = RefreshEngine::new(
             fetcher.clone(),
             shared.time.clone(),

@@ -4,6 +4,7 @@
 //! thousands of scopes, asking an instance-metadata or container endpoint per fetch would be
 //! thousands of calls.
 
+use super::entry::ScopeKey;
 use super::limiter::{Limiter, Priority, Refused};
 use crate::error::FetchError;
 use crate::fetch::{base_credentials_error, panicked};
@@ -47,8 +48,9 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub(crate) struct ScopeFetcher {
     pub(crate) shared: Arc<Shared>,
-    /// Validated, its session name set.
-    pub(crate) request: Arc<SessionRequest>,
+    /// The scope: its request (validated, its session name set) is what is asked for. Shared
+    /// with the cache's key, not copied: a scope's bytes are what the budget counts.
+    pub(crate) scope: Arc<ScopeKey>,
     /// When this scope's last session was obtained and when it expires (milliseconds since
     /// the Unix epoch on the injected clock; 0: none yet).
     pub(crate) obtained_at_ms: AtomicU64,
@@ -56,18 +58,22 @@ pub(crate) struct ScopeFetcher {
 }
 
 impl ScopeFetcher {
-    pub(crate) fn new(shared: Arc<Shared>, request: Arc<SessionRequest>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, scope: Arc<ScopeKey>) -> Self {
         ScopeFetcher {
             shared,
-            request,
+            scope,
             obtained_at_ms: AtomicU64::new(0),
             expires_at_ms: AtomicU64::new(0),
         }
     }
 
+    fn request(&self) -> &SessionRequest {
+        &self.scope.request
+    }
+
     async fn session(&self) -> Result<Session, CredentialsError> {
         let shared = &*self.shared;
-        let operation = self.request.operation().name();
+        let operation = self.request().operation().name();
         let now = millis(shared.time.now());
         // A scope whose session is still valid yields to scopes whose callers have nothing.
         let priority = if now < self.expires_at_ms.load(Ordering::Relaxed) {
@@ -90,7 +96,7 @@ impl ScopeFetcher {
             })?;
         let base = shared.base.credentials(operation).await?;
         shared.sts_calls.fetch_add(1, Ordering::Relaxed);
-        let session = catch_panic(shared.sts.session_for(&self.request, &base))
+        let session = catch_panic(shared.sts.session_for(self.request(), &base))
             .await
             .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))??;
         self.obtained_at_ms
@@ -109,16 +115,16 @@ impl FetchSession for ScopeFetcher {
     fn refresh_span(&self) -> tracing::Span {
         tracing::info_span!(
             "refresh_scoped_session",
-            operation = self.request.operation().name(),
-            role_arn = self.request.role_arn.as_deref(),
-            session_name = self.request.role_session_name.as_deref(),
+            operation = self.request().operation().name(),
+            role_arn = self.request().role_arn.as_deref(),
+            session_name = self.request().role_session_name.as_deref(),
             expiry = tracing::field::Empty,
             outcome = tracing::field::Empty,
         )
     }
 
     fn operation(&self) -> &'static str {
-        self.request.operation().name()
+        self.request().operation().name()
     }
 }
 

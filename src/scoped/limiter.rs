@@ -1,5 +1,8 @@
 //! The STS limiter every scope's fetch goes through: at most so many STS calls in flight and
-//! so many started per second (a token bucket), shared by first loads and refreshes alike.
+//! so many started per second, shared by first loads and refreshes alike. The rate is paced
+//! (a token bucket that holds one call): calls start at least `1/rate` apart, so no window of
+//! a second ever sees more than the rate — a bucket holding a second's worth would let twice
+//! the rate through across two seconds' boundary, the burst STS throttles.
 //! Waiters are served in order of arrival within their class, and first loads (callers who
 //! have nothing) before refreshes of sessions that are still valid. A wait is bounded; the
 //! queue has a limit.
@@ -73,7 +76,7 @@ impl std::fmt::Debug for Limiter {
 
 struct State {
     in_flight: usize,
-    /// Calls that may start now (the token bucket), at most one second's worth.
+    /// Calls that may start now (the token bucket), at most one.
     tokens: f64,
     refilled_at: SystemTime,
     /// Waiters by class, then arrival: the first entry is the head.
@@ -201,9 +204,9 @@ impl Limiter {
     }
 }
 
-/// The bucket holds one second's worth of calls (at least one).
-fn burst(rate: f64) -> f64 {
-    rate.max(1.0)
+/// The bucket holds one call: calls are paced `1/rate` apart.
+fn burst(_rate: f64) -> f64 {
+    1.0
 }
 
 /// Wakes the waiter at the head of the queue, if any, to look at the limits.
@@ -318,17 +321,17 @@ mod tests {
             SharedAsyncSleep::new(sleep),
         ));
         let wait = Duration::from_secs(10);
-        // The bucket starts with one second's worth.
+        // Paced: the first call at once, the next half a second (1/rate) later.
         let _a = limiter.acquire(Priority::FirstLoad, wait).await.unwrap();
-        let _b = limiter.acquire(Priority::FirstLoad, wait).await.unwrap();
-        let third = tokio::spawn({
+        let second = tokio::spawn({
             let limiter = limiter.clone();
             async move { limiter.acquire(Priority::FirstLoad, wait).await.is_ok() }
         });
         tokio::task::yield_now().await;
-        assert!(!third.is_finished(), "no token yet");
-        time.tick(Duration::from_millis(500)).await;
-        assert!(third.await.unwrap(), "a token half a second later");
+        time.tick(Duration::from_millis(499)).await;
+        assert!(!second.is_finished(), "no token yet");
+        time.tick(Duration::from_millis(1)).await;
+        assert!(second.await.unwrap(), "a token half a second later");
 
         let late = tokio::spawn({
             let limiter = limiter.clone();

@@ -124,8 +124,8 @@ impl ScopedSessionsBuilder {
         self
     }
 
-    /// STS calls started per second, all scopes together (a token bucket holding one
-    /// second's worth); `None`: no rate limit.
+    /// STS calls started per second, all scopes together, paced (calls start at least
+    /// `1/rate` apart, so no second sees more); `None`: no rate limit.
     ///
     /// Default: [`DEFAULT_STS_CALLS_PER_SECOND`].
     pub fn sts_calls_per_second(mut self, calls: Option<f64>) -> Self {
