@@ -415,6 +415,75 @@
 //! }
 //! ```
 //!
+//! # Token vending for tenants
+//!
+//! One role that tenants' sessions are cut from, and per tenant a session policy that narrows
+//! it to the tenant's own resources (the AWS whitepaper "SaaS tenant isolation strategies" calls
+//! this a token vending machine). The role's own policy grants what any tenant may do; the
+//! session policy intersects it with the tenant's prefix. [`ScopedSessions`](crate::ScopedSessions)
+//! keeps one session per tenant, refreshed by one scheduler, with STS calls limited for all
+//! tenants together.
+//!
+//! ```no_run
+//! use chainable_credentials::{ChainableTemporaryCredentials, PolicyTemplate, Scope, ScopedSessions};
+//!
+//! fn tenant_sessions(sdk_config: &aws_types::SdkConfig)
+//!     -> Result<(ScopedSessions, PolicyTemplate), chainable_credentials::BuildError>
+//! {
+//!     let sessions = ChainableTemporaryCredentials::builder()
+//!         .configure(sdk_config)
+//!         .role_arn("arn:aws:iam::123456789012:role/tenant-access")
+//!         .scoped_sessions()
+//!         .capacity(50_000)
+//!         .sts_calls_per_second(Some(20.0))
+//!         .build()?;
+//!     let template = PolicyTemplate::new(r#"{"Version":"2012-10-17","Statement":[{
+//!         "Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],
+//!         "Resource":"arn:aws:s3:::uploads/tenants/{{tenant}}/*"}]}"#)?;
+//!     Ok((sessions, template))
+//! }
+//!
+//! async fn upload_for(
+//!     sessions: &ScopedSessions,
+//!     template: &PolicyTemplate,
+//!     sdk_config: &aws_types::SdkConfig,
+//!     tenant: &str,
+//! ) -> Result<(), Box<dyn std::error::Error>> {
+//!     let scope = Scope::new()
+//!         .label(tenant)
+//!         .role_session_name(format!("tenant-{tenant}"))
+//!         .policy(template.fill(&[("tenant", tenant)])?);
+//!     let s3 = aws_sdk_s3::Client::from_conf(
+//!         aws_sdk_s3::config::Builder::from(sdk_config)
+//!             .credentials_provider(sessions.provider(&scope)?)
+//!             .build(),
+//!     );
+//!     s3.put_object()
+//!         .bucket("uploads")
+//!         .key(format!("tenants/{tenant}/report.csv"))
+//!         .body(Vec::from(&b"a,b\n"[..]).into())
+//!         .send()
+//!         .await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! **Session tags instead** (attribute-based access control): give each scope
+//! `.tag("tenant", tenant)` and write the role's policy once with the tag as a variable,
+//! `arn:aws:s3:::uploads/tenants/${aws:PrincipalTag/tenant}/*`; no policy per tenant, and the
+//! session policy can then be left out. The role's trust policy must allow `sts:TagSession`.
+//!
+//! **What a real account needs**: the base principal (your service's role or user) allowed
+//! `sts:AssumeRole` (and `sts:TagSession` with tags) on the tenant role; the tenant role
+//! trusting that principal; the tenant role's permissions the union of what any tenant may do;
+//! STS's request quotas for the account and region above the rate you configure here.
+//!
+//! **What the local server shows and what it does not**: moto issues and records every session
+//! with its session policy (`GET /moto-api/data.json`), so the tests assert that each tenant's
+//! credentials carry that tenant's policy and no other's, and count the STS calls; it does not
+//! evaluate session policies, so "tenant A cannot read tenant B's objects" is shown only on a
+//! real account.
+//!
 //! # Regional and global STS endpoints
 //!
 //! The provider calls the STS endpoint of the region it is given (`sts.REGION.amazonaws.com`),

@@ -30,6 +30,8 @@ pub struct BenchAws {
     sts_call_times: Arc<std::sync::Mutex<Vec<std::time::SystemTime>>>,
     /// Session tokens are padded to this many characters (real ones run to about 1,000).
     token_len: usize,
+    /// Whether `sts_call_times` is kept (a million calls' times are 16 MB of the bench's own).
+    record_times: bool,
 }
 
 impl BenchAws {
@@ -43,7 +45,14 @@ impl BenchAws {
             sts_in_flight: Arc::default(),
             sts_call_times: Arc::default(),
             token_len: 0,
+            record_times: true,
         }
+    }
+
+    /// Keeps no call times: for runs whose heap is measured.
+    pub fn without_call_times(mut self) -> Self {
+        self.record_times = false;
+        self
     }
 
     /// Issues session tokens of `len` characters, as long as real STS tokens run.
@@ -78,7 +87,9 @@ impl HttpConnector for BenchAws {
         let body = request.body().bytes().unwrap_or_default();
         let is_sts = body.starts_with(b"Action=");
         let n = if is_sts {
-            self.sts_call_times.lock().unwrap().push(self.clock.now());
+            if self.record_times {
+                self.sts_call_times.lock().unwrap().push(self.clock.now());
+            }
             self.sts_calls.fetch_add(1, Ordering::SeqCst) + 1
         } else {
             self.other_calls.fetch_add(1, Ordering::SeqCst) + 1

@@ -156,14 +156,6 @@ impl Builder {
         }))
     }
 
-    /// Scoped sessions for many tenants on this builder's base credentials and role: see
-    /// [`ScopedSessions`](crate::ScopedSessions). The builder's request is every scope's
-    /// starting point (a scope's values win); its runtime settings (region, endpoint, HTTP
-    /// client, clock, sleep, load timeout) serve every scope through one STS client.
-    pub fn scoped_sessions(self) -> crate::scoped::ScopedSessionsBuilder {
-        crate::scoped::ScopedSessionsBuilder::new(self)
-    }
-
     /// The checked parts scoped sessions are made of. Refused here: what a scope cannot use
     /// (an MFA device, a web identity token, a SAML assertion, a federation token: each
     /// scope assumes a role with `AssumeRole`), a file cache and prefetching (scopes live in
