@@ -7,6 +7,9 @@
 //! 4. A storm: tenants arriving at once under a rate limit — peak STS calls in any second of
 //!    the run, callers served, callers given the typed refusal.
 //! 5. A warm scope hit (the handle, and by value) against the single provider's hit.
+//! 6. What a Rust user writes today, per tenant: an aws-config `AssumeRoleProvider` behind an
+//!    S3 client's identity cache — against an S3 client per tenant on a scope handle: STS
+//!    calls, heap and tasks per tenant.
 //!
 //! `cargo bench --bench scoped` (`cargo test --benches` runs a reduced workload once).
 
@@ -318,7 +321,86 @@ fn scoped(c: &mut Criterion) {
          | other errors | {other} |\n\
          | wall time | {took:.2?} |\n",
     ));
+    report.push('\n');
+    report.push_str(&per_tenant_clients(&runtime, &template, test));
     support::report("scoped", &report);
+}
+
+/// Item 6: an S3 client per tenant, on an aws-config `AssumeRoleProvider` each (the SDK
+/// client's identity cache in front) or on a scope handle of one `ScopedSessions`.
+fn per_tenant_clients(
+    runtime: &tokio::runtime::Runtime,
+    template: &PolicyTemplate,
+    test: bool,
+) -> String {
+    let (tenants, requests) = if test { (20, 5) } else { (1_000, 100) };
+    let mut rows = format!(
+        "| {tenants} tenants x {requests} S3 requests, an S3 client per tenant | STS calls | heap per tenant | tasks |\n|---|---|---|---|\n"
+    );
+    for design in [
+        "aws-config `AssumeRoleProvider` per tenant",
+        "`ScopedSessions` handle per tenant",
+    ] {
+        let aws = bench_aws();
+        let base_config = support::sdk_config(&aws)
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    support::base_credentials(),
+                ),
+            )
+            .build();
+        let tasks_before = runtime.metrics().num_alive_tasks();
+        let before = live();
+        let (clients, sessions) = runtime.block_on(async {
+            let sessions = design
+                .starts_with("`Scoped")
+                .then(|| sessions(&aws, tenants, None));
+            let mut clients = Vec::new();
+            for i in 0..tenants {
+                let name = format!("tenant-{i}");
+                let policy = template.fill(&[("tenant", &name)]).unwrap();
+                let config = aws_sdk_s3::config::Builder::from(&base_config);
+                let config = match &sessions {
+                    Some(sessions) => {
+                        let scope = Scope::new()
+                            .label(&name)
+                            .role_session_name(&name)
+                            .policy(policy);
+                        config.credentials_provider(sessions.provider(&scope).unwrap())
+                    }
+                    None => config.credentials_provider(
+                        aws_config::sts::AssumeRoleProvider::builder(support::ROLE)
+                            .session_name(&name)
+                            .policy(policy)
+                            .configure(&base_config)
+                            .build()
+                            .await,
+                    ),
+                };
+                clients.push(aws_sdk_s3::Client::from_conf(config.build()));
+            }
+            for _ in 0..requests {
+                for client in &clients {
+                    client.list_buckets().send().await.unwrap();
+                }
+            }
+            (clients, sessions)
+        });
+        let heap = (live() - before) / tenants as isize;
+        let tasks = runtime.metrics().num_alive_tasks() - tasks_before;
+        rows.push_str(&format!(
+            "| {design} | {} | {heap} B | {tasks} |\n",
+            aws.sts_calls()
+        ));
+        assert_eq!(
+            aws.sts_calls(),
+            tenants,
+            "{design}: one STS call per tenant"
+        );
+        drop((clients, sessions));
+    }
+    rows
 }
 
 criterion_group!(benches, scoped);
