@@ -133,6 +133,11 @@ impl ScopeCache {
         entry
     }
 
+    /// The scope's entry if it is cached, marked as the most recently used.
+    pub(crate) fn get(&self, key: &ScopeKey) -> Option<Arc<ScopeEntry>> {
+        lock(self.shard(key)).cached.get(key).cloned()
+    }
+
     /// The scope's entry if it is cached, without marking it as used.
     pub(crate) fn peek(&self, key: &ScopeKey) -> Option<Arc<ScopeEntry>> {
         let shard = lock(self.shard(key));

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-/// What makes one scope: the same key, the same cached session.
+/// What makes one scope: the same key, the same cached session. The scope as the caller gave
+/// it (checked once, when its entry was made): a hit hashes and compares, and checks nothing
+/// again.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ScopeKey {
     pub(crate) label: Option<String>,
-    /// Validated, its session name set.
+    /// The scope's own values; the builder's fill the rest at each fetch.
     pub(crate) request: SessionRequest,
 }
 

@@ -6,6 +6,7 @@
 
 use super::entry::ScopeKey;
 use super::limiter::{Limiter, Priority, Refused};
+use super::scope::merged;
 use crate::error::FetchError;
 use crate::fetch::{base_credentials_error, panicked};
 use crate::panic::{Panicked, catch_panic};
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) sts: Sts,
     pub(crate) base: BaseCache,
     pub(crate) limiter: Arc<Limiter>,
+    /// The builder's request (validated, its session name set): every scope's starting point.
+    pub(crate) base_request: SessionRequest,
     pub(crate) time: SharedTimeSource,
     pub(crate) sleep: aws_smithy_async::rt::sleep::SharedAsyncSleep,
     /// How long a fetch may wait for the limiter: less than the load timeout, so that the
@@ -48,8 +51,8 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub(crate) struct ScopeFetcher {
     pub(crate) shared: Arc<Shared>,
-    /// The scope: its request (validated, its session name set) is what is asked for. Shared
-    /// with the cache's key, not copied: a scope's bytes are what the budget counts.
+    /// The scope, shared with the cache's key (a scope's bytes are what its budget counts):
+    /// its values on the builder's are what is asked for.
     pub(crate) scope: Arc<ScopeKey>,
     /// When this scope's last session was obtained and when it expires (milliseconds since
     /// the Unix epoch on the injected clock; 0: none yet).
@@ -67,13 +70,17 @@ impl ScopeFetcher {
         }
     }
 
-    fn request(&self) -> &SessionRequest {
-        &self.scope.request
+    /// The request made: the scope's values on the builder's, checked (as they were when the
+    /// scope's entry was made: rebuilt per fetch, microseconds, rather than kept per scope).
+    fn request(&self) -> Result<SessionRequest, CredentialsError> {
+        merged(&self.scope.request, &self.shared.base_request)
+            .map_err(CredentialsError::invalid_configuration)
     }
 
     async fn session(&self) -> Result<Session, CredentialsError> {
         let shared = &*self.shared;
-        let operation = self.request().operation().name();
+        let request = self.request()?;
+        let operation = request.operation().name();
         let now = millis(shared.time.now());
         // A scope whose session is still valid yields to scopes whose callers have nothing.
         let priority = if now < self.expires_at_ms.load(Ordering::Relaxed) {
@@ -96,7 +103,7 @@ impl ScopeFetcher {
             })?;
         let base = shared.base.credentials(operation).await?;
         shared.sts_calls.fetch_add(1, Ordering::Relaxed);
-        let session = catch_panic(shared.sts.session_for(self.request(), &base))
+        let session = catch_panic(shared.sts.session_for(&request, &base))
             .await
             .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))??;
         self.obtained_at_ms
@@ -113,18 +120,24 @@ impl FetchSession for ScopeFetcher {
     }
 
     fn refresh_span(&self) -> tracing::Span {
+        let (scope, base) = (&self.scope.request, &self.shared.base_request);
         tracing::info_span!(
             "refresh_scoped_session",
-            operation = self.request().operation().name(),
-            role_arn = self.request().role_arn.as_deref(),
-            session_name = self.request().role_session_name.as_deref(),
+            operation = self.operation(),
+            label = self.scope.label.as_deref(),
+            role_arn = scope.role_arn.as_deref().or(base.role_arn.as_deref()),
+            session_name = scope
+                .role_session_name
+                .as_deref()
+                .or(base.role_session_name.as_deref()),
             expiry = tracing::field::Empty,
             outcome = tracing::field::Empty,
         )
     }
 
     fn operation(&self) -> &'static str {
-        self.request().operation().name()
+        // Scoped sessions assume a role (refused otherwise at build).
+        crate::request::Operation::AssumeRole.name()
     }
 }
 

@@ -210,6 +210,7 @@ impl ScopedSessionsBuilder {
             ),
             base: BaseCache::new(parts.base, parts.time.clone()),
             limiter,
+            base_request: parts.request,
             time: parts.time,
             sleep: parts.sleep,
             // The limiter's typed error comes before the engine's timeout.
@@ -217,7 +218,6 @@ impl ScopedSessionsBuilder {
             sts_calls: Default::default(),
         });
         let inner = Arc::new(Inner {
-            base_request: parts.request,
             cache: ScopeCache::new(capacity),
             shared,
             settings: Settings {
@@ -247,8 +247,6 @@ struct Settings {
 
 /// What the clones of one [`ScopedSessions`] share.
 struct Inner {
-    /// The builder's request: every scope's starting point.
-    base_request: crate::request::SessionRequest,
     cache: ScopeCache,
     shared: Arc<Shared>,
     settings: Settings,
@@ -293,7 +291,7 @@ pub struct ScopedSessions {
 impl fmt::Debug for ScopedSessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ScopedSessions")
-            .field("base_request", &self.inner.base_request)
+            .field("base_request", &self.inner.shared.base_request)
             .field("status", &self.status())
             .finish()
     }
@@ -326,8 +324,14 @@ impl ScopedSessions {
         scheduler::ensure_running(inner);
         let key = ScopeKey {
             label: scope.label.clone(),
-            request: scope.request_on(&inner.base_request)?,
+            request: scope.request.clone(),
         };
+        if let Some(entry) = inner.cache.get(&key) {
+            entry.touch(inner.shared.time.now());
+            return Ok(ScopedCredentials { entry });
+        }
+        // Checked once, when the scope's entry is made; a hit checks nothing again.
+        scope.request_on(&inner.shared.base_request)?;
         let entry = inner.cache.get_or_insert(key, |key| {
             let config = self.engine_config(key.label.as_deref());
             ScopeEntry::new(key, &inner.shared, config)
@@ -361,7 +365,7 @@ impl ScopedSessions {
     pub fn scope_status(&self, scope: &Scope) -> Option<ProviderStatus> {
         let key = ScopeKey {
             label: scope.label.clone(),
-            request: scope.request_on(&self.inner.base_request).ok()?,
+            request: scope.request.clone(),
         };
         self.inner
             .cache

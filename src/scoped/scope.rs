@@ -12,8 +12,9 @@ use std::time::Duration;
 /// scope. Two scopes are the same scope — one cached session — when every value, the label
 /// included, is the same.
 ///
-/// Checked when it is used ([`ScopedSessions::credentials`](crate::ScopedSessions::credentials)
-/// or [`provider`](crate::ScopedSessions::provider)), with the rules `build()` applies.
+/// Checked when it is first used ([`ScopedSessions::credentials`](crate::ScopedSessions::credentials)
+/// or [`provider`](crate::ScopedSessions::provider)), with the rules `build()` applies; later
+/// uses of the same scope find it cached and check nothing again.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Scope {
     pub(crate) label: Option<String>,
@@ -90,13 +91,21 @@ impl Scope {
         self
     }
 
-    /// The request this scope makes on `base` (the builder's validated request): the scope's
-    /// values win, and the result is checked as `build()` checks a provider's.
+    /// The request this scope makes on `base` (the builder's validated request).
     pub(crate) fn request_on(&self, base: &SessionRequest) -> Result<SessionRequest, BuildError> {
-        let mut request = self.request.clone();
-        request.fill_unset_from(base.clone());
-        request.validate()
+        merged(&self.request, base)
     }
+}
+
+/// A scope's values on the builder's (`base`, validated): the scope's win, and the result is
+/// checked as `build()` checks a provider's.
+pub(crate) fn merged(
+    scope: &SessionRequest,
+    base: &SessionRequest,
+) -> Result<SessionRequest, BuildError> {
+    let mut request = scope.clone();
+    request.fill_unset_from(base.clone());
+    request.validate()
 }
 
 /// A session policy with named placeholders, `{{name}}`, each standing for a JSON string's
