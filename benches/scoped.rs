@@ -62,6 +62,25 @@ fn since(start: SystemTime) -> Duration {
     wall_clock().duration_since(start).unwrap_or_default()
 }
 
+/// Waits (up to 3 s) until no task is alive on `runtime`: the schedulers of sessions dropped
+/// earlier end at their next sweep, and would otherwise be counted (or uncounted) below.
+fn no_tasks_left(runtime: &tokio::runtime::Runtime) {
+    runtime.block_on(async {
+        let sleep = aws_smithy_async::rt::sleep::TokioSleep::new();
+        for _ in 0..30 {
+            if tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks()
+                == 0
+            {
+                return;
+            }
+            aws_smithy_async::rt::sleep::AsyncSleep::sleep(&sleep, Duration::from_millis(100))
+                .await;
+        }
+    });
+}
+
 fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
@@ -122,20 +141,7 @@ fn scoped(c: &mut Criterion) {
         .unwrap();
     drop(warm);
     // The warm-up's scheduler ends at its next sweep: wait for it, so the count below is ours.
-    runtime.block_on(async {
-        let sleep = aws_smithy_async::rt::sleep::TokioSleep::new();
-        for _ in 0..30 {
-            if tokio::runtime::Handle::current()
-                .metrics()
-                .num_alive_tasks()
-                == 0
-            {
-                break;
-            }
-            aws_smithy_async::rt::sleep::AsyncSleep::sleep(&sleep, Duration::from_millis(100))
-                .await;
-        }
-    });
+    no_tasks_left(&runtime);
     let before = live();
     let tasks_before = runtime.metrics().num_alive_tasks();
     let scoped = sessions(&aws, tenants, None);
@@ -350,6 +356,7 @@ fn per_tenant_clients(
                 ),
             )
             .build();
+        no_tasks_left(runtime);
         let tasks_before = runtime.metrics().num_alive_tasks();
         let before = live();
         let (clients, sessions) = runtime.block_on(async {
@@ -388,7 +395,10 @@ fn per_tenant_clients(
             (clients, sessions)
         });
         let heap = (live() - before) / tenants as isize;
-        let tasks = runtime.metrics().num_alive_tasks() - tasks_before;
+        let tasks = runtime
+            .metrics()
+            .num_alive_tasks()
+            .saturating_sub(tasks_before);
         rows.push_str(&format!(
             "| {design} | {} | {heap} B | {tasks} |\n",
             aws.sts_calls()
