@@ -22,36 +22,13 @@ use chainable_credentials::{
     ChainableTemporaryCredentials, FetchError, PolicyTemplate, Scope, ScopedSessions, fetch_error,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, SystemTime};
 use support::BenchAws;
-
-/// Live heap bytes, and the most ever live.
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-struct Counting;
-
-// SAFETY: every call is forwarded to the system allocator unchanged; only counters are added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now =
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded with the caller's pointer and layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use support::counting::live;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: support::counting::Counting = support::counting::Counting;
 
 /// The real time, through the SDK's time source (clippy keeps `Instant::now` out).
 fn wall_clock() -> SystemTime {
@@ -81,10 +58,6 @@ fn no_tasks_left(runtime: &tokio::runtime::Runtime) {
     });
 }
 
-fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
-}
-
 const TOKEN_LEN: usize = 1_000;
 
 const TEMPLATE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::uploads/tenants/{{tenant}}/*"}]}"#;
@@ -99,17 +72,16 @@ fn bench_aws() -> BenchAws {
 }
 
 fn sessions(aws: &BenchAws, capacity: usize, rate: Option<f64>) -> ScopedSessions {
-    ChainableTemporaryCredentials::builder()
+    let mut builder = ChainableTemporaryCredentials::builder()
         .base_credentials(support::base_credentials())
         .role_arn(support::ROLE)
         .region(aws_types::region::Region::new("us-east-1"))
         .http_client(aws.clone())
         .scoped_sessions()
         .capacity(capacity)
-        .max_sts_calls_in_flight(64)
-        .sts_calls_per_second(rate)
-        .build()
-        .unwrap()
+        .max_sts_calls_in_flight(64);
+    builder.set_sts_calls_per_second(rate);
+    builder.build().unwrap()
 }
 
 fn tenant(template: &PolicyTemplate, i: usize) -> Scope {
@@ -229,7 +201,7 @@ fn scoped(c: &mut Criterion) {
         .block_on(churn.credentials(&tenant(&template, usize::MAX)))
         .unwrap();
     let base = live();
-    PEAK.store(base, Ordering::Relaxed);
+    support::counting::reset_peak();
     let mut at_capacity = 0;
     runtime.block_on(async {
         for i in 0..distinct {
@@ -239,7 +211,7 @@ fn scoped(c: &mut Criterion) {
             }
         }
     });
-    let peak = PEAK.load(Ordering::Relaxed) - base;
+    let peak = support::counting::peak() - base;
     let end = live() - base;
     let status = churn.status();
     assert!(status.scopes_cached <= capacity);
@@ -277,7 +249,7 @@ fn scoped(c: &mut Criterion) {
         .scoped_sessions()
         .capacity(arriving)
         .max_sts_calls_in_flight(64)
-        .sts_calls_per_second(Some(rate))
+        .sts_calls_per_second(rate)
         .build()
         .unwrap();
     let started = wall_clock();

@@ -435,7 +435,7 @@
 //!         .role_arn("arn:aws:iam::123456789012:role/tenant-access")
 //!         .scoped_sessions()
 //!         .capacity(50_000)
-//!         .sts_calls_per_second(Some(20.0))
+//!         .sts_calls_per_second(20.0)
 //!         .build()?;
 //!     let template = PolicyTemplate::new(r#"{"Version":"2012-10-17","Statement":[{
 //!         "Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],

@@ -2,6 +2,8 @@
 //! counts calls, optionally after a delay; static base credentials; result files.
 #![allow(dead_code)]
 
+pub mod counting;
+
 use aws_credential_types::Credentials;
 use aws_smithy_async::rt::sleep::{AsyncSleep, TokioSleep};
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};

@@ -23,10 +23,16 @@ use std::sync::{Arc, Mutex, Weak};
 /// Shards of the cache: a power of two, enough for the cores of a large host.
 const SHARDS: usize = 16;
 
+/// The fewest weak references a shard keeps before it drops the dead ones outside a sweep.
+const PRUNE_EVICTED_AT: usize = 64;
+
 /// One shard: the cached scopes, and those evicted that someone still holds.
 struct Shard {
     cached: LruCache<Arc<ScopeKey>, Arc<ScopeEntry>>,
     evicted_alive: HashMap<Arc<ScopeKey>, Weak<ScopeEntry>>,
+    /// `evicted_alive` is pruned of dead references when it reaches this size (twice what was
+    /// left alive): bounded by the scopes still held even when no sweep runs.
+    prune_at: usize,
 }
 
 impl Shard {
@@ -34,6 +40,10 @@ impl Shard {
     fn evicted(&mut self, key: Arc<ScopeKey>, entry: Arc<ScopeEntry>) {
         if Arc::strong_count(&entry) > 1 {
             self.evicted_alive.insert(key, Arc::downgrade(&entry));
+            if self.evicted_alive.len() >= self.prune_at {
+                self.evicted_alive.retain(|_, weak| weak.strong_count() > 0);
+                self.prune_at = (self.evicted_alive.len() * 2).max(PRUNE_EVICTED_AT);
+            }
         }
     }
 }
@@ -62,6 +72,7 @@ impl ScopeCache {
                     Mutex::new(Shard {
                         cached: LruCache::unbounded(),
                         evicted_alive: HashMap::new(),
+                        prune_at: PRUNE_EVICTED_AT,
                     })
                 })
                 .collect(),

@@ -104,7 +104,13 @@ impl ScopedSessionsBuilder {
     ///
     /// Default: [`DEFAULT_SCOPE_CAPACITY`].
     pub fn capacity(mut self, scopes: usize) -> Self {
-        self.capacity = scopes;
+        self.set_capacity(Some(scopes));
+        self
+    }
+
+    /// Sets or resets (to the default) the capacity; see [`capacity`](Self::capacity).
+    pub fn set_capacity(&mut self, scopes: Option<usize>) -> &mut Self {
+        self.capacity = scopes.unwrap_or(DEFAULT_SCOPE_CAPACITY);
         self
     }
 
@@ -112,7 +118,13 @@ impl ScopedSessionsBuilder {
     ///
     /// Default: [`DEFAULT_SCOPE_IDLE_EXPIRY`].
     pub fn idle_expiry(mut self, idle: Duration) -> Self {
-        self.idle_expiry = idle;
+        self.set_idle_expiry(Some(idle));
+        self
+    }
+
+    /// Sets or resets the idle expiry; see [`idle_expiry`](Self::idle_expiry).
+    pub fn set_idle_expiry(&mut self, idle: Option<Duration>) -> &mut Self {
+        self.idle_expiry = idle.unwrap_or(DEFAULT_SCOPE_IDLE_EXPIRY);
         self
     }
 
@@ -120,15 +132,31 @@ impl ScopedSessionsBuilder {
     ///
     /// Default: [`DEFAULT_MAX_STS_CALLS_IN_FLIGHT`].
     pub fn max_sts_calls_in_flight(mut self, calls: usize) -> Self {
-        self.limits.max_in_flight = calls;
+        self.set_max_sts_calls_in_flight(Some(calls));
+        self
+    }
+
+    /// Sets or resets the limit on calls in flight; see
+    /// [`max_sts_calls_in_flight`](Self::max_sts_calls_in_flight).
+    pub fn set_max_sts_calls_in_flight(&mut self, calls: Option<usize>) -> &mut Self {
+        self.limits.max_in_flight = calls.unwrap_or(DEFAULT_MAX_STS_CALLS_IN_FLIGHT);
         self
     }
 
     /// STS calls started per second, all scopes together, paced (calls start at least
-    /// `1/rate` apart, so no second sees more); `None`: no rate limit.
+    /// `1/rate` apart, so no second sees more).
     ///
-    /// Default: [`DEFAULT_STS_CALLS_PER_SECOND`].
-    pub fn sts_calls_per_second(mut self, calls: Option<f64>) -> Self {
+    /// Default: [`DEFAULT_STS_CALLS_PER_SECOND`]; [`set_sts_calls_per_second`](Self::set_sts_calls_per_second)
+    /// with `None` lifts the rate limit (the limit on calls in
+    /// flight stays).
+    pub fn sts_calls_per_second(mut self, calls: f64) -> Self {
+        self.set_sts_calls_per_second(Some(calls));
+        self
+    }
+
+    /// Sets the rate, or with `None` lifts it; see
+    /// [`sts_calls_per_second`](Self::sts_calls_per_second).
+    pub fn set_sts_calls_per_second(&mut self, calls: Option<f64>) -> &mut Self {
         self.limits.per_second = calls;
         self
     }
@@ -137,7 +165,13 @@ impl ScopedSessionsBuilder {
     ///
     /// Default: [`DEFAULT_MAX_WAITING_FOR_STS`].
     pub fn max_waiting_for_sts(mut self, fetches: usize) -> Self {
-        self.limits.max_waiting = fetches;
+        self.set_max_waiting_for_sts(Some(fetches));
+        self
+    }
+
+    /// Sets or resets the queue's limit; see [`max_waiting_for_sts`](Self::max_waiting_for_sts).
+    pub fn set_max_waiting_for_sts(&mut self, fetches: Option<usize>) -> &mut Self {
+        self.limits.max_waiting = fetches.unwrap_or(DEFAULT_MAX_WAITING_FOR_STS);
         self
     }
 
@@ -145,7 +179,13 @@ impl ScopedSessionsBuilder {
     ///
     /// Default: [`DEFAULT_SWEEP_INTERVAL`].
     pub fn sweep_interval(mut self, interval: Duration) -> Self {
-        self.sweep_interval = interval;
+        self.set_sweep_interval(Some(interval));
+        self
+    }
+
+    /// Sets or resets the sweep interval; see [`sweep_interval`](Self::sweep_interval).
+    pub fn set_sweep_interval(&mut self, interval: Option<Duration>) -> &mut Self {
+        self.sweep_interval = interval.unwrap_or(DEFAULT_SWEEP_INTERVAL);
         self
     }
 
@@ -157,7 +197,13 @@ impl ScopedSessionsBuilder {
         mut self,
         listener: impl Fn(Option<&str>, &RefreshOutcome<'_>) + Send + Sync + 'static,
     ) -> Self {
-        self.on_refresh = Some(Arc::new(listener));
+        self.set_on_refresh(Some(Arc::new(listener)));
+        self
+    }
+
+    /// Sets or clears the listener; see [`on_refresh`](Self::on_refresh).
+    pub fn set_on_refresh(&mut self, listener: Option<SharedScopeRefreshListener>) -> &mut Self {
+        self.on_refresh = listener;
         self
     }
 

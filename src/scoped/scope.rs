@@ -91,10 +91,47 @@ impl Scope {
         self
     }
 
-    /// The request this scope makes on `base` (the builder's validated request).
+    /// The external id (`ExternalId`) the tenant's role expects: a role in the tenant's own
+    /// account, assumed with the id the tenant was given (the confused-deputy guard). Never
+    /// printed.
+    pub fn external_id(mut self, id: impl Into<String>) -> Self {
+        self.request.external_id = Some(id.into());
+        self
+    }
+
+    /// Checks the scope on `base` (the builder's validated request) and returns the request
+    /// it makes: the label's rule, then the request's as `build()` checks a provider's.
     pub(crate) fn request_on(&self, base: &SessionRequest) -> Result<SessionRequest, BuildError> {
+        if let Some(label) = &self.label {
+            check_label(label)?;
+        }
         merged(&self.request, base)
     }
+}
+
+/// The longest label: a tenant id, not a document (it is kept per scope and goes into traces).
+const MAX_LABEL_CHARS: usize = 256;
+
+/// A label is 1 to 256 characters without control characters: it is kept per scope and written
+/// to traces and the listener, where a line break would forge a log line.
+fn check_label(label: &str) -> Result<(), BuildError> {
+    let len = label.chars().count();
+    if len == 0 || len > MAX_LABEL_CHARS {
+        return Err(BuildError::invalid(
+            Field::ScopedSessions,
+            format!("a scope's label must be 1 to {MAX_LABEL_CHARS} characters, got {len}"),
+        ));
+    }
+    if let Some(pos) = label.chars().position(char::is_control) {
+        return Err(BuildError::invalid(
+            Field::ScopedSessions,
+            format!(
+                "a scope's label may not contain control characters, but character {} is one",
+                pos + 1
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A scope's values on the builder's (`base`, validated): the scope's win, and the result is
@@ -332,5 +369,21 @@ mod tests {
             .request_on(&base)
             .unwrap_err();
         assert_eq!(error.field(), Some(Field::Policy));
+        for (label, rule) in [
+            (String::new(), "1 to 256 characters, got 0"),
+            ("t".repeat(257), "got 257"),
+            ("acme\nforged log line".to_owned(), "character 5"),
+        ] {
+            let error = Scope::new().label(label).request_on(&base).unwrap_err();
+            assert_eq!(error.field(), Some(Field::ScopedSessions));
+            assert!(error.to_string().contains(rule), "{error}");
+        }
+        let request = Scope::new()
+            .external_id("tenant-7-agreed-id")
+            .request_on(&base)
+            .unwrap();
+        assert_eq!(request.external_id.as_deref(), Some("tenant-7-agreed-id"));
+        let shown = format!("{:?}", Scope::new().external_id("tenant-7-agreed-id"));
+        assert!(!shown.contains("agreed"), "{shown}");
     }
 }

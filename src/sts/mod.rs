@@ -272,16 +272,27 @@ impl Sts {
                 (output.credentials, None)
             }
         };
-        let receipt = Receipt {
-            received_at: self.time.now(),
-            server_date: date.server_date(),
-            longest: request.longest_lifetime(duration),
-        };
+        let receipt = self.receipt(&date, request, duration);
         into_session(operation.name(), sts_credentials, assumed_role_arn, receipt)
     }
 }
 
 impl Sts {
+    /// What the answer to `request` is checked against: when it came, STS's `Date`, and the
+    /// longest lifetime `duration` allows.
+    fn receipt(
+        &self,
+        date: &ServerDateCapture,
+        request: &SessionRequest,
+        duration: Option<Duration>,
+    ) -> Receipt {
+        Receipt {
+            received_at: self.time.now(),
+            server_date: date.server_date(),
+            longest: request.longest_lifetime(duration),
+        }
+    }
+
     /// One unsigned `AssumeRoleWithSAML` call.
     async fn call_saml(
         &self,
@@ -306,11 +317,7 @@ impl Sts {
             .send()
             .await
             .map_err(|e| sts_error(operation.name(), e))?;
-        let receipt = Receipt {
-            received_at: self.time.now(),
-            server_date: date.server_date(),
-            longest: request.longest_lifetime(duration),
-        };
+        let receipt = self.receipt(&date, request, duration);
         into_session(
             operation.name(),
             output.credentials,
@@ -344,11 +351,7 @@ impl Sts {
             .send()
             .await
             .map_err(|e| sts_error(operation.name(), e))?;
-        let receipt = Receipt {
-            received_at: self.time.now(),
-            server_date: date.server_date(),
-            longest: request.longest_lifetime(duration),
-        };
+        let receipt = self.receipt(&date, request, duration);
         into_session(
             operation.name(),
             output.credentials,

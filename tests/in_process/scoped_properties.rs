@@ -6,12 +6,11 @@
 
 use crate::support;
 
-use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::time::TimeSource;
-use chainable_credentials::{ChainableTemporaryCredentials, Scope, ScopedSessions};
+use chainable_credentials::{Scope, ScopedSessions};
 use proptest::prelude::*;
 use std::time::Duration;
-use support::{FakeSts, ROLE_ARN, Reply, SettableClock, t0};
+use support::{FakeSts, Reply, SettableClock, t0};
 
 /// Distinct scopes the callers pick from; the cache holds 16 (one per shard), so they push
 /// each other out.
@@ -61,23 +60,15 @@ fn scope(i: usize) -> Scope {
 }
 
 fn sessions(sts: &FakeSts, clock: &SettableClock) -> ScopedSessions {
-    ChainableTemporaryCredentials::builder()
-        .base_credentials(aws_credential_types::Credentials::for_tests())
-        .role_arn(ROLE_ARN)
-        .region(aws_types::region::Region::new("us-east-1"))
-        .http_client(sts.clone())
-        .time_source(clock.clone())
-        .sleep_impl(TokioSleep::new())
-        .configure(&support::no_sdk_retries())
+    let mut builder = support::fake_builder_with_clock(sts, clock.clone())
         .load_timeout(Duration::from_millis(40))
         .scoped_sessions()
         .capacity(16)
         .max_sts_calls_in_flight(MAX_IN_FLIGHT)
-        .sts_calls_per_second(None)
         .idle_expiry(Duration::from_secs(1_800))
-        .sweep_interval(Duration::from_secs(3_600))
-        .build()
-        .unwrap()
+        .sweep_interval(Duration::from_secs(3_600));
+    builder.set_sts_calls_per_second(None);
+    builder.build().unwrap()
 }
 
 fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {

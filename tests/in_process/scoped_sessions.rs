@@ -6,7 +6,6 @@
 use crate::support;
 
 use aws_credential_types::provider::ProvideCredentials;
-use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::test_util::ManualTimeSource;
 use chainable_credentials::{
     BuildError, ChainableTemporaryCredentials, Field, PolicyTemplate, Scope, ScopedSessions,
@@ -24,23 +23,11 @@ const TEMPLATE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow"
 /// Scoped sessions on the fake STS and the manual clock; the scheduler's own sweeps are an
 /// hour apart (real time), so the tests sweep when they mean to.
 fn scoped(sts: &FakeSts, clock: &ManualTimeSource) -> ScopedSessionsBuilder {
-    ChainableTemporaryCredentials::builder()
-        .base_credentials(aws_credential_types::Credentials::new(
-            "AKIDBASE",
-            "base-secret-value",
-            None,
-            None,
-            "test-base",
-        ))
-        .role_arn(ROLE_ARN)
-        .region(aws_types::region::Region::new("us-east-1"))
-        .http_client(sts.clone())
-        .time_source(clock.clone())
-        .sleep_impl(TokioSleep::new())
-        .configure(&support::no_sdk_retries())
+    let mut builder = support::fake_builder(sts, clock)
         .scoped_sessions()
-        .sts_calls_per_second(None)
-        .sweep_interval(Duration::from_secs(3600))
+        .sweep_interval(Duration::from_secs(3600));
+    builder.set_sts_calls_per_second(None);
+    builder
 }
 
 fn tenant(name: &str) -> Scope {
@@ -267,7 +254,7 @@ fn what_scoped_sessions_cannot_use_is_refused_naming_the_field() {
         "capacity",
     );
     refused(
-        scoped(&sts, &clock).sts_calls_per_second(Some(0.0)),
+        scoped(&sts, &clock).sts_calls_per_second(0.0),
         Field::ScopedSessions,
         "positive",
     );
