@@ -10,8 +10,10 @@
 #
 #   scripts/serve.sh [FLAGS...]     flags go to the service (see --help); default address
 #                                   127.0.0.1:8080, or UPLOAD_BIND (127.0.0.1:0: any free port)
+#   scripts/serve.sh --users FILE   with users: FILE has `TOKEN USER` lines; the page asks for
+#                                   the token, and uploads straight to S3 too
 #
-# The service authenticates nobody: keep it on loopback. Bound to another address (UPLOAD_BIND=
+# Without --users the service authenticates nobody: keep it on loopback. Bound to another address (UPLOAD_BIND=
 # 0.0.0.0:8080) it warns at start, and answers only requests addressed to the IP they came in
 # on; to open it by a name, add `--allowed-host NAME` (or UPLOAD_ALLOWED_HOSTS). Requests may
 # name only the fixture bucket (UPLOAD_BUCKET); `--bucket A,B` serves those instead.

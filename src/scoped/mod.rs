@@ -386,6 +386,16 @@ impl ScopedSessions {
         Ok(ScopedCredentials { entry })
     }
 
+    /// Checks `scope` against STS's rules as [`provider`](Self::provider) does, without
+    /// caching it: to refuse a tenant's configuration when it is loaded rather than at its
+    /// first request.
+    ///
+    /// # Errors
+    /// A [`BuildError`] naming the field and the rule when the scope breaks STS's rules.
+    pub fn check(&self, scope: &Scope) -> Result<(), BuildError> {
+        scope.request_on(&self.inner.shared.base_request).map(drop)
+    }
+
     /// The engine settings of one scope: no task of its own, its listener told its label.
     fn engine_config(&self, label: Option<&str>) -> EngineConfig {
         let settings = &self.inner.settings;

@@ -236,6 +236,18 @@ async fn the_listener_is_told_the_label_and_bad_scopes_are_refused_before_any_ca
         .provider(&Scope::new().policy("{\"Statement\": [}"))
         .unwrap_err();
     assert_eq!(error.field(), Some(Field::Policy));
+    // `check` says the same without caching anything.
+    let before = sessions.status().scopes_created;
+    let error = sessions
+        .check(&Scope::new().duration(std::time::Duration::from_secs(60)))
+        .unwrap_err();
+    assert_eq!(error.field(), Some(Field::Duration));
+    sessions.check(&tenant("checked")).unwrap();
+    assert_eq!(
+        sessions.status().scopes_created,
+        before,
+        "check caches no scope"
+    );
     assert_eq!(sts.calls(), 1, "no call for a refused scope");
 }
 

@@ -59,6 +59,8 @@ struct State {
     session_lifetime: Mutex<Option<Duration>>,
     /// The form body of every STS request, in order.
     sts_bodies: Mutex<Vec<String>>,
+    /// Answer CORS preflights itself (see [`FaultProxy::answer_cors_preflights`]).
+    cors: std::sync::atomic::AtomicBool,
 }
 
 /// The running proxy. Dropping it stops the listener.
@@ -88,6 +90,7 @@ impl FaultProxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             session_lifetime: Mutex::new(None),
             sts_bodies: Mutex::default(),
+            cors: std::sync::atomic::AtomicBool::new(false),
         });
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
@@ -131,6 +134,16 @@ impl FaultProxy {
         *self.state.session_lifetime.lock().unwrap() = Some(lifetime);
     }
 
+    /// Answers browsers' CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) as
+    /// S3 does for a bucket whose CORS rule allows the asking origin, its method and headers,
+    /// and adds `Access-Control-Allow-Origin` to forwarded answers that lack it. moto 5.2.5
+    /// authenticates a preflight while enforcing (and crashes: a preflight carries no
+    /// `Authorization`), so a page's signed upload could not reach it otherwise; the signed
+    /// request itself is forwarded and checked by moto as any other.
+    pub fn answer_cors_preflights(&self) {
+        self.state.cors.store(true, Ordering::SeqCst);
+    }
+
     /// STS requests seen so far.
     pub fn sts_requests(&self) -> usize {
         self.state.sts_requests.load(Ordering::SeqCst)
@@ -161,6 +174,25 @@ async fn handle(
     client: Client<HttpConnector, Full<Bytes>>,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let cors = state.cors.load(Ordering::SeqCst);
+    let origin = request.headers().get(hyper::header::ORIGIN).cloned();
+    if cors && request.method() == hyper::Method::OPTIONS {
+        let asked = |name| request.headers().get(name).cloned();
+        if let (Some(origin), Some(method)) = (
+            origin.clone(),
+            asked(hyper::header::ACCESS_CONTROL_REQUEST_METHOD),
+        ) {
+            let mut answer = hyper::Response::builder()
+                .status(200)
+                .header(hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+                .header(hyper::header::ACCESS_CONTROL_ALLOW_METHODS, method)
+                .header(hyper::header::VARY, "Origin");
+            if let Some(headers) = asked(hyper::header::ACCESS_CONTROL_REQUEST_HEADERS) {
+                answer = answer.header(hyper::header::ACCESS_CONTROL_ALLOW_HEADERS, headers);
+            }
+            return Ok(answer.body(Full::new(Bytes::new())).unwrap());
+        }
+    }
     let (parts, body) = request.into_parts();
     let body = body
         .collect()
@@ -239,6 +271,11 @@ async fn handle(
     } else if let Fault::Mangle(how) = fault {
         bytes = mangle(how, &String::from_utf8_lossy(&bytes)).into();
         head.headers.remove(hyper::header::CONTENT_LENGTH);
+    }
+    if let (true, Some(origin)) = (cors, origin) {
+        head.headers
+            .entry(hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .or_insert(origin);
     }
     let lifetime = *state.session_lifetime.lock().unwrap();
     if let (true, true, Some(lifetime)) = (is_sts, head.status.is_success(), lifetime) {

@@ -21,7 +21,7 @@ use aws_smithy_types::date_time::{DateTime, Format};
 use aws_types::SdkConfig;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Multipart, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, Multipart, Query, Request, State};
 use axum::http::uri::Authority;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
@@ -38,6 +38,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
+use crate::access::{User, UserAccess};
 use crate::server::ConnectionInfo;
 
 /// The page served at `/`: plain HTML and a little JavaScript, no build step.
@@ -88,6 +89,12 @@ pub struct Settings {
     /// A request still running after this long is answered with 408 (and dropped), so that
     /// neither a stalled client nor a stuck S3 call can hold a graceful shutdown forever.
     pub request_timeout: Duration,
+    /// The S3 endpoint browsers upload to directly with `/credentials` (path-style: the
+    /// bucket is the first segment): `AWS_ENDPOINT_URL`'s, else the region's. Its origin is
+    /// the only one besides the service's that the page may connect to.
+    pub s3_endpoint: Option<String>,
+    /// The region `/credentials` names (the one S3 requests are signed for).
+    pub region: Option<String>,
 }
 
 impl Default for Settings {
@@ -100,6 +107,8 @@ impl Default for Settings {
             max_upload_bytes: 10 * 1024 * 1024,
             max_concurrent_uploads: 16,
             request_timeout: Duration::from_secs(60),
+            s3_endpoint: None,
+            region: None,
         }
     }
 }
@@ -134,6 +143,11 @@ impl Settings {
         if self.request_timeout.is_zero() {
             return Err("--request-timeout-seconds: must be at least 1".into());
         }
+        if let Some(endpoint) = &self.s3_endpoint {
+            origin_of(endpoint).ok_or_else(|| {
+                format!("--endpoint-url: {endpoint:?} is not an http or https URL")
+            })?;
+        }
         Ok(())
     }
 }
@@ -147,6 +161,8 @@ struct Inner {
     s3: aws_sdk_s3::Client,
     settings: Settings,
     uploads: Semaphore,
+    /// With `--users`: who may call, and each one's scoped session.
+    users: Option<UserAccess>,
 }
 
 impl AppState {
@@ -156,11 +172,32 @@ impl AppState {
         s3: aws_sdk_s3::Client,
         settings: Settings,
     ) -> Self {
+        Self::build(provider, s3, settings, None)
+    }
+
+    /// [`AppState::new`] for a service with users: every endpoint but `/` and `/healthz` takes
+    /// a user's bearer token, and a user's S3 work runs on its scoped session, under its prefix.
+    pub fn with_users(
+        provider: ChainableTemporaryCredentials,
+        s3: aws_sdk_s3::Client,
+        settings: Settings,
+        users: UserAccess,
+    ) -> Self {
+        Self::build(provider, s3, settings, Some(users))
+    }
+
+    fn build(
+        provider: ChainableTemporaryCredentials,
+        s3: aws_sdk_s3::Client,
+        settings: Settings,
+        users: Option<UserAccess>,
+    ) -> Self {
         AppState(Arc::new(Inner {
             provider,
             s3,
             uploads: Semaphore::new(settings.max_concurrent_uploads),
             settings,
+            users,
         }))
     }
 }
@@ -217,18 +254,30 @@ pub fn log_refresh(outcome: &RefreshOutcome<'_>) {
     }
 }
 
+/// Logs how each refresh of a user's scoped session ended (for
+/// `ScopedSessionsBuilder::on_refresh`), under the user's name.
+pub fn log_user_refresh(user: Option<&str>, outcome: &RefreshOutcome<'_>) {
+    let _span = tracing::info_span!("user_session", user).entered();
+    log_refresh(outcome);
+}
+
 /// The service's routes. Every error is JSON: `{"error": "...", "request_id": "..."}`.
 ///
 /// In front of the routes, outermost first: `request_context` (an id, the log line, the time
-/// limit), `refuse_other_hosts` (421), `refuse_cross_site` (403). A request they refuse
-/// reaches no handler, so it reads no body and calls neither STS nor S3.
+/// limit), `refuse_other_hosts` (421), `refuse_cross_site` (403), and with users
+/// `authenticate` (401). A request they refuse reaches no handler, so it reads no body and
+/// calls neither STS nor S3.
 pub fn router(state: AppState) -> Router {
     let body_limit = state
         .0
         .settings
         .max_upload_bytes
         .saturating_add(MULTIPART_OVERHEAD);
-    Router::new()
+    let mut routes = Router::new();
+    if state.0.users.is_some() {
+        routes = routes.route("/credentials", get(get_credentials));
+    }
+    routes
         .route("/", get(page))
         .route(
             "/item",
@@ -242,6 +291,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
         })
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(refuse_cross_site))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -267,7 +317,8 @@ tokio::task_local! {
 /// taken from the client (whose text would then be trusted in the log).
 async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let id = format!("{:016x}", fastrand::u64(..));
-    let span = tracing::info_span!("request", id = %id);
+    // `user` is recorded by `authenticate`, once the request's token names one.
+    let span = tracing::info_span!("request", id = %id, user = tracing::field::Empty);
     let mut response = REQUEST_ID
         .scope(id.clone(), log_and_limit(&state, request, next))
         .instrument(span)
@@ -441,25 +492,154 @@ fn is_origin_of(origin: &str, host: &Authority) -> bool {
         && authority.port_u16().unwrap_or(default_port) == host.port_u16().unwrap_or(default_port)
 }
 
-async fn page() -> Response {
-    (
+/// With users, every request but for `/` and `/healthz` must carry `Authorization: Bearer
+/// TOKEN` naming a user: else 401, saying no more (not whether the token was unknown or
+/// malformed). The user goes into the request's extensions for the handlers and its name into
+/// the request's log line; the token goes nowhere.
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(users) = &state.0.users else {
+        return next.run(request).await;
+    };
+    if matches!(request.uri().path(), "/" | "/healthz") {
+        return next.run(request).await;
+    }
+    let user = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| users.authenticate(value.as_bytes()));
+    let Some(user) = user else {
+        tracing::warn!("refused a request without a valid bearer token");
+        let mut response = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "a valid bearer token is required (Authorization: Bearer TOKEN)",
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"upload-service\""),
+        );
+        return response;
+    };
+    tracing::Span::current().record("user", &*user.name);
+    request.extensions_mut().insert(user);
+    next.run(request).await
+}
+
+/// `scheme://host[:port]` of an `http` or `https` URL.
+pub fn origin_of(url: &str) -> Option<String> {
+    let uri = url.parse::<Uri>().ok()?;
+    let scheme = uri
+        .scheme_str()
+        .filter(|s| matches!(*s, "http" | "https"))?;
+    let authority = uri.authority()?;
+    (!authority.as_str().contains('@')).then(|| format!("{scheme}://{authority}"))
+}
+
+async fn page(State(state): State<AppState>) -> Response {
+    // The page talks to this service only, and with users to S3 for direct uploads (the
+    // endpoint's origin, checked to be a plain origin at start); the download links leave it
+    // by navigation. No other page may frame it (clickjacking: a hidden frame over a decoy
+    // button makes the user's click upload or download); X-Frame-Options says the same to
+    // browsers older than CSP's frame-ancestors.
+    let s3 = match (&state.0.users, &state.0.settings.s3_endpoint) {
+        (Some(_), Some(endpoint)) => origin_of(endpoint).map(|o| format!(" {o}")),
+        _ => None,
+    };
+    let policy = format!(
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+         connect-src 'self'{}; img-src 'self'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+        s3.unwrap_or_default()
+    );
+    let mut response = (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            // The page talks to this service only; the download links leave it by navigation.
-            // No other page may frame it (clickjacking: a hidden frame over a decoy button
-            // makes the user's click upload or download); X-Frame-Options says the same to
-            // browsers older than CSP's frame-ancestors.
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-                 connect-src 'self'; img-src 'self'; form-action 'self'; \
-                 frame-ancestors 'none'; base-uri 'none'",
-            ),
             (header::X_FRAME_OPTIONS, "DENY"),
         ],
         PAGE,
     )
-        .into_response()
+        .into_response();
+    if let Ok(policy) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
+}
+
+/// The S3 configuration a request's calls run with: its user's scoped session, or without
+/// users nothing more than the client's own (the service's session).
+fn s3_as(user: Option<&User>) -> aws_sdk_s3::config::Builder {
+    let config = aws_sdk_s3::config::Builder::default();
+    match user {
+        Some(user) => config.credentials_provider(user.credentials.clone()),
+        None => config,
+    }
+}
+
+/// The key S3 stores for `key` as a request names it: checked (no leading `/`, no `..`), and
+/// with users under the user's prefix.
+fn full_key(user: Option<&User>, key: &str) -> Result<String, ApiError> {
+    validate_key(key).map_err(ApiError::bad_request)?;
+    let Some(user) = user else {
+        return Ok(key.to_owned());
+    };
+    let full = format!("{}{key}", user.prefix);
+    if full.len() > MAX_KEY_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "key is {} bytes long under your prefix `{}`; S3 allows at most {MAX_KEY_BYTES}",
+            full.len(),
+            user.prefix
+        )));
+    }
+    Ok(full)
+}
+
+/// [`full_key`] for a listing prefix (which may be empty).
+fn full_prefix(user: Option<&User>, prefix: &str) -> Result<String, ApiError> {
+    validate_prefix(prefix).map_err(ApiError::bad_request)?;
+    Ok(match user {
+        Some(user) => format!("{}{prefix}", user.prefix),
+        None => prefix.to_owned(),
+    })
+}
+
+/// The session a request's S3 calls are signed with: its user's, or the service's.
+async fn session_of(
+    state: &AppState,
+    user: Option<&User>,
+) -> Result<aws_credential_types::Credentials, ApiError> {
+    let session = match user {
+        Some(user) => user.session().await,
+        None => state.0.provider.credentials().await,
+    };
+    session.map_err(|e| ApiError::no_session(&e))
+}
+
+/// `GET /credentials` (with users): the caller's scoped session as JSON, for uploads straight
+/// from the browser to S3. Its session policy allows the caller's prefix only; it is what the
+/// service itself uses for that user, so it expires with it (`Expiration`). The answer is
+/// not stored by the browser or a proxy, and nothing of it is logged.
+async fn get_credentials(
+    State(state): State<AppState>,
+    Extension(user): Extension<User>,
+) -> Result<Response, ApiError> {
+    let session = session_of(&state, Some(&user)).await?;
+    let bucket = state.bucket(None)?;
+    tracing::info!(
+        expires_at = session.expiry().map(rfc3339),
+        "handed out the user's session"
+    );
+    Ok(no_store(Json(json!({
+        "AccessKeyId": session.access_key_id(),
+        "SecretAccessKey": session.secret_access_key(),
+        "SessionToken": session.session_token(),
+        "Expiration": session.expiry().map(rfc3339),
+        "Bucket": bucket,
+        "Prefix": &*user.prefix,
+        "Region": state.0.settings.region,
+        "Endpoint": state.0.settings.s3_endpoint,
+    }))))
 }
 
 #[derive(Debug, Deserialize)]
@@ -471,22 +651,19 @@ struct ItemQuery {
 /// `GET /item?bucket=&key=`: a presigned GET URL for an object that exists.
 async fn get_item(
     State(state): State<AppState>,
+    user: Option<Extension<User>>,
     query: Result<Query<ItemQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let user = user.map(|Extension(user)| user);
     let Query(query) = query.map_err(ApiError::bad_query)?;
     let bucket = state.bucket(query.bucket)?;
     let key = query
         .key
         .ok_or_else(|| ApiError::bad_request("missing query parameter `key`"))?;
-    validate_key(&key).map_err(ApiError::bad_request)?;
+    let key = full_key(user.as_ref(), &key)?;
 
     // The session the URL is signed with; its expiry caps the URL's lifetime.
-    let session = state
-        .0
-        .provider
-        .credentials()
-        .await
-        .map_err(|e| ApiError::no_session(&e))?;
+    let session = session_of(&state, user.as_ref()).await?;
     let lifetime = presign_lifetime(state.0.settings.presign_lifetime, session.expiry(), now())?;
 
     let head = state
@@ -495,6 +672,8 @@ async fn get_item(
         .head_object()
         .bucket(&bucket)
         .key(&key)
+        .customize()
+        .config_override(s3_as(user.as_ref()))
         .send()
         .await;
     let head = match head {
@@ -517,6 +696,8 @@ async fn get_item(
         .key(&key)
         // The browser saves the file under its own name instead of showing it.
         .response_content_disposition(content_disposition(&key))
+        .customize()
+        .config_override(s3_as(user.as_ref()))
         .presigned(config)
         .await
         .map_err(|e| ApiError::s3("presigning GetObject", e))?;
@@ -532,6 +713,7 @@ async fn get_item(
         "expires_in": lifetime.as_secs(),
         "bucket": bucket,
         "key": key,
+        "user_prefix": user.as_ref().map(|u| &*u.prefix),
         "size": head.content_length(),
     }))))
 }
@@ -543,9 +725,11 @@ async fn get_item(
 /// (too large, bad key, bucket not served, missing field, S3 error) leaves nothing behind.
 async fn post_item(
     State(state): State<AppState>,
+    user: Option<Extension<User>>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
+    let user = user.map(|Extension(user)| user);
     // A body that is not a multipart form (JSON, say) is told so, not the parser's view of
     // its boundary.
     let mut multipart = multipart.map_err(|_| {
@@ -575,8 +759,7 @@ async fn post_item(
             "key" if key.is_none() => {
                 // Checked as soon as it arrives, before a large file after it is read.
                 let value = read_text(&mut field, "key", MAX_KEY_BYTES).await?;
-                validate_key(&value).map_err(ApiError::bad_request)?;
-                key = Some(value);
+                key = Some((full_key(user.as_ref(), &value)?, value));
             }
             "file" if file.is_none() => {
                 let content_type = field
@@ -613,7 +796,7 @@ async fn post_item(
         }
     }
     let file = file.ok_or_else(|| ApiError::bad_request("missing field `file`"))?;
-    let key = key.ok_or_else(|| ApiError::bad_request("missing field `key`"))?;
+    let (key, named_key) = key.ok_or_else(|| ApiError::bad_request("missing field `key`"))?;
     let bucket = state.bucket(bucket)?;
 
     let size = file.bytes.len();
@@ -626,15 +809,22 @@ async fn post_item(
         .content_type(file.content_type)
         .content_length(size as i64)
         .body(ByteStream::from(file.bytes))
+        .customize()
+        .config_override(s3_as(user.as_ref()))
         .send()
         .await
         .map_err(|e| ApiError::s3("PutObject", e))?;
     let etag = stored.e_tag().map(|t| t.trim_matches('"').to_owned());
     tracing::info!(bucket, key, size, "stored an upload");
-    let location = format!("/item?bucket={bucket}&key={key}");
+    // Where `GET /item` finds it: the key as the request named it (with users, under the
+    // user's prefix again).
+    let location = format!("/item?bucket={bucket}&key={named_key}");
+    let user_prefix = user.as_ref().map(|u| &*u.prefix);
     let mut response = (
         StatusCode::CREATED,
-        Json(json!({ "bucket": bucket, "key": key, "size": size, "etag": etag })),
+        Json(json!({
+            "bucket": bucket, "key": key, "user_prefix": user_prefix, "size": size, "etag": etag
+        })),
     )
         .into_response();
     // Keys and bucket names are checked to be URL-safe, so the location needs no escaping.
@@ -740,12 +930,13 @@ struct ListQuery {
 /// `GET /items?bucket=&prefix=&token=&limit=`: one page of objects.
 async fn list_items(
     State(state): State<AppState>,
+    user: Option<Extension<User>>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let user = user.map(|Extension(user)| user);
     let Query(query) = query.map_err(ApiError::bad_query)?;
     let bucket = state.bucket(query.bucket)?;
-    let prefix = query.prefix.unwrap_or_default();
-    validate_prefix(&prefix).map_err(ApiError::bad_request)?;
+    let prefix = full_prefix(user.as_ref(), &query.prefix.unwrap_or_default())?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(format!(
@@ -763,6 +954,8 @@ async fn list_items(
         .prefix(&prefix)
         .max_keys(limit)
         .set_continuation_token(query.token)
+        .customize()
+        .config_override(s3_as(user.as_ref()))
         .send()
         .await
         .map_err(|e| ApiError::s3("ListObjectsV2", e))?;
@@ -781,6 +974,7 @@ async fn list_items(
     Ok(no_store(Json(json!({
         "bucket": bucket,
         "prefix": prefix,
+        "user_prefix": user.as_ref().map(|u| &*u.prefix),
         "items": items,
         "next_token": page.next_continuation_token(),
     }))))
@@ -803,6 +997,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
     let now = now();
     let mut body = json!({
         "status": if status.has_valid_session { "ok" } else { "unavailable" },
+        // Whether the other endpoints take a user's bearer token (the page asks for one).
+        "users": state.0.users.is_some(),
         "has_valid_session": status.has_valid_session,
         "session_expires_at": status.expires_at.map(rfc3339),
         "session_expires_in": status
@@ -814,6 +1010,18 @@ async fn healthz(State(state): State<AppState>) -> Response {
             (body.as_object_mut(), health_details(provider, &status))
     {
         fields.extend(details);
+        if let Some(users) = &state.0.users {
+            let scoped = users.sessions().status();
+            fields.insert(
+                "user_sessions".into(),
+                json!({
+                    "cached": scoped.scopes_cached,
+                    "sts_calls": scoped.sts_calls,
+                    "waiting_for_sts": scoped.waiting_for_sts,
+                    "refused_by_sts_limit": scoped.refused_by_sts_limit,
+                }),
+            );
+        }
     }
     let code = if status.has_valid_session {
         StatusCode::OK

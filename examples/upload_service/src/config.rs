@@ -2,6 +2,7 @@
 //! the defaults, checked before the service starts so that a bad one stops it with one line
 //! that names the flag — or the variable, when the value came from there.
 
+use crate::users::{UserPrefix, Users};
 use crate::{app, server};
 use clap::Parser;
 use std::net::SocketAddr;
@@ -13,10 +14,11 @@ Every flag falls back to its environment variable (named in parentheses); flags 
 credentials come from the environment's default chain (AWS_ACCESS_KEY_ID/\
 AWS_SECRET_ACCESS_KEY, AWS_PROFILE, instance or container credentials).
 
-SECURITY: the service does not authenticate anyone. Whoever can reach its port can upload to \
-and download from its buckets with the role's permissions. Keep the default loopback address, \
-or put a proxy that authenticates users (and terminates TLS) in front of it; bound to any \
-other address it logs a warning at start.";
+SECURITY: without --users the service does not authenticate anyone. Whoever can reach its \
+port can upload to and download from its buckets with the role's permissions. Keep the \
+default loopback address, or give it --users, or put a proxy that authenticates users (and \
+terminates TLS) in front of it; bound to any other address without --users it logs a warning \
+at start.";
 
 /// The command line. Values are taken as text and read by [`Config::from_flags`], which reads
 /// a variable's value the same way and names the variable when it is wrong.
@@ -85,6 +87,16 @@ pub struct Flags {
     /// Log format, text or json (env UPLOAD_LOG_FORMAT; default text); RUST_LOG sets the level.
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// The service's users: a file of `TOKEN USER` lines (`#` comments), read at start
+    /// (env UPLOAD_USERS_FILE). With it every endpoint but / and /healthz needs
+    /// `Authorization: Bearer TOKEN`, and each user works under its own prefix on a session
+    /// scoped to it; GET /credentials hands that session to the user's browser.
+    #[arg(long = "users", value_name = "FILE")]
+    pub users_file: Option<String>,
+    /// A user's key prefix, `{user}` standing for its name, ending with `/`
+    /// (env UPLOAD_USER_PREFIX; default users/{user}/; only with --users).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub user_prefix: Option<String>,
 }
 
 /// Everything the command line and the environment set.
@@ -99,6 +111,8 @@ pub struct Config {
     pub limits: server::Limits,
     pub shutdown_timeout: Duration,
     pub json_logs: bool,
+    /// With `--users`: the users and where their keys live.
+    pub users: Option<(Users, UserPrefix)>,
 }
 
 /// One setting: the flag's value, else its variable's, with where it came from for errors.
@@ -241,6 +255,9 @@ impl Config {
                 )
                 .number(defaults.request_timeout.as_secs())?,
             ),
+            // Known once the SDK's configuration is loaded (`main.rs`).
+            s3_endpoint: None,
+            region: None,
         };
         settings.validate().map_err(named)?;
         let default_limits = server::Limits::default();
@@ -274,7 +291,29 @@ impl Config {
                 ));
             }
         };
+        let users_file = setting("users", "UPLOAD_USERS_FILE", flags.users_file);
+        let user_prefix = setting("user-prefix", "UPLOAD_USER_PREFIX", flags.user_prefix);
+        let users = match (&users_file.value, &user_prefix.value) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(format!(
+                    "{}: a user prefix needs users: set --users or UPLOAD_USERS_FILE",
+                    user_prefix.name()
+                ));
+            }
+            (Some(path), prefix) => {
+                let users = Users::read(std::path::Path::new(path))
+                    .map_err(|e| format!("{}: {e}", users_file.name()))?;
+                let prefix = match prefix {
+                    Some(template) => UserPrefix::parse(template)
+                        .map_err(|e| format!("{}: {e}", user_prefix.name()))?,
+                    None => UserPrefix::default(),
+                };
+                Some((users, prefix))
+            }
+        };
         Ok(Config {
+            users,
             bind,
             role_arn,
             session_name: setting("session-name", "UPLOAD_SESSION_NAME", flags.session_name)
@@ -476,6 +515,67 @@ mod tests {
         let error = parse_with(&["--role-arn", ARN], &[]).err().unwrap();
         assert!(
             error.contains("no bucket to serve: set --bucket or UPLOAD_BUCKET"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn users_come_from_a_file_with_a_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users");
+        std::fs::write(&file, "0123456789abcdef0123456789abcdef alice\n").unwrap();
+        let file = file.to_str().unwrap();
+        let env = [("UPLOAD_ROLE_ARN", ARN), ("UPLOAD_BUCKET", "uploads")];
+        assert!(
+            parse_with(&[], &env).unwrap().users.is_none(),
+            "none by default"
+        );
+        let (users, prefix) = parse_with(&["--users", file], &env).unwrap().users.unwrap();
+        assert_eq!(users.names().len(), 1);
+        assert_eq!(prefix.for_user("alice"), "users/alice/");
+        let (_, prefix) = parse_with(&["--users", file, "--user-prefix", "t/{user}/"], &env)
+            .unwrap()
+            .users
+            .unwrap();
+        assert_eq!(prefix.for_user("alice"), "t/alice/");
+        let from_env = [
+            ("UPLOAD_ROLE_ARN", ARN),
+            ("UPLOAD_BUCKET", "uploads"),
+            ("UPLOAD_USERS_FILE", file),
+        ];
+        assert!(parse_with(&[], &from_env).unwrap().users.is_some());
+
+        for (args, expected) in [
+            (
+                vec!["--user-prefix", "t/{user}/"],
+                "--user-prefix: a user prefix needs users",
+            ),
+            (
+                vec!["--users", file, "--user-prefix", "t/"],
+                "--user-prefix: \"t/\" must hold",
+            ),
+            (
+                vec!["--users", "/nonexistent/users"],
+                "--users: cannot open /nonexistent/users",
+            ),
+        ] {
+            let error = parse_with(&args, &env).unwrap_err();
+            assert!(error.starts_with(expected), "{args:?}: {error}");
+        }
+        std::fs::write(dir.path().join("short"), "short alice\n").unwrap();
+        let short = dir.path().join("short");
+        let error = parse_with(
+            &[],
+            &[
+                ("UPLOAD_ROLE_ARN", ARN),
+                ("UPLOAD_BUCKET", "uploads"),
+                ("UPLOAD_USERS_FILE", short.to_str().unwrap()),
+            ],
+        )
+        .unwrap_err();
+        assert!(error.starts_with("UPLOAD_USERS_FILE: "), "{error}");
+        assert!(
+            error.contains("line 1: the token is 5 characters long"),
             "{error}"
         );
     }

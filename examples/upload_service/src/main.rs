@@ -13,9 +13,15 @@
 //! Requests may name only the `--bucket`s given; requests for another `Host`, and
 //! state-changing requests from another site's page, are refused (see `app::router`).
 //!
-//! The service has no authentication of its own: whoever reaches its port may upload to and
-//! download from its buckets. It listens on loopback by default; on any other address it
-//! warns at start, and belongs behind a proxy that authenticates users.
+//! Without `--users` the service has no authentication of its own: whoever reaches its port
+//! may upload to and download from its buckets. It listens on loopback by default; on any
+//! other address it warns at start, and belongs behind a proxy that authenticates users.
+//!
+//! With `--users FILE` (lines `TOKEN USER`), every endpoint but `/` and `/healthz` takes
+//! `Authorization: Bearer TOKEN`; each user's keys are relative to its prefix (`--user-prefix`,
+//! default `users/{user}/`), its S3 calls run on a session scoped to that prefix (one
+//! `ScopedSessions` for all users: one STS call per user per session lifetime), and
+//! `GET /credentials` hands that session to the user's browser for uploads straight to S3.
 //!
 //! Settings come from flags, else the environment (flags win); `--help` lists them. The base
 //! credentials (the identity allowed to assume the role), region and endpoint come from the
@@ -31,6 +37,7 @@ use clap::Parser;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use upload_service::access::UserAccess;
 use upload_service::config::{Config, Flags};
 use upload_service::{app, server};
 
@@ -120,7 +127,42 @@ async fn serve(config: Config) -> Result<(), Fatal> {
         .build()
         .map_err(|e| Fatal(setting_error(&e), 2))?;
     let s3 = app::s3_client(&sdk_config, provider.clone());
-    let state = app::AppState::new(provider, s3, config.settings.clone());
+    let mut settings = config.settings.clone();
+    settings.region = sdk_config.region().map(|r| r.to_string());
+    settings.s3_endpoint = Some(match sdk_config.endpoint_url() {
+        Some(url) => url.to_owned(),
+        None => format!(
+            "https://s3.{}.amazonaws.com",
+            settings.region.as_deref().unwrap_or_default()
+        ),
+    });
+    settings
+        .validate()
+        .map_err(|e| Fatal(format!("{e} (--help lists the settings)"), 2))?;
+    let users = config.users.as_ref().map(|(users, _)| users.names().len());
+    let state = match config.users {
+        None => app::AppState::new(provider, s3, settings),
+        Some((users, prefix)) => {
+            // One cache of scoped sessions for all users, over the same base and role.
+            let sessions = ChainableTemporaryCredentials::builder()
+                .configure(&sdk_config)
+                .role_arn(&config.role_arn)
+                .role_session_name(&config.session_name)
+                .scoped_sessions()
+                .on_refresh(app::log_user_refresh)
+                .build()
+                .map_err(|e| Fatal(setting_error(&e), 2))?;
+            let access = UserAccess::new(
+                users,
+                &prefix,
+                sessions,
+                &config.settings.buckets,
+                &config.session_name,
+            )
+            .map_err(|e| Fatal(format!("--users: {e}"), 2))?;
+            app::AppState::with_users(provider, s3, settings, access)
+        }
+    };
 
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -139,10 +181,20 @@ async fn serve(config: Config) -> Result<(), Fatal> {
         max_upload_bytes = config.settings.max_upload_bytes,
         header_read_timeout_seconds = config.limits.header_read_timeout.as_secs(),
         max_connections = config.limits.max_connections,
+        users,
         "upload service started"
     );
     if !address.ip().is_loopback() {
-        warn_unauthenticated(address);
+        if users.is_none() {
+            warn_unauthenticated(address);
+        } else {
+            tracing::warn!(
+                %address,
+                "listening beyond loopback over plain HTTP: bearer tokens and the credentials \
+                 /credentials hands out cross the network unencrypted; put a proxy that \
+                 terminates TLS in front of this service"
+            );
+        }
     }
     // The one line scripts and tests read.
     // Installed before the line that tells scripts and tests the service is up.

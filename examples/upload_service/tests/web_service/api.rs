@@ -1037,7 +1037,7 @@ async fn the_binary_warns_when_it_listens_beyond_loopback() {
     let help = binary_command(&[]).arg("--help").output().await.unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(
-        help.contains("SECURITY: the service does not authenticate anyone"),
+        help.contains("SECURITY: without --users the service does not authenticate anyone"),
         "{help}"
     );
     for flag in [
@@ -1045,6 +1045,8 @@ async fn the_binary_warns_when_it_listens_beyond_loopback() {
         "--header-read-timeout-seconds",
         "--max-connections",
         "--healthz-details",
+        "--users",
+        "--user-prefix",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
@@ -1189,4 +1191,99 @@ async fn the_binary_lets_an_in_flight_upload_finish_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(object.body.collect().await.unwrap().into_bytes(), data);
+}
+
+#[tokio::test]
+async fn the_binary_serves_users_from_a_file_and_logs_no_token_or_secret() {
+    use crate::users::{ALICE, BOB, USERS, call};
+    let moto = Moto::enforcing();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users");
+    std::fs::write(&file, USERS).unwrap();
+    let prefix = unique_prefix("binary-users");
+    let template = format!("{prefix}{{user}}/");
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", moto.base_access_key_id.as_str()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            moto.base_secret_access_key.as_str(),
+        ),
+        ("AWS_REGION", moto.region.as_str()),
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("UPLOAD_ROLE_ARN", moto.role_arn.as_str()),
+        ("UPLOAD_BUCKET", moto.bucket.as_str()),
+    ];
+    let running = Running::start(
+        &vars,
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--users",
+            file.to_str().unwrap(),
+            "--user-prefix",
+            &template,
+        ],
+    )
+    .await;
+    let url = running.url.clone();
+    let http = Http::new();
+    assert_eq!(
+        call(&http, "GET", &format!("{url}/items"), None)
+            .await
+            .status,
+        401
+    );
+    let listing = call(
+        &http,
+        "GET",
+        &format!("{url}/items"),
+        Some(&format!("Bearer {BOB}")),
+    )
+    .await;
+    assert_eq!(listing.status, 200, "{}", listing.error());
+    assert_eq!(listing.json()["prefix"], format!("{prefix}bob/"));
+    let handed = call(
+        &http,
+        "GET",
+        &format!("{url}/credentials"),
+        Some(&format!("Bearer {ALICE}")),
+    )
+    .await;
+    assert_eq!(handed.status, 200, "{}", handed.error());
+    let handed = handed.json();
+    let (code, logs) = running.stop().await;
+    assert_eq!(code, Some(0), "{logs}");
+    assert!(
+        logs.contains("users=2"),
+        "the start line counts the users: {logs}"
+    );
+    assert!(
+        logs.contains("user=\"alice\""),
+        "requests are logged with their user: {logs}"
+    );
+    for secret in [
+        ALICE,
+        BOB,
+        &moto.base_secret_access_key,
+        handed["SecretAccessKey"].as_str().unwrap(),
+        handed["SessionToken"].as_str().unwrap(),
+    ] {
+        assert!(!logs.contains(secret), "a secret in the log: {secret:.12}…");
+    }
+
+    // A bad users file stops it at start, naming the flag and the line, not the token.
+    std::fs::write(&file, format!("{ALICE} alice\n{ALICE} mallory\n")).unwrap();
+    let output = binary_command(&vars)
+        .args(["--users", file.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--users: ")
+            && stderr.contains("line 2: this token is given on an earlier line"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(ALICE), "{stderr}");
 }

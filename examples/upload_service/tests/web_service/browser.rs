@@ -540,3 +540,131 @@ async fn another_sites_form_cannot_post_to_the_service_in_a_real_browser() {
         "no AWS call for a refused request"
     );
 }
+
+/// With users (`--users`), on the enforcing server: the page asks for the token, uploads
+/// through the service under the user's prefix, then straight to S3 with the session
+/// `/credentials` hands out, signed in the browser (SigV4 in WebCrypto) — the enforcing server
+/// checks that signature. Both objects are the chosen bytes, under the user's prefix; one
+/// `AssumeRole` for the user. The S3 endpoint the page uploads to is a proxy in front of moto
+/// that answers the CORS preflight as S3 does with a bucket CORS rule (moto 5.2.5 crashes on
+/// preflights while enforcing) and forwards the signed upload to moto.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_users_the_page_signs_in_and_uploads_straight_to_s3_in_a_real_browser() {
+    use crate::users::{ALICE, USERS};
+    use support::fault_proxy::FaultProxy;
+    let Some((chromium, chromedriver)) = browser_paths() else {
+        return;
+    };
+    let moto = Moto::enforcing();
+    let s3_for_browsers = FaultProxy::start(&moto.endpoint).await;
+    s3_for_browsers.answer_cors_preflights();
+    let mut settings = service::settings(&moto);
+    settings.s3_endpoint = Some(s3_for_browsers.endpoint.clone());
+    let prefix = unique_prefix("browser-users");
+    let service =
+        service::start_with_users(&moto, settings, USERS, &format!("{prefix}{{user}}/")).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let upload_dir = scratch.path().join("upload");
+    std::fs::create_dir_all(&upload_dir).unwrap();
+    let file = upload_dir.join("photo.bin");
+    let data = random_bytes(80_000);
+    std::fs::write(&file, &data).unwrap();
+
+    let driver = Driver::start(&chromedriver).await;
+    let browser = Browser::open(
+        WebDriver::new(&driver.url),
+        &chromium,
+        &scratch.path().join("profile"),
+        scratch.path(),
+    )
+    .await;
+    browser.go(&format!("{}/", service.url)).await;
+    browser
+        .until(
+            "the page asks for a token",
+            "return !document.getElementById('signin').hidden \
+             && document.getElementById('message').textContent.includes('Enter your token')",
+            json!([]),
+        )
+        .await;
+    browser.type_into("#token", ALICE).await;
+    browser.click("#use-token").await;
+    let who = browser
+        .until(
+            "the page shows the user's prefix",
+            "return document.getElementById('who').textContent",
+            json!([]),
+        )
+        .await;
+    assert_eq!(who, format!("Your keys are under {prefix}alice/"));
+
+    let message = "const m = document.getElementById('message'); \
+                   return m.className ? m.className + ': ' + m.textContent : ''";
+    let file_input = browser.find("#file").await;
+    browser
+        .cmd(
+            "POST",
+            &format!("/element/{file_input}/value"),
+            json!({ "text": file.display().to_string() }),
+        )
+        .await;
+    for (key, button, said) in [
+        ("through-the-service.bin", "#upload", "ok: Stored "),
+        ("straight-to-s3.bin", "#direct", "ok: Stored "),
+    ] {
+        browser
+            .script(
+                "document.getElementById('message').className = ''",
+                json!([]),
+            )
+            .await;
+        browser.type_into("#key", key).await;
+        browser.click(button).await;
+        let shown = browser
+            .until(&format!("{button} is reported"), message, json!([]))
+            .await;
+        let shown = shown.as_str().unwrap();
+        assert!(shown.starts_with(said), "{button}: the page says {shown}");
+        assert!(shown.contains(&format!("{prefix}alice/{key}")), "{shown}");
+        browser
+            .until(
+                "the list shows it",
+                "return document.querySelector(`tr[data-key=\"${arguments[0]}\"]`) !== null",
+                json!([format!("{prefix}alice/{key}")]),
+            )
+            .await;
+    }
+    let direct = browser
+        .script(
+            "return document.getElementById('message').textContent",
+            json!([]),
+        )
+        .await;
+    assert!(
+        direct.as_str().unwrap().contains("in S3 directly"),
+        "{direct}"
+    );
+    browser.close().await;
+
+    let admin = moto.s3(moto.admin_credentials());
+    for key in ["through-the-service.bin", "straight-to-s3.bin"] {
+        let object = admin
+            .get_object()
+            .bucket(&moto.bucket)
+            .key(format!("{prefix}alice/{key}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{key} is not in S3: {e:?}"));
+        assert!(
+            object.body.collect().await.unwrap().into_bytes() == data,
+            "{key}: the chosen bytes"
+        );
+    }
+    let alice_calls = service
+        .proxy
+        .sts_bodies()
+        .iter()
+        .filter(|b| b.contains("RoleSessionName=upload-service-test-alice"))
+        .count();
+    assert_eq!(alice_calls, 1, "one AssumeRole for the user's session");
+}

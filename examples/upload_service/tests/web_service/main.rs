@@ -11,3 +11,4 @@ mod browser;
 mod limits;
 mod security;
 mod service;
+mod users;

@@ -469,7 +469,8 @@ async fn errors_name_a_request_id_and_no_internal_detail() {
             "has_valid_session",
             "session_expires_at",
             "session_expires_in",
-            "status"
+            "status",
+            "users"
         ]
     );
 

@@ -41,6 +41,8 @@ impl Drop for Service {
 pub fn settings(moto: &Moto) -> app::Settings {
     app::Settings {
         buckets: vec![moto.bucket.clone()],
+        region: Some(moto.region.clone()),
+        s3_endpoint: Some(moto.endpoint.clone()),
         ..app::Settings::default()
     }
 }
@@ -66,6 +68,55 @@ pub async fn start_with_proxy(moto: &Moto, proxy: FaultProxy, settings: app::Set
         .expect("the provider builds");
     let s3 = app::s3_client(&sdk_config, provider.clone());
     let router = app::router(app::AppState::new(provider.clone(), s3, settings));
+    let (url, task) = serve(router).await;
+    Service {
+        url,
+        provider,
+        proxy,
+        moto: moto.clone(),
+        task,
+    }
+}
+
+/// Starts the service with users as `main.rs` wires `--users`: `users` is the users file's
+/// text, `prefix` the `--user-prefix`; the users' scoped sessions reach STS through the same
+/// counting proxy as the service's own provider.
+pub async fn start_with_users(
+    moto: &Moto,
+    settings: app::Settings,
+    users: &str,
+    prefix: &str,
+) -> Service {
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let sdk_config = sdk_config(moto);
+    let role = || {
+        ChainableTemporaryCredentials::builder()
+            .configure(&sdk_config)
+            .endpoint_url(&proxy.endpoint)
+            .role_arn(&moto.role_arn)
+            .role_session_name("upload-service-test")
+    };
+    let provider = role().build().expect("the provider builds");
+    let sessions = role()
+        .scoped_sessions()
+        .on_refresh(app::log_user_refresh)
+        .build()
+        .expect("the scoped sessions build");
+    let access = upload_service::access::UserAccess::new(
+        upload_service::users::Users::parse(users).expect("the users parse"),
+        &upload_service::users::UserPrefix::parse(prefix).expect("the prefix parses"),
+        sessions,
+        &settings.buckets,
+        "upload-service-test",
+    )
+    .expect("every user's scope is valid");
+    let s3 = app::s3_client(&sdk_config, provider.clone());
+    let router = app::router(app::AppState::with_users(
+        provider.clone(),
+        s3,
+        settings,
+        access,
+    ));
     let (url, task) = serve(router).await;
     Service {
         url,
