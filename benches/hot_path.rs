@@ -20,13 +20,8 @@
 mod support;
 
 use arc_swap::ArcSwap;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
-use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
-use aws_smithy_runtime::client::identity::IdentityCache;
-use aws_smithy_runtime_api::client::identity::{ResolveCachedIdentity, SharedIdentityResolver};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_async::time::SystemTimeSource;
 use chainable_credentials::ChainableTemporaryCredentials;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -84,34 +79,8 @@ fn hot_path(c: &mut Criterion) {
     let floor = Arc::new(ArcSwap::from_pointee(warm.clone()));
 
     // The SDK's identity cache, holding the same credentials.
-    let sdk_cache = IdentityCache::lazy().build();
-    let components = Arc::new(
-        RuntimeComponentsBuilder::for_tests()
-            .with_time_source(Some(SharedTimeSource::new(SystemTimeSource::new())))
-            .with_sleep_impl(Some(SharedAsyncSleep::new(TokioSleep::new())))
-            .build()
-            .unwrap(),
-    );
-    let resolver = SharedIdentityResolver::new(SharedCredentialsProvider::new(warm.clone()));
-    let config_bag = Arc::new(ConfigBag::base());
-    let sdk_hit = {
-        let (cache, components, resolver, bag) = (
-            sdk_cache.clone(),
-            components.clone(),
-            resolver.clone(),
-            config_bag.clone(),
-        );
-        move || {
-            // The first resolution loads; every later one is a hit, ready without waiting.
-            futures_block(cache.resolve_cached_identity(resolver.clone(), &components, &bag))
-                .unwrap()
-        }
-    };
-    let _ = runtime.block_on(sdk_cache.resolve_cached_identity(
-        resolver.clone(),
-        &components,
-        &config_bag,
-    ));
+    let sdk_hit = support::sdk_cache::hit(warm.clone());
+    let _ = sdk_hit();
 
     let floor_hit = {
         let floor = floor.clone();
@@ -204,19 +173,6 @@ fn through_a_client(
         });
     }
     group.finish();
-}
-
-/// Polls a future; a LazyCache hit may need more than one poll of its boxed future, so fall
-/// back to a small executor loop.
-fn futures_block<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::yield_now();
-    }
 }
 
 criterion_group!(benches, hot_path);

@@ -6,7 +6,8 @@
 //! 3. Many more distinct scopes than the capacity: the heap stays bounded (peak, and per scope).
 //! 4. A storm: tenants arriving at once under a rate limit — peak STS calls in any second of
 //!    the run, callers served, callers given the typed refusal.
-//! 5. A warm scope hit (the handle, and by value) against the single provider's hit.
+//! 5. A warm scope hit (the handle, and by value) against the single provider's hit and the
+//!    SDK identity cache's hit (what every SDK client pays in front of any provider).
 //! 6. What a Rust user writes today, per tenant: an aws-config `AssumeRoleProvider` behind an
 //!    S3 client's identity cache — against an S3 client per tenant on a scope handle: STS
 //!    calls, heap and tasks per tenant.
@@ -175,6 +176,9 @@ fn scoped(c: &mut Criterion) {
     runtime.block_on(provider.provide_credentials()).unwrap();
     let handle = scoped.provider(&scopes[0]).unwrap();
     let _enter = runtime.enter();
+    // What an SDK client's own identity cache pays for a hit, holding the same scope's session.
+    let sdk_hit = support::sdk_cache::hit(support::ready(handle.provide_credentials()).unwrap());
+    let _ = sdk_hit();
     let mut group = c.benchmark_group("scoped/warm_hit");
     group.bench_function("single_provider", |b| {
         b.iter(|| black_box(support::ready(provider.provide_credentials()).unwrap()))
@@ -185,6 +189,7 @@ fn scoped(c: &mut Criterion) {
     group.bench_function("scope_by_value", |b| {
         b.iter(|| black_box(support::ready(scoped.credentials(&scopes[0])).unwrap()))
     });
+    group.bench_function("sdk_identity_cache", |b| b.iter(|| black_box(sdk_hit())));
     group.finish();
     drop(scoped);
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod counting;
+pub mod sdk_cache;
 
 use aws_credential_types::Credentials;
 use aws_smithy_async::rt::sleep::{AsyncSleep, TokioSleep};
