@@ -21,7 +21,19 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
-/// What to print.
+/// What `exec --help` says of its exit code.
+const EXEC_EXIT_CODES: &str = "Exit codes: COMMAND's own, or 128 + the signal that ended it; \
+                               before COMMAND runs, 2 for a bad command line and 1 when no \
+                               session can be had (one line on standard error); 127 when \
+                               COMMAND cannot be found, 126 when it cannot be run.";
+
+/// What `serve --help` says of its output.
+const SERVE_OUTPUT: &str = "Standard output: the two `export` lines and nothing else, once the \
+                            first session is held; then it serves until SIGINT or SIGTERM. \
+                            Exit codes: 0 after a signal; 2 a bad command line; 1 no session \
+                            can be had at start, or the port cannot be bound.";
+
+/// What to do.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Print the credentials as the JSON a `credential_process` prints (for ~/.aws/config).
@@ -30,14 +42,64 @@ pub(crate) enum Command {
     /// Print `export` lines for a POSIX shell: eval "$(chainable-credentials env ...)".
     #[command(after_help = EXIT_CODES)]
     Env(SessionArgs),
+    /// Run COMMAND with credentials served to it (and to everything it starts) on the
+    /// container-credentials protocol every SDK and the AWS CLI read: one session, refreshed in
+    /// the background, for every process, however long they run.
+    #[command(after_help = EXEC_EXIT_CODES)]
+    Exec(ExecArgs),
+    /// Serve credentials on the container-credentials protocol until stopped, for an IDE or
+    /// several shells: prints the variables that point the SDKs at it.
+    #[command(after_help = SERVE_OUTPUT)]
+    Serve(ServeArgs),
 }
 
 impl Command {
     pub(crate) fn session(&self) -> &SessionArgs {
         match self {
             Command::CredentialProcess(args) | Command::Env(args) => args,
+            Command::Exec(exec) => &exec.session,
+            Command::Serve(serve) => &serve.session,
         }
     }
+}
+
+/// `exec`: the session flags, the server's, and the command to run.
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    #[command(flatten)]
+    pub(crate) session: SessionArgs,
+
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+
+    /// The command to run, and its arguments (after `--`).
+    #[arg(required = true, last = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<std::ffi::OsString>,
+}
+
+/// `serve`: the session flags and the server's.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) session: SessionArgs,
+
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+}
+
+/// How the credential server listens and hands out its token.
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// Port on 127.0.0.1 to listen on [default: a free one]. The server never listens beyond
+    /// loopback.
+    #[arg(long, value_name = "N")]
+    pub(crate) port: Option<u16>,
+
+    /// Hand the token out in a file (mode 0600) named by AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+    /// instead of in AWS_CONTAINER_AUTHORIZATION_TOKEN: PATH, or without it a file in a new
+    /// private directory. Removed when the command ends.
+    #[arg(long, value_name = "PATH", num_args = 0..=1)]
+    pub(crate) token_file: Option<Option<PathBuf>>,
 }
 
 /// The session to obtain, and how.

@@ -4,16 +4,24 @@
 //! ```text
 //! chainable-credentials credential-process --role-arn ARN [--source-profile NAME] ...
 //! chainable-credentials env --role-arn ARN ...
+//! chainable-credentials exec --role-arn ARN ... -- COMMAND [ARGS...]
+//! chainable-credentials serve --role-arn ARN ... [--port N] [--token-file [PATH]]
 //! ```
 //!
-//! Standard output carries the credentials and nothing else; every failure is one line on
-//! standard error and a non-zero exit code (2 for a bad command line, 1 for anything else).
+//! Standard output carries the credentials (or `serve`'s variables) and nothing else; every
+//! failure is one line on standard error and a non-zero exit code (2 for a bad command line, 1
+//! for anything else; `exec` exits with COMMAND's code).
 
 mod args;
+mod container_endpoint;
+mod container_server;
+mod exec;
 mod output;
 mod provider;
 mod recursion;
+mod serve;
 mod terminal_mfa;
+mod token;
 
 use args::{Cli, Command};
 use aws_types::os_shim_internal::Env;
@@ -36,13 +44,25 @@ fn main() -> ExitCode {
         Err(error) => return usage_error(error),
     };
     let args = cli.command.session();
-    log_to_stderr(args.verbose);
+    log_to_stderr(args.verbose, matches!(cli.command, Command::Serve(_)));
     if std::io::stdout().is_terminal() && !args.allow_terminal {
-        return fail(
-            "standard output is a terminal: the credentials would be shown on screen; use it as \
-             a credential_process, with eval \"$(chainable-credentials env ...)\", or pass \
-             --allow-terminal",
-        );
+        match &cli.command {
+            Command::CredentialProcess(_) | Command::Env(_) => {
+                return fail(
+                    "standard output is a terminal: the credentials would be shown on screen; \
+                     use it as a credential_process, with eval \"$(chainable-credentials env \
+                     ...)\", or pass --allow-terminal",
+                );
+            }
+            Command::Serve(serve) if serve.server.token_file.is_none() => {
+                return fail(
+                    "standard output is a terminal: the server's token would be shown on \
+                     screen; pass --token-file (the token goes to a file only you can read), \
+                     use eval \"$(chainable-credentials serve ...)\", or pass --allow-terminal",
+                );
+            }
+            _ => {}
+        }
     }
 
     let roles: Vec<&str> = args
@@ -75,6 +95,21 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
+    let long_running = match &cli.command {
+        Command::Exec(exec) => Some(runtime.block_on(run_exec(exec, &env))),
+        Command::Serve(serve) => Some(runtime.block_on(run_serve(serve, &env))),
+        Command::CredentialProcess(_) | Command::Env(_) => None,
+    };
+    if let Some(ended) = long_running {
+        runtime.shutdown_background();
+        return match ended {
+            Ok(code) => code,
+            Err(failure) => {
+                terminal_mfa::end_unanswered_prompt();
+                report(&env, args, failure)
+            }
+        };
+    }
     let fetched = runtime.block_on(provider::credentials(args));
     // A thread of the runtime's blocking pool may still be inside a read no timeout can
     // interrupt — an MFA prompt nobody answers, a DNS lookup that hangs — and dropping the
@@ -86,21 +121,103 @@ fn main() -> ExitCode {
     }
     let credentials = match fetched {
         Ok(credentials) => credentials,
-        Err(provider::Failure::Usage(reason)) => return usage(&reason),
-        Err(provider::Failure::Failed(error)) => {
-            let hint = temporary_base_hint(&env, args, error.as_ref());
-            return fail(&format!("{}{hint}", explain(error.as_ref())));
-        }
+        Err(failure) => return report(&env, args, failure),
     };
     let text = match &cli.command {
-        Command::CredentialProcess(_) => output::credential_process_json(&credentials),
         Command::Env(_) => output::export_lines(&credentials),
+        _ => output::credential_process_json(&credentials),
     };
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("cannot write to standard output: {e}")),
     }
+}
+
+/// No session to print or serve: one line, and the exit code (2 for a bad flag).
+fn report(env: &Env, args: &args::SessionArgs, failure: provider::Failure) -> ExitCode {
+    match failure {
+        provider::Failure::Usage(reason) => usage(&reason),
+        provider::Failure::Failed(error) => {
+            let hint = temporary_base_hint(env, args, error.as_ref());
+            fail(&format!("{}{hint}", explain(error.as_ref())))
+        }
+    }
+}
+
+/// `exec`: the first session (an MFA code is asked now, before COMMAND has the terminal), the
+/// server, then COMMAND; its exit code.
+async fn run_exec(exec: &args::ExecArgs, env: &Env) -> Result<ExitCode, provider::Failure> {
+    let server = start_server(&exec.session, &exec.server, env).await?;
+    let code = exec::run(&exec.command, &server.variables()).await;
+    drop(server);
+    Ok(code)
+}
+
+/// `serve`: the first session, the server, its variables on standard output; then it serves
+/// until SIGINT or SIGTERM.
+async fn run_serve(serve: &args::ServeArgs, env: &Env) -> Result<ExitCode, provider::Failure> {
+    // Installed first: a signal sent once the variables are printed must stop the server
+    // gracefully, not find the default action still in place.
+    let stopped = stop_signal().map_err(|e| failed(format!("cannot listen for signals: {e}")))?;
+    let server = start_server(&serve.session, &serve.server, env).await?;
+    let lines: Vec<String> = server
+        .variables()
+        .iter()
+        .map(|(name, value)| output::export(name, value))
+        .collect();
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", lines.join("\n"))
+        .and_then(|()| stdout.flush())
+        .map_err(|e| failed(format!("cannot write to standard output: {e}")))?;
+    drop(stdout);
+    let signal = stopped.await;
+    tracing::info!(signal, token_file = ?server.token_file(), "stopping the credential server");
+    drop(server);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The provider, its first session, and the server on it.
+async fn start_server(
+    session: &args::SessionArgs,
+    server: &args::ServerArgs,
+    env: &Env,
+) -> Result<serve::RunningServer, provider::Failure> {
+    let provider = provider::build(session).await?;
+    provider.credentials().await?;
+    let temp_dir = env
+        .get("TMPDIR")
+        .ok()
+        .filter(|dir| !dir.is_empty())
+        .unwrap_or_else(|| "/tmp".to_owned());
+    serve::RunningServer::start(provider, server, std::path::Path::new(&temp_dir))
+        .await
+        .map_err(failed)
+}
+
+fn failed(reason: String) -> provider::Failure {
+    provider::Failure::Failed(reason.into())
+}
+
+/// SIGINT or SIGTERM (the handlers installed now); its name.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = &'static str>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    })
 }
 
 /// What to print for a failure: one line, and for missing base credentials what to pass.
@@ -201,7 +318,7 @@ fn usage_error(error: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            usage("a subcommand is required: credential-process or env")
+            usage("a subcommand is required: credential-process, env, exec or serve")
         }
         _ => {
             let rendered = error.render().to_string();
@@ -229,7 +346,9 @@ fn usage(reason: &str) -> ExitCode {
 /// bounded against a lying `Date`). With `--verbose` this crate's events too (file cache hits,
 /// STS calls, failed refreshes) and other crates' warnings. Without it, a failed refresh is
 /// the one line the command prints, not a warning before it.
-fn log_to_stderr(verbose: bool) {
+///
+/// `serve -v` also logs the server's requests (never a token or a secret).
+fn log_to_stderr(verbose: bool, serving: bool) {
     use tracing_subscriber::layer::SubscriberExt;
     let filter = if verbose {
         tracing_subscriber::filter::Targets::new()
@@ -242,6 +361,18 @@ fn log_to_stderr(verbose: bool) {
             .with_target("chainable_credentials::file_cache", tracing::Level::WARN)
             .with_target("chainable_credentials::sts", tracing::Level::WARN)
             .with_target("chainable_credentials::provider", tracing::Level::WARN)
+            .with_target(
+                "chainable_credentials::container_server",
+                tracing::Level::WARN,
+            )
+            .with_target(
+                "chainable_credentials::serve",
+                if serving {
+                    tracing::Level::INFO
+                } else {
+                    tracing::Level::WARN
+                },
+            )
     };
     let subscriber = tracing_subscriber::registry()
         .with(

@@ -44,7 +44,8 @@ pub(crate) fn export_lines(credentials: &Credentials) -> String {
     lines.join("\n")
 }
 
-fn export(name: &str, value: &str) -> String {
+/// `export NAME='value'`, the value single-quoted for a POSIX shell.
+pub(crate) fn export(name: &str, value: &str) -> String {
     format!("export {name}='{}'", value.replace('\'', r"'\''"))
 }
 

@@ -33,6 +33,11 @@ impl From<aws_credential_types::provider::error::CredentialsError> for Failure {
 
 /// Builds the provider and fetches once.
 pub(crate) async fn credentials(args: &SessionArgs) -> Result<Credentials, Failure> {
+    Ok(build(args).await?.credentials().await?)
+}
+
+/// The provider the flags describe (a chain when `--chain` is given), not yet asked.
+pub(crate) async fn build(args: &SessionArgs) -> Result<ChainableTemporaryCredentials, Failure> {
     let hops = HopFlags {
         args,
         cache_dir: cache_dir(args),
@@ -58,7 +63,7 @@ pub(crate) async fn credentials(args: &SessionArgs) -> Result<Credentials, Failu
         }
         provider = hop.build().map_err(|e| flag_error(args, e))?;
     }
-    Ok(provider.credentials().await?)
+    Ok(provider)
 }
 
 /// The flags every hop shares, and those of the last role (the printed session's).

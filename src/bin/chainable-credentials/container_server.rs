@@ -1,0 +1,187 @@
+//! The credential server's connections: HTTP/1.1 on a loopback listener, with every wait
+//! bounded — the time to send a request's headers (and to keep an idle connection), the size
+//! of those headers, the connections held at once — so that no local process can hold it.
+//!
+//! At the connection cap, a new connection takes the slot of the oldest connection that is not
+//! in the middle of a request (still sending its headers, or idle): 500 connections that never
+//! finish their headers cannot keep a real client out, which the header timeout alone would
+//! (for as long as it lasts, over and over).
+
+use crate::container_endpoint::Endpoint;
+use aws_smithy_async::time::TimeSource as _;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::AbortHandle;
+
+/// The server's bounds.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    /// Connections held at once.
+    pub(crate) max_connections: usize,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// connection is kept.
+    pub(crate) header_read_timeout: Duration,
+    /// The largest request head read (hyper's read buffer; at least 8 KiB).
+    pub(crate) max_header_bytes: usize,
+}
+
+/// Connections held at once by default: 64 (SDK clients keep one or two each).
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 64;
+
+/// How long a client may take over a request's headers by default: 5 s (a local client sends
+/// them at once).
+pub(crate) const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The largest request head by default: 16 KiB (an SDK's is a few hundred bytes).
+pub(crate) const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+        }
+    }
+}
+
+/// One connection being served.
+struct Connection {
+    id: u64,
+    /// A request is being answered on it (it may not be evicted then).
+    busy: Arc<AtomicBool>,
+    abort: AbortHandle,
+}
+
+/// The connections held, oldest first.
+#[derive(Default)]
+struct Connections {
+    held: Mutex<VecDeque<Connection>>,
+    next_id: AtomicU64,
+}
+
+impl Connections {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Connection>> {
+        self.held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes room for one more: below the cap nothing to do; at it, the oldest connection not
+    /// answering a request is closed. `false` when every one is answering a request.
+    fn make_room(&self, cap: usize) -> bool {
+        let mut held = self.lock();
+        if held.len() < cap {
+            return true;
+        }
+        match held.iter().position(|c| !c.busy.load(Ordering::Acquire)) {
+            Some(index) => {
+                if let Some(evicted) = held.remove(index) {
+                    evicted.abort.abort();
+                    tracing::debug!("closed an idle or unfinished connection to make room");
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().retain(|c| c.id != id);
+    }
+}
+
+/// Serves `endpoint` on `listener` until `shutdown` completes.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    endpoint: Arc<Endpoint>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let connections = Arc::new(Connections::default());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let Ok((stream, peer)) = accepted else {
+            // Out of file descriptors, say: the next accept may work.
+            continue;
+        };
+        if !connections.make_room(limits.max_connections) {
+            tracing::warn!(%peer, "every connection is answering a request: refused one more");
+            drop(stream);
+            continue;
+        }
+        let id = connections.next_id.fetch_add(1, Ordering::Relaxed);
+        let busy = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(serve_connection(
+            stream,
+            endpoint.clone(),
+            limits.clone(),
+            busy.clone(),
+            connections.clone(),
+            id,
+        ));
+        connections.lock().push_back(Connection {
+            id,
+            busy,
+            abort: task.abort_handle(),
+        });
+    }
+    for connection in connections.lock().drain(..) {
+        connection.abort.abort();
+    }
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    endpoint: Arc<Endpoint>,
+    limits: Limits,
+    busy: Arc<AtomicBool>,
+    connections: Arc<Connections>,
+    id: u64,
+) {
+    let peer = stream.peer_addr().ok();
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let (endpoint, busy) = (endpoint.clone(), busy.clone());
+        async move {
+            busy.store(true, Ordering::Release);
+            let clock = aws_smithy_async::time::SystemTimeSource::new();
+            let started = clock.now();
+            let (parts, _body) = request.into_parts();
+            let (response, outcome) = endpoint
+                .answer(&parts.method, &parts.uri, &parts.headers)
+                .await;
+            // The path only: a query could hold anything.
+            tracing::info!(
+                method = %parts.method,
+                path = parts.uri.path(),
+                peer = peer.map(|p| p.to_string()),
+                status = response.status().as_u16(),
+                outcome,
+                took_us = clock.now().duration_since(started).unwrap_or_default().as_micros() as u64,
+                "request"
+            );
+            busy.store(false, Ordering::Release);
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+    connections.remove(id);
+}

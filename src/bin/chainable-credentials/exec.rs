@@ -1,0 +1,116 @@
+//! `exec`'s child: COMMAND with the server's variables set and the variables that would win
+//! over them removed, the signals that stop us passed on to it, and its exit code ours.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+/// Variables removed from COMMAND's environment: each would make an SDK take other
+/// credentials before the container-credentials ones (the default chains read the environment's
+/// keys, then the profile, then a web identity token, then the container endpoint), or point it
+/// at another container endpoint or token.
+pub(crate) const REMOVED_VARIABLES: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    // The loop guard of `credential_process` runs: COMMAND's own runs of this command (a
+    // profile's credential_process) are not nested in this one.
+    crate::recursion::STACK_VAR,
+];
+
+/// Runs `command` with `set` added to its environment (after [`REMOVED_VARIABLES`] are
+/// removed), passes SIGINT, SIGTERM and SIGHUP on to it, and returns its exit code, or 128 +
+/// the signal that ended it (as a shell does). 127 when it cannot be found, 126 when it cannot
+/// be run.
+pub(crate) async fn run(command: &[OsString], set: &[(&str, String)]) -> ExitCode {
+    let Some((program, arguments)) = command.split_first() else {
+        return ExitCode::from(2);
+    };
+    let mut child = tokio::process::Command::new(program);
+    child.args(arguments);
+    for name in REMOVED_VARIABLES {
+        child.env_remove(name);
+    }
+    for (name, value) in set {
+        child.env(name, value);
+    }
+    let mut child = match child.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            let shown = program.to_string_lossy();
+            let code = if error.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
+            eprintln!("chainable-credentials: cannot run {shown}: {error}");
+            return ExitCode::from(code);
+        }
+    };
+    let status = wait_passing_signals(&mut child).await;
+    match status {
+        Ok(status) => exit_code(status),
+        Err(error) => {
+            eprintln!("chainable-credentials: lost track of the command: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn wait_passing_signals(
+    child: &mut tokio::process::Child,
+) -> std::io::Result<std::process::ExitStatus> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    loop {
+        let passed = tokio::select! {
+            status = child.wait() => return status,
+            _ = interrupt.recv() => rustix::process::Signal::INT,
+            _ = terminate.recv() => rustix::process::Signal::TERM,
+            _ = hangup.recv() => rustix::process::Signal::HUP,
+        };
+        let pid = child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(pid) = pid {
+            // It may have ended already: then there is nobody to tell.
+            let _ = rustix::process::kill_process(pid, passed);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_passing_signals(
+    child: &mut tokio::process::Child,
+) -> std::io::Result<std::process::ExitStatus> {
+    child.wait().await
+}
+
+/// The child's exit code as ours: its code, or 128 + the signal that ended it.
+fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    if let Some(code) = status.code() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return ExitCode::from(u8::try_from(128 + signal).unwrap_or(255));
+        }
+    }
+    ExitCode::FAILURE
+}
