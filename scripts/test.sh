@@ -2,7 +2,8 @@
 # The whole test suite, on a fresh machine: formatting, clippy, unit and integration tests
 # (in-process fake STS with an injected clock) and the tests against a real local STS/IAM/S3
 # (moto, installed into .venv and started on 127.0.0.1 by this script, stopped on exit), the
-# command-line tool driven by the real AWS CLI and boto3 (installed into .venv too), the upload
+# command-line tool driven by the real AWS CLI and boto3 (installed into .venv too) and the
+# JavaScript SDK v3 (npm, into .node by scripts/node.sh), the upload
 # service example over HTTP and its page in headless Chromium (installed from the distribution's
 # packages by scripts/browser.sh), then the doc tests. Extra arguments go to the test runner,
 # e.g. `scripts/test.sh moto_`.
@@ -41,6 +42,9 @@ eval "$(.venv/bin/python scripts/moto_setup.py --endpoint "$enforcing" --enforce
 eval "$(.venv/bin/python scripts/moto_setup.py --endpoint "$open" --prefix CC_OPEN_)"
 set +a
 echo "enforcing server at $enforcing, open server at $open"
+
+section "the JavaScript SDK v3 for the container-credentials tests (scripts/node.sh)"
+scripts/node.sh install
 
 section "headless browser for the upload service's page test (scripts/browser.sh)"
 scripts/browser.sh install

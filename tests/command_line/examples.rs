@@ -4,26 +4,7 @@
 
 use crate::support;
 
-use std::path::PathBuf;
-use support::cli::{Home, finish, stderr};
-
-/// An example's binary, which `cargo test` builds beside the test binaries (and
-/// `scripts/test.sh` with `cargo build --examples`, before nextest).
-fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe().expect("the test binary");
-    let path = deps
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the target directory")
-        .join("examples")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the examples (cargo test builds them; before nextest run `cargo build --features cli --examples`)",
-        path.display()
-    );
-    path
-}
+use support::cli::{Home, example_binary as example, finish, stderr};
 
 fn assert_one_line_of_sentences(text: &str) {
     assert_eq!(text.lines().count(), 1, "one line: {text:?}");

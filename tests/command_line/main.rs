@@ -5,6 +5,7 @@
 mod support;
 
 mod aws_cli;
+mod container;
 mod credential_process;
 mod examples;
 mod profiles;

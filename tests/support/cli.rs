@@ -154,3 +154,46 @@ pub fn printed_credentials(json: &serde_json::Value) -> aws_credential_types::Cr
         "printed",
     )
 }
+
+/// The JavaScript SDK v3 packages (`node_modules`, for `NODE_PATH`), installed by
+/// `scripts/node.sh install` on first use (idempotent; `scripts/test.sh` installs them first).
+pub fn node_modules() -> PathBuf {
+    static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            let root = super::repo_root();
+            let installed = std::process::Command::new("bash")
+                .arg(root.join("scripts/node.sh"))
+                .arg("install")
+                .status()
+                .expect("run scripts/node.sh install");
+            assert!(installed.success(), "scripts/node.sh install failed");
+            let dir = super::environment::var("CC_NODE_DIR")
+                .map_or_else(|| root.join(".node"), PathBuf::from);
+            dir.join("node_modules")
+        })
+        .clone()
+}
+
+/// A test client program of the checkout's `tests/clients/`.
+pub fn client(name: &str) -> PathBuf {
+    super::repo_root().join("tests/clients").join(name)
+}
+
+/// An example's binary, which `cargo test` builds beside the test binaries (and
+/// `scripts/test.sh` with `cargo build --examples`, before nextest).
+pub fn example_binary(name: &str) -> PathBuf {
+    let deps = std::env::current_exe().expect("the test binary");
+    let path = deps
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the target directory")
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the examples (cargo test builds them; before nextest run `cargo build --features cli --examples`)",
+        path.display()
+    );
+    path
+}
