@@ -4,6 +4,7 @@
 
 pub mod counting;
 pub mod sdk_cache;
+pub mod sts_server;
 
 use aws_credential_types::Credentials;
 use aws_smithy_async::rt::sleep::{AsyncSleep, TokioSleep};

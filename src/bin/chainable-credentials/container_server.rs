@@ -2,10 +2,11 @@
 //! bounded — the time to send a request's headers (and to keep an idle connection), the size
 //! of those headers, the connections held at once — so that no local process can hold it.
 //!
-//! At the connection cap, a new connection takes the slot of the oldest connection that is not
-//! in the middle of a request (still sending its headers, or idle): 500 connections that never
-//! finish their headers cannot keep a real client out, which the header timeout alone would
-//! (for as long as it lasts, over and over).
+//! At the connection cap, a new connection takes the slot of the oldest connection that has
+//! not sent a whole request yet, else of the oldest idle one (never of one being answered): 500
+//! connections that never finish their headers cannot keep a real client out, which the header
+//! timeout alone would (for as long as it lasts, over and over), and clients that keep their
+//! connections alive between requests keep them while there are such connections to close.
 
 use crate::container_endpoint::Endpoint;
 use aws_smithy_async::time::TimeSource as _;
@@ -16,7 +17,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -34,8 +35,9 @@ pub(crate) struct Limits {
     pub(crate) max_header_bytes: usize,
 }
 
-/// Connections held at once by default: 64 (SDK clients keep one or two each).
-pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// Connections held at once by default: 256 (SDK clients keep one or two each; a build with a
+/// hundred processes asking at once fits).
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 /// How long a client may take over a request's headers by default: 5 s (a local client sends
 /// them at once).
@@ -54,11 +56,16 @@ impl Default for Limits {
     }
 }
 
+/// Where a connection is: what decides which one makes room.
+const NEW: u8 = 0;
+const ANSWERING: u8 = 1;
+const IDLE: u8 = 2;
+
 /// One connection being served.
 struct Connection {
     id: u64,
-    /// A request is being answered on it (it may not be evicted then).
-    busy: Arc<AtomicBool>,
+    /// [`NEW`] (no whole request yet), [`ANSWERING`] (never evicted) or [`IDLE`].
+    state: Arc<AtomicU8>,
     abort: AbortHandle,
 }
 
@@ -76,14 +83,20 @@ impl Connections {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Makes room for one more: below the cap nothing to do; at it, the oldest connection not
-    /// answering a request is closed. `false` when every one is answering a request.
+    /// Makes room for one more: below the cap nothing to do; at it, the oldest connection
+    /// without a whole request yet is closed, else the oldest idle one. `false` when every one
+    /// is answering a request.
     fn make_room(&self, cap: usize) -> bool {
         let mut held = self.lock();
         if held.len() < cap {
             return true;
         }
-        match held.iter().position(|c| !c.busy.load(Ordering::Acquire)) {
+        let in_state = |state| move |c: &Connection| c.state.load(Ordering::Acquire) == state;
+        let victim = held
+            .iter()
+            .position(in_state(NEW))
+            .or_else(|| held.iter().position(in_state(IDLE)));
+        match victim {
             Some(index) => {
                 if let Some(evicted) = held.remove(index) {
                     evicted.abort.abort();
@@ -124,18 +137,18 @@ pub(crate) async fn serve(
             continue;
         }
         let id = connections.next_id.fetch_add(1, Ordering::Relaxed);
-        let busy = Arc::new(AtomicBool::new(false));
+        let state = Arc::new(AtomicU8::new(NEW));
         let task = tokio::spawn(serve_connection(
             stream,
             endpoint.clone(),
             limits.clone(),
-            busy.clone(),
+            state.clone(),
             connections.clone(),
             id,
         ));
         connections.lock().push_back(Connection {
             id,
-            busy,
+            state,
             abort: task.abort_handle(),
         });
     }
@@ -148,15 +161,15 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     endpoint: Arc<Endpoint>,
     limits: Limits,
-    busy: Arc<AtomicBool>,
+    state: Arc<AtomicU8>,
     connections: Arc<Connections>,
     id: u64,
 ) {
     let peer = stream.peer_addr().ok();
     let service = service_fn(move |request: hyper::Request<Incoming>| {
-        let (endpoint, busy) = (endpoint.clone(), busy.clone());
+        let (endpoint, state) = (endpoint.clone(), state.clone());
         async move {
-            busy.store(true, Ordering::Release);
+            state.store(ANSWERING, Ordering::Release);
             let clock = aws_smithy_async::time::SystemTimeSource::new();
             let started = clock.now();
             let (parts, _body) = request.into_parts();
@@ -173,7 +186,7 @@ async fn serve_connection(
                 took_us = clock.now().duration_since(started).unwrap_or_default().as_micros() as u64,
                 "request"
             );
-            busy.store(false, Ordering::Release);
+            state.store(IDLE, Ordering::Release);
             Ok::<_, Infallible>(response)
         }
     });
@@ -184,4 +197,67 @@ async fn serve_connection(
         .serve_connection(TokioIo::new(stream), service)
         .await;
     connections.remove(id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Connections in the given states, oldest first, each a task that never ends.
+    fn held(states: &[u8]) -> (Connections, Vec<tokio::task::JoinHandle<()>>) {
+        let connections = Connections::default();
+        let mut tasks = Vec::new();
+        for (id, state) in states.iter().enumerate() {
+            let task = tokio::spawn(std::future::pending::<()>());
+            connections.lock().push_back(Connection {
+                id: id as u64,
+                state: Arc::new(AtomicU8::new(*state)),
+                abort: task.abort_handle(),
+            });
+            tasks.push(task);
+        }
+        (connections, tasks)
+    }
+
+    fn ids(connections: &Connections) -> Vec<u64> {
+        connections.lock().iter().map(|c| c.id).collect()
+    }
+
+    #[tokio::test]
+    async fn room_is_made_from_unfinished_connections_first_then_idle_never_answering() {
+        let (connections, tasks) = held(&[IDLE, ANSWERING, NEW, IDLE, NEW]);
+        assert!(connections.make_room(6), "below the cap: nothing closed");
+        assert_eq!(ids(&connections), [0, 1, 2, 3, 4]);
+        assert!(connections.make_room(5));
+        assert_eq!(
+            ids(&connections),
+            [0, 1, 3, 4],
+            "the oldest without a request"
+        );
+        assert!(connections.make_room(4));
+        assert_eq!(ids(&connections), [0, 1, 3]);
+        assert!(connections.make_room(3));
+        assert_eq!(ids(&connections), [1, 3], "then the oldest idle one");
+        assert!(connections.make_room(2));
+        assert_eq!(ids(&connections), [1]);
+        assert!(
+            !connections.make_room(1),
+            "one answering a request is never closed"
+        );
+        assert_eq!(ids(&connections), [1]);
+        for (id, task) in tasks.into_iter().enumerate() {
+            if id == 1 {
+                assert!(!task.is_finished(), "the answering connection runs on");
+                task.abort();
+            } else {
+                let ended = tokio::time::timeout(Duration::from_secs(5), task)
+                    .await
+                    .unwrap();
+                assert!(
+                    ended.unwrap_err().is_cancelled(),
+                    "connection {id} was closed"
+                );
+            }
+        }
+    }
 }
