@@ -66,7 +66,7 @@
 //!   SDKs with the file cache on (`cargo install chainable-credentials --features cli`).
 //!
 //! [`CredentialsError`]: aws_credential_types::provider::error::CredentialsError
-
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 mod arn;

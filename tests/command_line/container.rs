@@ -291,7 +291,7 @@ async fn exit_codes_signals_and_a_command_that_cannot_run() {
         "trap 'echo got-term; exit 3' TERM; touch '{}'; while true; do sleep 0.1; done",
         ready.display()
     );
-    let mut child = exec(&home, &moto, &proxy, &[], &script)
+    let child = exec(&home, &moto, &proxy, &[], &script)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -713,4 +713,69 @@ async fn serve_prints_two_export_lines_and_with_a_token_file_no_token() {
         "nothing else on standard output"
     );
     assert!(!token_file.exists(), "the token file is removed at the end");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_valid_session_the_server_answers_503_and_serves_again_once_sts_is_back() {
+    let moto = Moto::enforcing();
+    let home = Home::new();
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    // The first session lasts 8 seconds; every refresh fails until STS is back.
+    proxy.then(Fault::Pass);
+    proxy.always(Fault::Status(503, "ServiceUnavailable"));
+    proxy.shorten_sessions(Duration::from_secs(8));
+    let serving = serve(&home, &moto, &proxy).await;
+    let address = serving
+        .url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let request = format!(
+        "GET /credentials HTTP/1.1\r\nHost: {address}\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+        serving.token
+    );
+    let answer = || async {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).await.unwrap();
+        text
+    };
+    let until = |wanted: &'static str| async move {
+        for _ in 0..900 {
+            let text = answer().await;
+            if text.starts_with(wanted) {
+                return text;
+            }
+            TokioSleep::new().sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no {wanted:?} answer within 90 s");
+    };
+    let unavailable = until("HTTP/1.1 503").await;
+    let body = &unavailable[unavailable.find("\r\n\r\n").unwrap() + 4..];
+    let error: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(error["code"], "CredentialsUnavailable");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("ServiceUnavailable"),
+        "{error}"
+    );
+    let calls_while_down = proxy.sts_requests();
+    proxy.always(Fault::Pass);
+    let served = until("HTTP/1.1 200").await;
+    assert!(served.contains("\"AccessKeyId\":\"ASIA"), "a session again");
+    assert!(
+        proxy.sts_requests() > calls_while_down,
+        "STS was asked again"
+    );
+    let Serving {
+        mut child, errors, ..
+    } = serving;
+    let _ = child.start_kill();
+    let log = errors.await.unwrap();
+    assert!(log.contains("outcome=\"no session\""), "{log}");
 }

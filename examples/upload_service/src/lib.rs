@@ -3,6 +3,7 @@
 //! header-read timeout and a connection cap), which the binary (`main.rs`) wires from its
 //! settings ([`config`]) and the tests serve in-process. With `--users`, [`users`] reads who
 //! may call (bearer tokens) and [`access`] gives each user a scoped session under its prefix.
+#![forbid(unsafe_code)]
 
 pub mod access;
 pub mod app;

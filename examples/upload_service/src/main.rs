@@ -29,6 +29,7 @@
 //! instance metadata, ...; `AWS_REGION`, `AWS_ENDPOINT_URL`). The listening URL is printed on
 //! standard output as one line, `listening on http://ADDR`; logs go to standard error.
 //! Ctrl-C or SIGTERM stops accepting connections and lets in-flight requests finish.
+#![forbid(unsafe_code)]
 
 use aws_config::BehaviorVersion;
 use aws_types::region::Region;

@@ -26,6 +26,7 @@ pub(crate) const REMOVED_VARIABLES: &[&str] = &[
     // The loop guard of `credential_process` runs: COMMAND's own runs of this command (a
     // profile's credential_process) are not nested in this one.
     crate::recursion::STACK_VAR,
+    crate::recursion::REEXEC_VAR,
 ];
 
 /// Runs `command` with `set` added to its environment (after [`REMOVED_VARIABLES`] are

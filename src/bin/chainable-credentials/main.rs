@@ -11,6 +11,7 @@
 //! Standard output carries the credentials (or `serve`'s variables) and nothing else; every
 //! failure is one line on standard error and a non-zero exit code (2 for a bad command line, 1
 //! for anything else; `exec` exits with COMMAND's code).
+#![forbid(unsafe_code)]
 
 mod args;
 mod container_endpoint;
@@ -81,10 +82,23 @@ fn main() -> ExitCode {
         &roles,
     );
     let inherited = env.get(recursion::STACK_VAR).ok();
-    match recursion::enter(inherited.as_deref(), &identity) {
-        // SAFETY: no other thread exists yet (the runtime is created below), so nothing can
-        // read the environment while it changes.
-        Ok(stack) => unsafe { std::env::set_var(recursion::STACK_VAR, stack) },
+    let marker = env.get(recursion::REEXEC_VAR).ok();
+    match recursion::guard(
+        inherited.as_deref(),
+        marker.as_deref(),
+        std::process::id(),
+        &identity,
+    ) {
+        Ok(None) => {}
+        #[cfg(unix)]
+        Ok(Some(stack)) if may_run_itself(&env, args, env_profile.as_deref()) => {
+            return fail(&recursion::reexec(&stack));
+        }
+        #[cfg(unix)]
+        Ok(Some(_)) => {}
+        // Without `exec`, no guard: the children inherit no stack.
+        #[cfg(not(unix))]
+        Ok(Some(_)) => {}
         Err(reason) => return fail(&reason),
     }
 
@@ -132,6 +146,31 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("cannot write to standard output: {e}")),
     }
+}
+
+/// Whether this run may end up running a `credential_process` (and so, maybe, itself): the
+/// profile it reads for its base credentials reaches one in the shared files.
+fn may_run_itself(env: &Env, args: &args::SessionArgs, env_profile: Option<&str>) -> bool {
+    let profile = args
+        .profile
+        .as_deref()
+        .or(args.source_profile.as_deref())
+        .or(env_profile)
+        .unwrap_or("default");
+    let home = env.get("HOME").ok();
+    let read = |var: &str, default: &str| {
+        let path = env
+            .get(var)
+            .ok()
+            .or_else(|| home.as_ref().map(|home| format!("{home}/.aws/{default}")));
+        path.and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default()
+    };
+    recursion::may_run_credential_process(
+        profile,
+        &read("AWS_CONFIG_FILE", "config"),
+        &read("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+    )
 }
 
 /// No session to print or serve: one line, and the exit code (2 for a bad flag).

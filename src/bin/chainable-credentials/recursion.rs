@@ -11,6 +11,10 @@ pub(crate) const STACK_VAR: &str = "CHAINABLE_CREDENTIALS_STACK";
 /// Separates runs in [`STACK_VAR`] (a control character: never in a profile name or an ARN).
 const SEPARATOR: char = '\u{1e}';
 
+/// Marks the copy of itself a run re-executes with the stack set (see [`guard`]): that copy's
+/// process id, which `exec` keeps, and which no child of it has.
+pub(crate) const REEXEC_VAR: &str = "CHAINABLE_CREDENTIALS_REEXEC";
+
 /// More nested runs than this is a loop even if the runs differ.
 pub(crate) const MAX_NESTING: usize = 8;
 
@@ -34,6 +38,100 @@ pub(crate) fn identity(
         roles.join(" -> ")
     };
     format!("{source} | {roles}")
+}
+
+/// What a run does about the stack: `Ok(None)` when it is the copy a run re-executed with its
+/// entry already on the stack (`marker`, the inherited [`REEXEC_VAR`], is its own process id
+/// `pid`); else the stack with its entry, for [`reexec`] to hand to its children; `Err` when
+/// it is a loop.
+///
+/// The stack reaches the children (the `credential_process` commands aws-config runs for a
+/// profile) through the environment they inherit. Setting a variable in a running process is
+/// `unsafe` (another thread could be reading the environment), so the run re-executes itself
+/// with the variable set instead: one `exec`, about a millisecond.
+pub(crate) fn guard(
+    inherited: Option<&str>,
+    marker: Option<&str>,
+    pid: u32,
+    identity: &str,
+) -> Result<Option<String>, String> {
+    if marker == Some(pid.to_string().as_str()) {
+        return Ok(None);
+    }
+    enter(inherited, identity).map(Some)
+}
+
+/// Whether resolving the base credentials of `profile` (the profile the run reads: `--profile`,
+/// `--source-profile`, else `AWS_PROFILE` or `default`) may run a `credential_process` — the
+/// only way this command can end up running itself. `config` and `credentials` are the two
+/// files' texts (empty when missing). Only then is the guard's `exec` worth its millisecond;
+/// when in doubt (a chain too long to follow), it may.
+pub(crate) fn may_run_credential_process(profile: &str, config: &str, credentials: &str) -> bool {
+    let mut name = profile.to_owned();
+    for _ in 0..MAX_PROFILE_HOPS {
+        let config_section = if name == "default" {
+            "default".to_owned()
+        } else {
+            format!("profile {name}")
+        };
+        let keys: Vec<(String, String)> = section(config, &config_section)
+            .into_iter()
+            // `[default]` may also be written `[profile default]` in the config file.
+            .chain(section(config, &format!("profile {name}")))
+            .chain(section(credentials, &name))
+            .collect();
+        if keys.iter().any(|(key, _)| key == "credential_process") {
+            return true;
+        }
+        match keys.into_iter().find(|(key, _)| key == "source_profile") {
+            Some((_, next)) if next != name => name = next,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Source profiles followed at most by [`may_run_credential_process`].
+const MAX_PROFILE_HOPS: usize = 16;
+
+/// The `key = value` lines of `[name]` in an INI text (keys lower-cased, values trimmed).
+fn section(text: &str, name: &str) -> Vec<(String, String)> {
+    let mut keys = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = header.split_whitespace().collect::<Vec<_>>().join(" ") == name;
+            continue;
+        }
+        if !inside || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            keys.push((key.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    keys
+}
+
+/// Replaces this process by the same program with the same arguments and `stack` in its
+/// environment (and [`REEXEC_VAR`] naming this process). Returns only if that fails.
+#[cfg(unix)]
+pub(crate) fn reexec(stack: &str) -> String {
+    use std::os::unix::process::CommandExt;
+    let program = match std::env::current_exe() {
+        Ok(program) => program,
+        Err(e) => return format!("cannot find its own program to guard against recursion: {e}"),
+    };
+    let error = std::process::Command::new(&program)
+        .args(std::env::args_os().skip(1))
+        .env(STACK_VAR, stack)
+        .env(REEXEC_VAR, std::process::id().to_string())
+        .exec();
+    format!(
+        "cannot run itself again ({}) to guard against credential_process recursion: {error}",
+        program.display()
+    )
 }
 
 /// Checks `identity` against the inherited stack; returns the stack to hand to children.
@@ -90,6 +188,60 @@ mod tests {
         }
         let error = enter(env.as_deref(), &identity(None, Some("last"), None, &[])).unwrap_err();
         assert!(error.contains("nested 9 levels"), "{error}");
+    }
+
+    #[test]
+    fn the_reexecuted_copy_carries_on_and_its_children_are_checked() {
+        let me = identity(None, Some("base"), None, &["arn:aws:iam::1:role/r"]);
+        let stack = guard(None, None, 100, &me)
+            .unwrap()
+            .expect("re-execute with the stack");
+        assert_eq!(
+            guard(Some(&stack), Some("100"), 100, &me),
+            Ok(None),
+            "the copy"
+        );
+        let child = guard(Some(&stack), Some("100"), 200, &me);
+        assert!(
+            child.unwrap_err().contains("recursion"),
+            "a child with the same identity"
+        );
+        let other = identity(None, Some("other"), None, &[]);
+        assert!(
+            guard(Some(&stack), Some("100"), 200, &other)
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn only_a_chain_reaching_a_credential_process_needs_the_guard() {
+        let config = "[default]\nregion = eu-west-1\n\
+                      [profile reader]\ncredential_process = chainable-credentials credential-process --source-profile base\n\
+                      [profile admin]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = middle\n\
+                      [profile middle]\nrole_arn = arn:aws:iam::1:role/m\nsource_profile = reader\n\
+                      [profile  loop ]\nsource_profile = loop\n";
+        let credentials = "[base]\naws_access_key_id = AKID\naws_secret_access_key = s\n\
+                           [scripted]\ncredential_process = ./get-keys\n";
+        let may = |profile| may_run_credential_process(profile, config, credentials);
+        assert!(!may("base"), "static keys");
+        assert!(
+            !may("default"),
+            "no credentials at all in the default profile"
+        );
+        assert!(!may("missing"));
+        assert!(may("reader"));
+        assert!(may("admin"), "through its source profiles");
+        assert!(may("scripted"), "in the credentials file");
+        assert!(
+            !may("loop"),
+            "a profile that is its own source ends the walk"
+        );
+        assert!(may_run_credential_process(
+            "default",
+            "[profile default]\ncredential_process = x\n",
+            ""
+        ));
     }
 
     #[test]
