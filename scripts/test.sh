@@ -69,6 +69,8 @@ if [[ $# -eq 0 ]]; then
     # real (see BENCHMARKS.md).
     section "benches, once each with a small workload (their assertions hold; no timing)"
     cargo test --benches --quiet "${features[@]}"
+    section "the peers comparison's clients start and report (scripts/peers.sh --smoke)"
+    scripts/peers.sh --smoke
     section "examples against the local server (scripts/demo.sh)"
     scripts/demo.sh
 fi
