@@ -23,9 +23,28 @@ const settings = {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Calls each of `calls` (functions returning a promise) on its own schedule.
+// The run's summary line, the same in every peer: requests, failures, latency (ms).
+function summary(took, failures) {
+  const sorted = [...took].sort((a, b) => a - b);
+  const at = (p) => (sorted.length ? sorted[Math.round((sorted.length - 1) * p)] : 0);
+  return {
+    summary: {
+      requests: took.length,
+      failures,
+      p50_ms: at(0.5),
+      p99_ms: at(0.99),
+      max_ms: sorted.length ? sorted[sorted.length - 1] : 0,
+      over_1s: took.filter((ms) => ms > 1000).length,
+    },
+  };
+}
+
+// Calls each of `calls` (functions returning a promise) on its own schedule; one JSON line a
+// call, and the summary line last.
 async function run(calls) {
   const end = Date.now() + settings.duration * 1000;
+  const took = [];
+  let failures = 0;
   await Promise.all(
     calls.map(async (call, client) => {
       while (Date.now() < end) {
@@ -38,11 +57,14 @@ async function run(calls) {
           process.stderr.write(`client ${client}: ${error.name}: ${error.message}\n`);
         }
         const ms = Date.now() - started;
+        took.push(ms);
+        if (!ok) failures += 1;
         process.stdout.write(`${JSON.stringify({ client, t: started, ms, ok })}\n`);
         await sleep(Math.max(0, settings.interval * 1000 - ms));
       }
     }),
   );
+  process.stdout.write(`${JSON.stringify(summary(took, failures))}\n`);
 }
 
 module.exports = { settings, run };

@@ -48,6 +48,8 @@ duration = float(setting("PEER_DURATION"))
 interval = float(os.environ.get("PEER_INTERVAL", "2"))
 end = time.time() + duration
 lock = threading.Lock()
+took_ms = []
+failures = [0]
 
 
 def loop(index, s3):
@@ -61,6 +63,8 @@ def loop(index, s3):
             print(f"client {index}: {error}", file=sys.stderr, flush=True)
         took = time.time() - started
         with lock:
+            took_ms.append(int(took * 1000))
+            failures[0] += 0 if ok else 1
             line = {"client": index, "t": int(started * 1000), "ms": int(took * 1000), "ok": ok}
             print(json.dumps(line), flush=True)
         time.sleep(max(0.0, interval - took))
@@ -72,3 +76,15 @@ for thread in threads:
 for thread in threads:
     thread.join()
 os.unlink(config.name)
+
+# The run's summary line, the same in every peer.
+took_ms.sort()
+at = lambda p: took_ms[round((len(took_ms) - 1) * p)] if took_ms else 0  # noqa: E731
+print(json.dumps({"summary": {
+    "requests": len(took_ms),
+    "failures": failures[0],
+    "p50_ms": at(0.5),
+    "p99_ms": at(0.99),
+    "max_ms": took_ms[-1] if took_ms else 0,
+    "over_1s": sum(1 for ms in took_ms if ms > 1000),
+}}), flush=True)

@@ -31,7 +31,8 @@ impl Settings {
         let var = |name: &str| env.get(name).map_err(|_| format!("{name} is not set"));
         let number = |name: &str, default: &str| -> Result<f64, String> {
             let text = env.get(name).unwrap_or_else(|_| default.to_owned());
-            text.parse().map_err(|_| format!("{name}: {text:?} is not a number"))
+            text.parse()
+                .map_err(|_| format!("{name}: {text:?} is not a number"))
         };
         Ok(Settings {
             role_arn: var("PEER_ROLE_ARN")?,
@@ -58,9 +59,11 @@ where
     let clock = SystemTimeSource::new();
     let end = clock.now() + settings.duration;
     let interval = settings.interval;
+    let took_ms: std::sync::Arc<std::sync::Mutex<Vec<(u64, bool)>>> = Default::default();
     let tasks: Vec<_> = (0..clients)
         .map(|client| {
             let call = call.clone();
+            let took_ms = took_ms.clone();
             tokio::spawn(async move {
                 let clock = SystemTimeSource::new();
                 while clock.now() < end {
@@ -73,7 +76,13 @@ where
                         }
                     };
                     let took = clock.now().duration_since(started).unwrap_or_default();
-                    let t = started.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+                    if let Ok(mut took_ms) = took_ms.lock() {
+                        took_ms.push((took.as_millis() as u64, ok));
+                    }
+                    let t = started
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_millis();
                     let line = serde_json::json!({
                         "client": client, "t": t as u64, "ms": took.as_millis() as u64, "ok": ok
                     });
@@ -90,6 +99,30 @@ where
     for task in tasks {
         let _ = task.await;
     }
+    let calls = took_ms
+        .lock()
+        .map(|calls| calls.clone())
+        .unwrap_or_default();
+    println!("{}", summary(&calls));
+}
+
+/// The run's summary line, the same in every peer: requests, failures, latency (ms).
+fn summary(calls: &[(u64, bool)]) -> serde_json::Value {
+    let mut took: Vec<u64> = calls.iter().map(|(ms, _)| *ms).collect();
+    took.sort_unstable();
+    let at = |p: f64| {
+        took.get(((took.len().max(1) - 1) as f64 * p).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    serde_json::json!({ "summary": {
+        "requests": took.len(),
+        "failures": calls.iter().filter(|(_, ok)| !ok).count(),
+        "p50_ms": at(0.5),
+        "p99_ms": at(0.99),
+        "max_ms": took.last().copied().unwrap_or(0),
+        "over_1s": took.iter().filter(|ms| **ms > 1000).count(),
+    }})
 }
 
 /// The error and its causes on one line.

@@ -36,7 +36,9 @@ async fn main() -> Result<(), String> {
     // The documented switch, for the comparison's row with it on: the identity cache refreshes
     // this many seconds before expiry instead of 10.
     if let Ok(seconds) = aws_types::os_shim_internal::Env::real().get("PEER_BUFFER_TIME") {
-        let seconds: u64 = seconds.parse().map_err(|_| "PEER_BUFFER_TIME: not seconds")?;
+        let seconds: u64 = seconds
+            .parse()
+            .map_err(|_| "PEER_BUFFER_TIME: not seconds")?;
         loader = loader.identity_cache(
             aws_config::identity::IdentityCache::lazy()
                 .buffer_time(std::time::Duration::from_secs(seconds))

@@ -172,7 +172,10 @@ struct Environment {
 
 fn environment() -> Result<Environment, String> {
     let env = aws_types::os_shim_internal::Env::real();
-    let var = |name: &str| env.get(name).map_err(|_| format!("{name} is not set (run scripts/peers.sh)"));
+    let var = |name: &str| {
+        env.get(name)
+            .map_err(|_| format!("{name} is not set (run scripts/peers.sh)"))
+    };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     Ok(Environment {
@@ -184,7 +187,10 @@ fn environment() -> Result<Environment, String> {
         base_secret: var("PEERS_BASE_SECRET_ACCESS_KEY")?,
         python: var("PEERS_PYTHON")?,
         node_path: var("PEERS_NODE_PATH")?,
-        rust_bins: exe.parent().ok_or("no directory for the harness")?.to_owned(),
+        rust_bins: exe
+            .parent()
+            .ok_or("no directory for the harness")?
+            .to_owned(),
     })
 }
 
@@ -223,7 +229,12 @@ fn command(env: &Environment, peer: &Peer) -> tokio::process::Command {
     // Nothing from the harness's environment but PATH; each client's settings are its own.
     command
         .env_clear()
-        .env("PATH", aws_types::os_shim_internal::Env::real().get("PATH").unwrap_or_default())
+        .env(
+            "PATH",
+            aws_types::os_shim_internal::Env::real()
+                .get("PATH")
+                .unwrap_or_default(),
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
@@ -286,9 +297,13 @@ async fn run_one(
         let mut lines = tokio::io::BufReader::new(stdout).lines();
         let mut calls = Vec::new();
         while let Ok(Some(line)) = lines.next_line().await {
+            // A request's line; the summary line a client ends with is for its own reader.
             let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) else {
                 continue;
             };
+            if value.get("t").is_none() {
+                continue;
+            }
             calls.push(Call {
                 at: UNIX_EPOCH + Duration::from_millis(value["t"].as_u64().unwrap_or(0)),
                 took: Duration::from_millis(value["ms"].as_u64().unwrap_or(0)),
@@ -343,7 +358,13 @@ fn session_name(peer: &Peer, scenario: Scenario) -> String {
     format!("peer-{}-{scenario:?}", peer.name)
         .to_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "=,.@-".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -481,7 +502,12 @@ async fn main() -> Result<(), String> {
                 run.peer.name,
                 run.scenario,
                 run.exit_ok,
-                run.errors.lines().rev().take(12).collect::<Vec<_>>().join(" | ")
+                run.errors
+                    .lines()
+                    .rev()
+                    .take(12)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
             ));
         }
     }
