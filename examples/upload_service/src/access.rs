@@ -69,6 +69,7 @@ impl UserAccess {
     ) -> Result<UserAccess, String> {
         let template = prefix_policy(buckets)?;
         let mut scopes = HashMap::new();
+        let mut session_names = std::collections::HashSet::new();
         for name in users.names() {
             let user_prefix = prefix.for_user(&name);
             let policy = template
@@ -76,6 +77,13 @@ impl UserAccess {
                 .map_err(|e| format!("the session policy of user {name}: {e}"))?;
             let mut session = format!("{session_name}-{name}");
             session.truncate(64);
+            // STS's 64 characters cut long names: two users must not share one in CloudTrail.
+            if !session_names.insert(session.clone()) {
+                return Err(format!(
+                    "user {name}: its role session name {session:?} (the session name, `-` and \
+                     the user, cut to 64 characters) is another user's too; shorten the names"
+                ));
+            }
             let scope = Scope::new()
                 .label(name.to_string())
                 .role_session_name(session)

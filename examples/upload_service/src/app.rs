@@ -654,7 +654,7 @@ async fn get_item(
     user: Option<Extension<User>>,
     query: Result<Query<ItemQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let user = user.map(|Extension(user)| user);
+    let user = state.caller(user)?;
     let Query(query) = query.map_err(ApiError::bad_query)?;
     let bucket = state.bucket(query.bucket)?;
     let key = query
@@ -678,7 +678,14 @@ async fn get_item(
         .await;
     let head = match head {
         Ok(head) => head,
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => {
+        // S3 answers 403 for a missing key to a caller who may not list it, and a user's
+        // session may list its prefix only when the request names it (HeadObject does not):
+        // with users, the key is under the user's own prefix, so 403 says no more than 404.
+        Err(e)
+            if e.as_service_error().is_some_and(|e| e.is_not_found())
+                || (user.is_some()
+                    && e.raw_response().is_some_and(|r| r.status().as_u16() == 403)) =>
+        {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!("no object `{key}` in bucket `{bucket}`"),
@@ -729,7 +736,7 @@ async fn post_item(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
-    let user = user.map(|Extension(user)| user);
+    let user = state.caller(user)?;
     // A body that is not a multipart form (JSON, say) is told so, not the parser's view of
     // its boundary.
     let mut multipart = multipart.map_err(|_| {
@@ -933,7 +940,7 @@ async fn list_items(
     user: Option<Extension<User>>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let user = user.map(|Extension(user)| user);
+    let user = state.caller(user)?;
     let Query(query) = query.map_err(ApiError::bad_query)?;
     let bucket = state.bucket(query.bucket)?;
     let prefix = full_prefix(user.as_ref(), &query.prefix.unwrap_or_default())?;
@@ -958,7 +965,14 @@ async fn list_items(
         .config_override(s3_as(user.as_ref()))
         .send()
         .await
-        .map_err(|e| ApiError::s3("ListObjectsV2", e))?;
+        .map_err(|e| {
+            // A made-up or stale `token` is the client's mistake, not S3 failing.
+            if e.as_service_error().and_then(|e| e.code()) == Some("InvalidArgument") {
+                ApiError::bad_request("`token` is not one a listing of this prefix gave")
+            } else {
+                ApiError::s3("ListObjectsV2", e)
+            }
+        })?;
     let items: Vec<_> = page
         .contents()
         .iter()
@@ -1051,6 +1065,23 @@ fn health_details(
 }
 
 impl AppState {
+    /// The request's user: with users, the one `authenticate` found — its absence is the
+    /// service's fault (a route outside `authenticate`) and is refused rather than served on
+    /// the role's whole session; without users, nobody.
+    fn caller(&self, user: Option<Extension<User>>) -> Result<Option<User>, ApiError> {
+        match (user, &self.0.users) {
+            (Some(Extension(user)), _) => Ok(Some(user)),
+            (None, None) => Ok(None),
+            (None, Some(_)) => {
+                tracing::error!("a request reached a handler without its user");
+                Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error",
+                ))
+            }
+        }
+    }
+
     /// The bucket a request names, if this service serves it (else 403, before any S3 call),
     /// or the first configured one when it names none.
     fn bucket(&self, named: Option<String>) -> Result<String, ApiError> {

@@ -68,6 +68,17 @@ impl Users {
         let mut by_digest = HashMap::new();
         for (index, line) in text.lines().enumerate() {
             let number = index + 1;
+            // `#` starts a comment at the start of a line or after a space; inside a word it
+            // is refused (a token holding one would otherwise be cut short silently).
+            if let Some(at) = line.find('#')
+                && at > 0
+                && !line[..at].ends_with(char::is_whitespace)
+            {
+                return Err(format!(
+                    "line {number}: a `#` inside a word (it starts a comment: tokens and user \
+                     names may not hold one)"
+                ));
+            }
             let content = line.split('#').next().unwrap_or_default().trim();
             if content.is_empty() {
                 continue;
@@ -271,6 +282,7 @@ mod tests {
                 format!("{secret} alice\n{secret} bob\n"),
                 "line 2: this token is given on an earlier line",
             ),
+            (format!("{secret}#x alice\n"), "line 1: a `#` inside a word"),
             ("# nobody\n\n".to_owned(), "names no user"),
         ];
         for (text, expected) in cases {

@@ -87,7 +87,11 @@ impl Endpoint {
             },
         };
         let port = self.address.port();
-        host == self.address.to_string() || host.eq_ignore_ascii_case(&format!("localhost:{port}"))
+        let own = [self.address.to_string(), format!("localhost:{port}")];
+        // On port 80 clients leave the port out.
+        let portless = [self.address.ip().to_string(), "localhost".to_owned()];
+        own.iter().any(|h| host.eq_ignore_ascii_case(h))
+            || (port == 80 && portless.iter().any(|h| host.eq_ignore_ascii_case(h)))
     }
 }
 

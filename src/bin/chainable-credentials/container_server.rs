@@ -60,6 +60,8 @@ impl Default for Limits {
 const NEW: u8 = 0;
 const ANSWERING: u8 = 1;
 const IDLE: u8 = 2;
+/// Chosen to make room: its task is being aborted.
+const EVICTED: u8 = 3;
 
 /// One connection being served.
 struct Connection {
@@ -85,27 +87,34 @@ impl Connections {
 
     /// Makes room for one more: below the cap nothing to do; at it, the oldest connection
     /// without a whole request yet is closed, else the oldest idle one. `false` when every one
-    /// is answering a request.
+    /// is answering a request. A connection is taken only by moving it from its state to
+    /// [`EVICTED`] (a compare-and-swap), so one that starts answering meanwhile is left alone
+    /// (whatever runtime the tasks run on).
     fn make_room(&self, cap: usize) -> bool {
-        let mut held = self.lock();
-        if held.len() < cap {
-            return true;
-        }
-        let in_state = |state| move |c: &Connection| c.state.load(Ordering::Acquire) == state;
-        let victim = held
-            .iter()
-            .position(in_state(NEW))
-            .or_else(|| held.iter().position(in_state(IDLE)));
-        match victim {
-            Some(index) => {
-                if let Some(evicted) = held.remove(index) {
-                    evicted.abort.abort();
-                    tracing::debug!("closed an idle or unfinished connection to make room");
-                }
-                true
+        let evicted = {
+            let mut held = self.lock();
+            if held.len() < cap {
+                return true;
             }
-            None => false,
-        }
+            let take = |state: u8| {
+                move |c: &Connection| {
+                    c.state
+                        .compare_exchange(state, EVICTED, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                }
+            };
+            let victim = held
+                .iter()
+                .position(take(NEW))
+                .or_else(|| held.iter().position(take(IDLE)));
+            match victim.and_then(|index| held.remove(index)) {
+                Some(evicted) => evicted,
+                None => return false,
+            }
+        };
+        evicted.abort.abort();
+        tracing::debug!("closed an idle or unfinished connection to make room");
+        true
     }
 
     fn remove(&self, id: u64) {
@@ -165,11 +174,16 @@ async fn serve_connection(
     connections: Arc<Connections>,
     id: u64,
 ) {
+    let _release = Release(connections, id);
     let peer = stream.peer_addr().ok();
     let service = service_fn(move |request: hyper::Request<Incoming>| {
         let (endpoint, state) = (endpoint.clone(), state.clone());
         async move {
-            state.store(ANSWERING, Ordering::Release);
+            // Not once chosen to make room: its abort is on the way.
+            for from in [NEW, IDLE] {
+                let _ =
+                    state.compare_exchange(from, ANSWERING, Ordering::AcqRel, Ordering::Acquire);
+            }
             let clock = aws_smithy_async::time::SystemTimeSource::new();
             let started = clock.now();
             let (parts, _body) = request.into_parts();
@@ -186,7 +200,7 @@ async fn serve_connection(
                 took_us = clock.now().duration_since(started).unwrap_or_default().as_micros() as u64,
                 "request"
             );
-            state.store(IDLE, Ordering::Release);
+            let _ = state.compare_exchange(ANSWERING, IDLE, Ordering::AcqRel, Ordering::Acquire);
             Ok::<_, Infallible>(response)
         }
     });
@@ -196,7 +210,16 @@ async fn serve_connection(
         .max_buf_size(limits.max_header_bytes.max(8192))
         .serve_connection(TokioIo::new(stream), service)
         .await;
-    connections.remove(id);
+}
+
+/// Gives a connection's slot back however its task ends: closed, aborted, or a panic while
+/// answering (a connection stuck as answering could never be evicted otherwise).
+struct Release(Arc<Connections>, u64);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.0.remove(self.1);
+    }
 }
 
 #[cfg(test)]

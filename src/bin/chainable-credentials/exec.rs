@@ -45,6 +45,15 @@ pub(crate) async fn run(command: &[OsString], set: &[(&str, String)]) -> ExitCod
     for (name, value) in set {
         child.env(name, value);
     }
+    // Installed before COMMAND starts: a signal in between must not kill us and leave it
+    // without its server.
+    let signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("chainable-credentials: cannot listen for signals: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut child = match child.spawn() {
         Ok(child) => child,
         Err(error) => {
@@ -58,7 +67,7 @@ pub(crate) async fn run(command: &[OsString], set: &[(&str, String)]) -> ExitCod
             return ExitCode::from(code);
         }
     };
-    let status = wait_passing_signals(&mut child).await;
+    let status = signals.wait_passing_on(&mut child).await;
     match status {
         Ok(status) => exit_code(status),
         Err(error) => {
@@ -68,37 +77,77 @@ pub(crate) async fn run(command: &[OsString], set: &[(&str, String)]) -> ExitCod
     }
 }
 
+/// The signals passed on to COMMAND.
 #[cfg(unix)]
-async fn wait_passing_signals(
-    child: &mut tokio::process::Child,
-) -> std::io::Result<std::process::ExitStatus> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
-    loop {
-        let passed = tokio::select! {
-            status = child.wait() => return status,
-            _ = interrupt.recv() => rustix::process::Signal::INT,
-            _ = terminate.recv() => rustix::process::Signal::TERM,
-            _ = hangup.recv() => rustix::process::Signal::HUP,
-        };
-        let pid = child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .and_then(rustix::process::Pid::from_raw);
-        if let Some(pid) = pid {
-            // It may have ended already: then there is nobody to tell.
-            let _ = rustix::process::kill_process(pid, passed);
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Waits for `child`, passing each signal on. SIGINT and SIGHUP are not passed on while
+    /// we are the terminal's foreground process group: the terminal sent them to COMMAND as
+    /// well (it is in our group), and a second Ctrl-C makes many programs quit at once.
+    async fn wait_passing_on(
+        mut self,
+        child: &mut tokio::process::Child,
+    ) -> std::io::Result<std::process::ExitStatus> {
+        use rustix::process::Signal;
+        loop {
+            let (passed, from_terminal) = tokio::select! {
+                status = child.wait() => return status,
+                _ = self.interrupt.recv() => (Signal::INT, true),
+                _ = self.terminate.recv() => (Signal::TERM, false),
+                _ = self.hangup.recv() => (Signal::HUP, true),
+            };
+            if from_terminal && in_terminal_foreground() {
+                continue;
+            }
+            // `id()` is `None` once the child is reaped: a recycled id is never signalled.
+            let pid = child
+                .id()
+                .and_then(|id| i32::try_from(id).ok())
+                .and_then(rustix::process::Pid::from_raw);
+            if let Some(pid) = pid {
+                let _ = rustix::process::kill_process(pid, passed);
+            }
         }
     }
 }
 
+/// Whether this process's group is the foreground group of the terminal on standard input.
+#[cfg(unix)]
+fn in_terminal_foreground() -> bool {
+    rustix::termios::tcgetpgrp(std::io::stdin())
+        .is_ok_and(|foreground| foreground == rustix::process::getpgrp())
+}
+
 #[cfg(not(unix))]
-async fn wait_passing_signals(
-    child: &mut tokio::process::Child,
-) -> std::io::Result<std::process::ExitStatus> {
-    child.wait().await
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn wait_passing_on(
+        self,
+        child: &mut tokio::process::Child,
+    ) -> std::io::Result<std::process::ExitStatus> {
+        child.wait().await
+    }
 }
 
 /// The child's exit code as ours: its code, or 128 + the signal that ended it.

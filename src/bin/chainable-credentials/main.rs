@@ -158,19 +158,36 @@ fn may_run_itself(env: &Env, args: &args::SessionArgs, env_profile: Option<&str>
         .or(env_profile)
         .unwrap_or("default");
     let home = env.get("HOME").ok();
-    let read = |var: &str, default: &str| {
-        let path = env
-            .get(var)
-            .ok()
-            .or_else(|| home.as_ref().map(|home| format!("{home}/.aws/{default}")));
-        path.and_then(|path| std::fs::read_to_string(path).ok())
-            .unwrap_or_default()
+    // As aws-config reads them: the variable (`~/` expanded), else the file under HOME. A file
+    // named but unreadable here may still be read by aws-config: then guard anyway.
+    let read = |var: &str, default: &str| -> Option<String> {
+        let named = env.get(var).ok();
+        let path = match &named {
+            Some(path) => match (path.strip_prefix("~/"), &home) {
+                (Some(rest), Some(home)) => format!("{home}/{rest}"),
+                _ => path.clone(),
+            },
+            None => match &home {
+                Some(home) => format!("{home}/.aws/{default}"),
+                // No HOME, no variable: aws-config reads no file either.
+                None => return Some(String::new()),
+            },
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(_) if named.is_none() => Some(String::new()),
+            Err(_) => None,
+        }
     };
-    recursion::may_run_credential_process(
-        profile,
-        &read("AWS_CONFIG_FILE", "config"),
-        &read("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
-    )
+    match (
+        read("AWS_CONFIG_FILE", "config"),
+        read("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+    ) {
+        (Some(config), Some(credentials)) => {
+            recursion::may_run_credential_process(profile, &config, &credentials)
+        }
+        _ => true,
+    }
 }
 
 /// No session to print or serve: one line, and the exit code (2 for a bad flag).
@@ -229,7 +246,10 @@ async fn start_server(
         .ok()
         .filter(|dir| !dir.is_empty())
         .unwrap_or_else(|| "/tmp".to_owned());
-    serve::RunningServer::start(provider, server, std::path::Path::new(&temp_dir))
+    // Absolute: COMMAND may run in another directory.
+    let temp_dir =
+        std::path::absolute(&temp_dir).map_err(|e| failed(format!("TMPDIR {temp_dir}: {e}")))?;
+    serve::RunningServer::start(provider, server, &temp_dir)
         .await
         .map_err(failed)
 }
@@ -238,17 +258,20 @@ fn failed(reason: String) -> provider::Failure {
     provider::Failure::Failed(reason.into())
 }
 
-/// SIGINT or SIGTERM (the handlers installed now); its name.
+/// SIGINT, SIGTERM or SIGHUP (the handlers installed now); its name.
 fn stop_signal() -> std::io::Result<impl std::future::Future<Output = &'static str>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
+        // The terminal closing: stop as for the others (the token file is removed then).
+        let mut hangup = signal(SignalKind::hangup())?;
         Ok(async move {
             tokio::select! {
                 _ = interrupt.recv() => "SIGINT",
                 _ = terminate.recv() => "SIGTERM",
+                _ = hangup.recv() => "SIGHUP",
             }
         })
     }

@@ -44,6 +44,10 @@ impl RunningServer {
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
         let token = Token::generate()?;
         let token_file = match &args.token_file {
+            // The path goes into a variable: it must be text.
+            Some(Some(path)) if path.to_str().is_none() => {
+                return Err(format!("--token-file {}: not a UTF-8 path", path.display()));
+            }
             None => None,
             Some(path) => {
                 // Absolute: the clients may run in another directory.

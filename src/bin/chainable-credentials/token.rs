@@ -74,15 +74,20 @@ impl Drop for TokenFile {
 impl TokenFile {
     /// Writes `token` to `path`, or with no path to `token` in a new directory (mode 0700)
     /// under `temp_dir`. The file is written under a new name in its directory, mode 0600,
-    /// then renamed over `path`: a reader never sees half a token, and a link at `path` is
-    /// replaced, not followed.
+    /// then renamed to `path`: a reader never sees half a token. Something already at `path`
+    /// is refused — a link, a directory, any file but an earlier token file of this command
+    /// (64 hex characters, 0600) — so that `--token-file ~/.aws/credentials` by mistake
+    /// replaces nothing (and nothing is removed at the end that was not written here).
     pub(crate) fn write(
         token: &Token,
         path: Option<&Path>,
         temp_dir: &Path,
     ) -> Result<TokenFile, String> {
         let (path, made_dir) = match path {
-            Some(path) => (path.to_owned(), None),
+            Some(path) => {
+                refuse_existing(path)?;
+                (path.to_owned(), None)
+            }
             None => {
                 let dir =
                     temp_dir.join(format!("chainable-credentials-{:016x}", fastrand::u64(..)));
@@ -90,8 +95,7 @@ impl TokenFile {
                 (dir.join("token"), Some(dir))
             }
         };
-        let file = TokenFile { path, made_dir };
-        let parent = match file.path.parent() {
+        let parent = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
             _ => PathBuf::from("."),
         };
@@ -99,16 +103,48 @@ impl TokenFile {
             ".chainable-credentials-token-{:016x}",
             fastrand::u64(..)
         ));
-        let written = write_private(&staging, token.text())
-            .and_then(|()| std::fs::rename(&staging, &file.path));
+        let written =
+            write_private(&staging, token.text()).and_then(|()| std::fs::rename(&staging, &path));
         if let Err(e) = written {
             let _ = std::fs::remove_file(&staging);
+            if let Some(dir) = &made_dir {
+                let _ = std::fs::remove_dir(dir);
+            }
             return Err(format!(
                 "cannot write the token file {}: {e}",
-                file.path.display()
+                path.display()
             ));
         }
-        Ok(file)
+        // Only now does dropping it remove anything: the file is ours.
+        Ok(TokenFile { path, made_dir })
+    }
+}
+
+/// Refuses `path` if anything but an earlier token file of this command is there.
+fn refuse_existing(path: &Path) -> Result<(), String> {
+    let Ok(metadata) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    #[cfg(unix)]
+    let private = {
+        use std::os::unix::fs::PermissionsExt;
+        metadata.permissions().mode() & 0o777 == 0o600
+    };
+    #[cfg(not(unix))]
+    let private = true;
+    let ours = metadata.is_file()
+        && metadata.len() == 2 * TOKEN_BYTES as u64
+        && private
+        && std::fs::read_to_string(path)
+            .is_ok_and(|text| text.chars().all(|c| c.is_ascii_hexdigit()));
+    if ours {
+        Ok(())
+    } else {
+        Err(format!(
+            "--token-file {}: something else is there already (not an earlier token file of \
+             this command); remove it or name another path",
+            path.display()
+        ))
     }
 }
 
@@ -191,17 +227,33 @@ mod tests {
         drop(made);
         assert!(!made_dir.exists(), "the file and its directory are removed");
 
-        // A given path that is a link to another file: the link is replaced, the file kept.
-        let victim = dir.path().join("victim");
-        std::fs::write(&victim, "keep me").unwrap();
+        // A given path: written there; an earlier token file there is replaced.
         let given = dir.path().join("token");
-        std::os::unix::fs::symlink(&victim, &given).unwrap();
         let written = TokenFile::write(&token, Some(&given), dir.path()).unwrap();
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
         assert_eq!(std::fs::read_to_string(&given).unwrap(), token.text());
         assert_eq!(mode(&given), 0o600);
+        std::mem::forget(written);
+        let newer = Token::generate().unwrap();
+        let written = TokenFile::write(&newer, Some(&given), dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&given).unwrap(), newer.text());
         drop(written);
         assert!(!given.exists());
+
+        // Anything else there is refused, and kept: a file, a link to one, a directory.
+        let victim = dir.path().join("credentials");
+        std::fs::write(&victim, "[default]\naws_access_key_id = AKID\n").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        for taken in [victim.clone(), link.clone(), dir.path().to_owned()] {
+            let error = TokenFile::write(&token, Some(&taken), dir.path()).unwrap_err();
+            assert!(error.contains("something else is there already"), "{error}");
+        }
+        assert!(
+            std::fs::read_to_string(&victim)
+                .unwrap()
+                .starts_with("[default]")
+        );
+        assert!(link.exists());
 
         let error = TokenFile::write(
             &token,
