@@ -81,11 +81,7 @@ async fn ask(http: &Http, url: &str, token: &str) {
 }
 
 fn container(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = support::runtime();
     let test = support::test_mode();
     let aws = BenchAws::new(
         SystemTimeSource::new(),

@@ -68,13 +68,7 @@ fn hot_path(c: &mut Criterion) {
         Duration::from_secs(43_200),
         Duration::ZERO,
     );
-    let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(support::base_credentials())
-        .role_arn(support::ROLE)
-        .region(aws_types::region::Region::new("us-east-1"))
-        .http_client(aws.clone())
-        .build()
-        .unwrap();
+    let provider = support::role(&aws).build().unwrap();
     let warm = runtime.block_on(provider.provide_credentials()).unwrap();
     let floor = Arc::new(ArcSwap::from_pointee(warm.clone()));
 

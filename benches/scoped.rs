@@ -19,9 +19,7 @@ mod support;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_async::time::SystemTimeSource;
 use aws_smithy_async::time::TimeSource;
-use chainable_credentials::{
-    ChainableTemporaryCredentials, FetchError, PolicyTemplate, Scope, ScopedSessions, fetch_error,
-};
+use chainable_credentials::{FetchError, PolicyTemplate, Scope, ScopedSessions, fetch_error};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
@@ -73,11 +71,7 @@ fn bench_aws() -> BenchAws {
 }
 
 fn sessions(aws: &BenchAws, capacity: usize, rate: Option<f64>) -> ScopedSessions {
-    let mut builder = ChainableTemporaryCredentials::builder()
-        .base_credentials(support::base_credentials())
-        .role_arn(support::ROLE)
-        .region(aws_types::region::Region::new("us-east-1"))
-        .http_client(aws.clone())
+    let mut builder = support::role(aws)
         .scoped_sessions()
         .capacity(capacity)
         .max_sts_calls_in_flight(64);
@@ -94,11 +88,7 @@ fn tenant(template: &PolicyTemplate, i: usize) -> Scope {
 }
 
 fn scoped(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = support::runtime();
     let test = support::test_mode();
     let template = PolicyTemplate::new(TEMPLATE).unwrap();
     let mut report = String::new();
@@ -142,11 +132,7 @@ fn scoped(c: &mut Criterion) {
     let started = wall_clock();
     runtime.block_on(async {
         for i in 0..sample {
-            let one_off = ChainableTemporaryCredentials::builder()
-                .base_credentials(support::base_credentials())
-                .role_arn(support::ROLE)
-                .region(aws_types::region::Region::new("us-east-1"))
-                .http_client(aws.clone())
+            let one_off = support::role(&aws)
                 .background_refresh(false)
                 .policy(template.fill(&[("tenant", &format!("t{i}"))]).unwrap())
                 .build()
@@ -166,13 +152,7 @@ fn scoped(c: &mut Criterion) {
     ));
 
     // 5. A warm hit: the scope's handle, by value, and the single provider.
-    let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(support::base_credentials())
-        .role_arn(support::ROLE)
-        .region(aws_types::region::Region::new("us-east-1"))
-        .http_client(aws.clone())
-        .build()
-        .unwrap();
+    let provider = support::role(&aws).build().unwrap();
     runtime.block_on(provider.provide_credentials()).unwrap();
     let handle = scoped.provider(&scopes[0]).unwrap();
     let _enter = runtime.enter();
@@ -245,11 +225,7 @@ fn scoped(c: &mut Criterion) {
         (100_000, 50.0, Duration::from_secs(5))
     };
     let storm_aws = bench_aws();
-    let storm = ChainableTemporaryCredentials::builder()
-        .base_credentials(support::base_credentials())
-        .role_arn(support::ROLE)
-        .region(aws_types::region::Region::new("us-east-1"))
-        .http_client(storm_aws.clone())
+    let storm = support::role(&storm_aws)
         .load_timeout(timeout)
         .scoped_sessions()
         .capacity(arriving)

@@ -155,6 +155,25 @@ pub fn base_credentials() -> Credentials {
     Credentials::new("AKIDBENCH", "bench-base-secret", None, None, "bench")
 }
 
+/// The benches' provider builder: the static base keys assuming [`ROLE`] in us-east-1
+/// through `aws` (the in-process STS); each bench adds its own settings.
+pub fn role(aws: &BenchAws) -> chainable_credentials::Builder {
+    chainable_credentials::ChainableTemporaryCredentials::builder()
+        .base_credentials(base_credentials())
+        .role_arn(ROLE)
+        .region(aws_types::region::Region::new("us-east-1"))
+        .http_client(aws.clone())
+}
+
+/// The benches' multi-thread runtime: two workers, the reference machine's cores.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Polls a future that should be ready at once (a cache hit), without a runtime round trip.
 pub fn ready<F: std::future::Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);

@@ -307,14 +307,7 @@ async fn exit_codes_signals_and_a_command_that_cannot_run() {
         TokioSleep::new().sleep(Duration::from_millis(100)).await;
     }
     assert!(ready.exists(), "COMMAND started");
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    send(&child, "-TERM");
     let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
         .await
         .expect("exec ends after COMMAND")
@@ -343,6 +336,27 @@ async fn exit_codes_signals_and_a_command_that_cannot_run() {
         stderr(&output)
     );
     assert!(!ran.exists(), "COMMAND did not run without a session");
+}
+
+/// Sends `signal` (`-TERM`, `-INT`) to `child` with the real `kill`, as a shell or a service
+/// manager would.
+fn send(child: &tokio::process::Child, signal: &str) {
+    let pid = child.id().expect("still running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {signal} {pid}");
+}
+
+/// Sends `signal` to `child` and waits (20 s at most) for its exit code.
+async fn stop(child: &mut tokio::process::Child, signal: &str) -> Option<i32> {
+    send(child, signal);
+    tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("it exits after the signal")
+        .unwrap()
+        .code()
 }
 
 /// How long the slowed STS takes to answer a refresh: a request that waited for one would
@@ -618,19 +632,7 @@ async fn serve_refuses_every_bad_request_while_a_real_client_is_served() {
     let Serving {
         mut child, errors, ..
     } = serving;
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(stop(&mut child, "-TERM").await, Some(0));
     let log = errors.await.unwrap();
     for outcome in [
         "served",
@@ -698,19 +700,7 @@ async fn serve_prints_two_export_lines_and_with_a_token_file_no_token() {
     let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     assert_eq!(std::fs::read_to_string(&token_file).unwrap().len(), 64);
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(stop(&mut child, "-INT").await, Some(0));
     assert_eq!(
         lines.next_line().await.unwrap(),
         None,

@@ -567,13 +567,18 @@ async fn page(State(state): State<AppState>) -> Response {
     response
 }
 
-/// The S3 configuration a request's calls run with: its user's scoped session, or without
-/// users nothing more than the client's own (the service's session).
-fn s3_as(user: Option<&User>) -> aws_sdk_s3::config::Builder {
-    let config = aws_sdk_s3::config::Builder::default();
+/// An S3 call as `user`: signed with its scoped session. Without a user the call is left as
+/// it is (the client's own credentials, the service's session): an override, even an empty
+/// one, rebuilds the operation's configuration on every request.
+fn as_user<T, E, B>(
+    operation: aws_sdk_s3::client::customize::CustomizableOperation<T, E, B>,
+    user: Option<&User>,
+) -> aws_sdk_s3::client::customize::CustomizableOperation<T, E, B> {
     match user {
-        Some(user) => config.credentials_provider(user.credentials.clone()),
-        None => config,
+        Some(user) => operation.config_override(
+            aws_sdk_s3::config::Builder::default().credentials_provider(user.credentials.clone()),
+        ),
+        None => operation,
     }
 }
 
@@ -666,16 +671,18 @@ async fn get_item(
     let session = session_of(&state, user.as_ref()).await?;
     let lifetime = presign_lifetime(state.0.settings.presign_lifetime, session.expiry(), now())?;
 
-    let head = state
-        .0
-        .s3
-        .head_object()
-        .bucket(&bucket)
-        .key(&key)
-        .customize()
-        .config_override(s3_as(user.as_ref()))
-        .send()
-        .await;
+    let head = as_user(
+        state
+            .0
+            .s3
+            .head_object()
+            .bucket(&bucket)
+            .key(&key)
+            .customize(),
+        user.as_ref(),
+    )
+    .send()
+    .await;
     let head = match head {
         Ok(head) => head,
         // S3 answers 403 for a missing key to a caller who may not list it, and a user's
@@ -695,19 +702,21 @@ async fn get_item(
     };
     let config = PresigningConfig::expires_in(lifetime)
         .map_err(|e| ApiError::internal("presigning config", &e))?;
-    let presigned = state
-        .0
-        .s3
-        .get_object()
-        .bucket(&bucket)
-        .key(&key)
-        // The browser saves the file under its own name instead of showing it.
-        .response_content_disposition(content_disposition(&key))
-        .customize()
-        .config_override(s3_as(user.as_ref()))
-        .presigned(config)
-        .await
-        .map_err(|e| ApiError::s3("presigning GetObject", e))?;
+    let presigned = as_user(
+        state
+            .0
+            .s3
+            .get_object()
+            .bucket(&bucket)
+            .key(&key)
+            // The browser saves the file under its own name instead of showing it.
+            .response_content_disposition(content_disposition(&key))
+            .customize(),
+        user.as_ref(),
+    )
+    .presigned(config)
+    .await
+    .map_err(|e| ApiError::s3("presigning GetObject", e))?;
     // The URL holds the session token: it goes to the client only, never to the log.
     tracing::info!(
         bucket,
@@ -807,20 +816,22 @@ async fn post_item(
     let bucket = state.bucket(bucket)?;
 
     let size = file.bytes.len();
-    let stored = state
-        .0
-        .s3
-        .put_object()
-        .bucket(&bucket)
-        .key(&key)
-        .content_type(file.content_type)
-        .content_length(size as i64)
-        .body(ByteStream::from(file.bytes))
-        .customize()
-        .config_override(s3_as(user.as_ref()))
-        .send()
-        .await
-        .map_err(|e| ApiError::s3("PutObject", e))?;
+    let stored = as_user(
+        state
+            .0
+            .s3
+            .put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .content_type(file.content_type)
+            .content_length(size as i64)
+            .body(ByteStream::from(file.bytes))
+            .customize(),
+        user.as_ref(),
+    )
+    .send()
+    .await
+    .map_err(|e| ApiError::s3("PutObject", e))?;
     let etag = stored.e_tag().map(|t| t.trim_matches('"').to_owned());
     tracing::info!(bucket, key, size, "stored an upload");
     // Where `GET /item` finds it: the key as the request named it (with users, under the
@@ -953,26 +964,28 @@ async fn list_items(
     if query.token.as_ref().is_some_and(|t| t.len() > 4096) {
         return Err(ApiError::bad_request("token is too long"));
     }
-    let page = state
-        .0
-        .s3
-        .list_objects_v2()
-        .bucket(&bucket)
-        .prefix(&prefix)
-        .max_keys(limit)
-        .set_continuation_token(query.token)
-        .customize()
-        .config_override(s3_as(user.as_ref()))
-        .send()
-        .await
-        .map_err(|e| {
-            // A made-up or stale `token` is the client's mistake, not S3 failing.
-            if e.as_service_error().and_then(|e| e.code()) == Some("InvalidArgument") {
-                ApiError::bad_request("`token` is not one a listing of this prefix gave")
-            } else {
-                ApiError::s3("ListObjectsV2", e)
-            }
-        })?;
+    let page = as_user(
+        state
+            .0
+            .s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(&prefix)
+            .max_keys(limit)
+            .set_continuation_token(query.token)
+            .customize(),
+        user.as_ref(),
+    )
+    .send()
+    .await
+    .map_err(|e| {
+        // A made-up or stale `token` is the client's mistake, not S3 failing.
+        if e.as_service_error().and_then(|e| e.code()) == Some("InvalidArgument") {
+            ApiError::bad_request("`token` is not one a listing of this prefix gave")
+        } else {
+            ApiError::s3("ListObjectsV2", e)
+        }
+    })?;
     let items: Vec<_> = page
         .contents()
         .iter()

@@ -125,6 +125,31 @@ fn summary(calls: &[(u64, bool)]) -> serde_json::Value {
     }})
 }
 
+/// `settings.clients` S3 clients on `sdk_config` (so sharing its identity cache, as clients made
+/// from one `SdkConfig` do), each calling `ListBuckets` on the run's schedule.
+pub async fn list_buckets(settings: &Settings, sdk_config: &aws_types::SdkConfig) {
+    let clients: Vec<aws_sdk_s3::Client> = (0..settings.clients)
+        .map(|_| {
+            aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk_config)
+                    .force_path_style(true)
+                    .build(),
+            )
+        })
+        .collect();
+    run(settings, settings.clients, move |i| {
+        let s3 = clients[i].clone();
+        async move {
+            s3.list_buckets()
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| chain(&e))
+        }
+    })
+    .await;
+}
+
 /// The error and its causes on one line.
 pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![error.to_string()];

@@ -234,6 +234,17 @@ impl Browser {
         .await;
     }
 
+    /// Chooses `path` in the file input `css`, as a user picking it in the dialog.
+    async fn choose_file(&self, css: &str, path: &Path) {
+        let input = self.find(css).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{input}/value"),
+            json!({ "text": path.display().to_string() }),
+        )
+        .await;
+    }
+
     async fn click(&self, css: &str) {
         let element = self.find(css).await;
         self.cmd("POST", &format!("/element/{element}/click"), json!({}))
@@ -355,13 +366,8 @@ async fn the_page_uploads_lists_and_downloads_in_a_real_browser() {
         .await;
 
     // Choose the file, name the key, upload with the form's button.
-    let file_input = browser.find("#file").await;
     browser
-        .cmd(
-            "POST",
-            &format!("/element/{file_input}/value"),
-            json!({ "text": upload_dir.join(file_name).display().to_string() }),
-        )
+        .choose_file("#file", &upload_dir.join(file_name))
         .await;
     let suggested = browser
         .script("return document.getElementById('key').value", json!([]))
@@ -600,14 +606,7 @@ async fn with_users_the_page_signs_in_and_uploads_straight_to_s3_in_a_real_brows
 
     let message = "const m = document.getElementById('message'); \
                    return m.className ? m.className + ': ' + m.textContent : ''";
-    let file_input = browser.find("#file").await;
-    browser
-        .cmd(
-            "POST",
-            &format!("/element/{file_input}/value"),
-            json!({ "text": file.display().to_string() }),
-        )
-        .await;
+    browser.choose_file("#file", &file).await;
     for (key, button, said) in [
         ("through-the-service.bin", "#upload", "ok: Stored "),
         ("straight-to-s3.bin", "#direct", "ok: Stored "),

@@ -7,7 +7,7 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_types::region::Region;
 use chainable_credentials::ChainableTemporaryCredentials;
-use peers::{Settings, chain, run};
+use peers::{Settings, list_buckets};
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
@@ -33,25 +33,6 @@ async fn main() -> Result<(), String> {
         .credentials_provider(provider)
         .load()
         .await;
-    let clients: Vec<aws_sdk_s3::Client> = (0..settings.clients)
-        .map(|_| {
-            aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&sdk_config)
-                    .force_path_style(true)
-                    .build(),
-            )
-        })
-        .collect();
-    run(&settings, settings.clients, move |i| {
-        let s3 = clients[i].clone();
-        async move {
-            s3.list_buckets()
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| chain(&e))
-        }
-    })
-    .await;
+    list_buckets(&settings, &sdk_config).await;
     Ok(())
 }
