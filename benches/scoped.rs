@@ -123,9 +123,11 @@ fn scoped(c: &mut Criterion) {
     let tasks = runtime.metrics().num_alive_tasks() - tasks_before;
     assert_eq!(sts_calls, tenants, "one STS call per tenant");
     let per_scope = heap / tenants as isize;
-    // The target is 2 KiB; with a 1,000-character token (a third of the bytes) this
-    // is about 2.5 KiB today (see BENCHMARKS.md): the guard is against regressions.
-    assert!(per_scope < 3 * 1024, "{per_scope} bytes per scope");
+    // The target: under 2 KiB per scope, with 1,000-character session tokens (half
+    // the bytes are the SDK's `Credentials`). The test mode's 200 scopes also carry the
+    // cache's fixed part (its shards), about 250 bytes each.
+    let budget = if test { 3 * 1024 } else { 2 * 1024 };
+    assert!(per_scope < budget, "{per_scope} bytes per scope");
 
     // The per-request pattern: one AssumeRole per request (a sample, then scaled).
     let sample = if test { 50 } else { 2_000 };

@@ -178,7 +178,7 @@ impl fmt::Debug for ChainableTemporaryCredentials {
             .field("role_arn", &self.role_arn())
             .field("role_session_name", &self.role_session_name())
             .field("duration", &request.duration)
-            .field("mfa", &request.mfa_serial)
+            .field("mfa", &request.mfa_serial())
             .field("region", &self.hop.sts_config.region())
             .field("endpoint_url", &self.hop.sts_config.endpoint_url())
             .field("expiry", &self.expiry())

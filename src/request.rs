@@ -9,6 +9,7 @@ use crate::session::{DEFAULT_ASSUME_ROLE_DURATION, DEFAULT_GET_SESSION_TOKEN_DUR
 use crate::validation;
 use std::fmt;
 use std::time::Duration;
+use thin_vec::ThinVec;
 
 /// The STS operation sessions come from. The next operations (web identity, SAML, federation)
 /// join here.
@@ -35,26 +36,40 @@ impl Operation {
 }
 
 /// What to ask STS for. Each field is named after the builder setter that sets it.
+///
+/// Thousands are cached as scopes (`ScopedSessions`), so the request is kept small: the
+/// lists are one pointer each, and the parameters that say who asks and how it proves it —
+/// rare in scopes — are behind one pointer, allocated only when one of them is set
+/// ([`IdentityParameters`]).
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct SessionRequest {
     /// `RoleArn`: with it `AssumeRole`, without it `GetSessionToken`.
-    pub(crate) role_arn: Option<String>,
+    pub(crate) role_arn: Option<Box<str>>,
     /// `RoleSessionName`. After `build()` always set (a generated default if none was given).
-    pub(crate) role_session_name: Option<String>,
+    pub(crate) role_session_name: Option<Box<str>>,
     /// `DurationSeconds`.
     pub(crate) duration: Option<Duration>,
+    /// `Policy`; packed (whitespace-free) JSON once validated.
+    pub(crate) policy: Option<Box<str>>,
+    /// `PolicyArns`.
+    pub(crate) policy_arns: ThinVec<String>,
+    /// `Tags`, as key and value.
+    pub(crate) tags: ThinVec<(String, String)>,
+    /// `TransitiveTagKeys`.
+    pub(crate) transitive_tag_keys: ThinVec<String>,
+    /// `SourceIdentity`.
+    pub(crate) source_identity: Option<Box<str>>,
+    /// `None` when none of them is set (never a box of nothing: requests that ask the same
+    /// compare and hash the same). Read with the accessors, changed with
+    /// [`SessionRequest::change_identity`].
+    identity: Option<Box<IdentityParameters>>,
+}
+
+/// The parameters of a request that say who asks and how it proves it.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) struct IdentityParameters {
     /// `ExternalId`; never printed.
     pub(crate) external_id: Option<String>,
-    /// `Policy`; packed (whitespace-free) JSON once validated.
-    pub(crate) policy: Option<String>,
-    /// `PolicyArns`.
-    pub(crate) policy_arns: Vec<String>,
-    /// `Tags`, as key and value.
-    pub(crate) tags: Vec<(String, String)>,
-    /// `TransitiveTagKeys`.
-    pub(crate) transitive_tag_keys: Vec<String>,
-    /// `SourceIdentity`.
-    pub(crate) source_identity: Option<String>,
     /// `SerialNumber` of the MFA device; its codes come from a token provider kept beside
     /// the request (it is not a parameter of the session).
     pub(crate) mfa_serial: Option<String>,
@@ -85,10 +100,54 @@ pub(crate) enum WebIdentity {
 }
 
 impl SessionRequest {
+    /// The parameters that say who asks, if any is set.
+    fn identity(&self) -> Option<&IdentityParameters> {
+        self.identity.as_deref()
+    }
+
+    /// `ExternalId`.
+    pub(crate) fn external_id(&self) -> Option<&str> {
+        self.identity()?.external_id.as_deref()
+    }
+
+    /// `SerialNumber` of the MFA device.
+    pub(crate) fn mfa_serial(&self) -> Option<&str> {
+        self.identity()?.mfa_serial.as_deref()
+    }
+
+    /// `Name` of the federated user.
+    pub(crate) fn federation_token(&self) -> Option<&str> {
+        self.identity()?.federation_token.as_deref()
+    }
+
+    /// Where the web identity token comes from.
+    pub(crate) fn web_identity(&self) -> Option<&WebIdentity> {
+        self.identity()?.web_identity.as_ref()
+    }
+
+    /// `ProviderId` of a web identity token.
+    pub(crate) fn provider_id(&self) -> Option<&str> {
+        self.identity()?.provider_id.as_deref()
+    }
+
+    /// `PrincipalArn` of the SAML identity provider.
+    pub(crate) fn saml_provider_arn(&self) -> Option<&str> {
+        self.identity()?.saml_provider_arn.as_deref()
+    }
+
+    /// Changes the parameters that say who asks; the box is dropped when none is left set.
+    pub(crate) fn change_identity(&mut self, change: impl FnOnce(&mut IdentityParameters)) {
+        let mut identity = self.identity.take().unwrap_or_default();
+        change(&mut identity);
+        if *identity != IdentityParameters::default() {
+            self.identity = Some(identity);
+        }
+    }
+
     /// The STS operation this request calls.
     pub(crate) fn operation(&self) -> Operation {
-        match (&self.role_arn, &self.federation_token, &self.web_identity) {
-            (Some(_), _, _) if self.saml_provider_arn.is_some() => Operation::AssumeRoleWithSaml,
+        match (&self.role_arn, self.federation_token(), self.web_identity()) {
+            (Some(_), _, _) if self.saml_provider_arn().is_some() => Operation::AssumeRoleWithSaml,
             (Some(_), _, Some(_)) => Operation::AssumeRoleWithWebIdentity,
             (Some(_), _, None) => Operation::AssumeRole,
             (None, Some(_), _) => Operation::GetFederationToken,
@@ -122,28 +181,28 @@ impl SessionRequest {
             operation,
             Operation::AssumeRoleWithWebIdentity | Operation::AssumeRoleWithSaml
         );
-        if self.saml_provider_arn.is_some() && self.role_arn.is_none() {
+        if self.saml_provider_arn().is_some() && self.role_arn.is_none() {
             return Err(BuildError::Conflict {
                 field: Field::SamlAssertion,
                 requires: "no `role_arn` is set: a SAML assertion assumes a role",
             });
         }
-        if self.saml_provider_arn.is_some() && self.web_identity.is_some() {
+        if self.saml_provider_arn().is_some() && self.web_identity().is_some() {
             return Err(BuildError::Conflict {
                 field: Field::SamlAssertion,
                 requires: "a web identity token is set too: a role is assumed with one of them",
             });
         }
-        if let Some(arn) = &self.saml_provider_arn {
+        if let Some(arn) = self.saml_provider_arn() {
             validation::saml_provider_arn(arn)?;
         }
-        if self.web_identity.is_some() && self.role_arn.is_none() {
+        if self.web_identity().is_some() && self.role_arn.is_none() {
             return Err(BuildError::Conflict {
                 field: Field::WebIdentityToken,
                 requires: "no `role_arn` is set: a web identity token assumes a role",
             });
         }
-        if self.provider_id.is_some() && operation != Operation::AssumeRoleWithWebIdentity {
+        if self.provider_id().is_some() && operation != Operation::AssumeRoleWithWebIdentity {
             return Err(BuildError::Conflict {
                 field: Field::WebIdentityProviderId,
                 requires: "no web identity token is set: STS takes a provider id with one only",
@@ -152,7 +211,7 @@ impl SessionRequest {
         if let Some(arn) = &self.role_arn {
             validation::role_arn(arn)?;
         }
-        if self.role_arn.is_some() && self.federation_token.is_some() {
+        if self.role_arn.is_some() && self.federation_token().is_some() {
             return Err(BuildError::Conflict {
                 field: Field::FederationToken,
                 requires: "`role_arn` is set too: a provider calls either AssumeRole or \
@@ -168,7 +227,7 @@ impl SessionRequest {
                 self.role_session_name.is_some(),
                 any_role,
             ),
-            (Field::ExternalId, self.external_id.is_some(), assume_role),
+            (Field::ExternalId, self.external_id().is_some(), assume_role),
             (Field::Policy, self.policy.is_some(), scoped),
             (Field::PolicyArns, !self.policy_arns.is_empty(), scoped),
             (
@@ -186,7 +245,7 @@ impl SessionRequest {
                 self.source_identity.is_some(),
                 assume_role,
             ),
-            (Field::Mfa, self.mfa_serial.is_some(), !federation && !web),
+            (Field::Mfa, self.mfa_serial().is_some(), !federation && !web),
         ];
         if let Some((field, _, _)) = taken.into_iter().find(|(_, set, takes)| *set && !takes) {
             return Err(BuildError::Conflict {
@@ -204,26 +263,28 @@ impl SessionRequest {
                 },
             });
         }
-        if let Some(name) = &self.federation_token {
+        if let Some(name) = self.federation_token() {
             validation::federated_user_name(name)?;
         }
         if let Some(name) = &self.role_session_name {
             validation::role_session_name(name)?;
         }
-        if let Some(id) = &self.external_id {
+        if let Some(id) = self.external_id() {
             validation::external_id(id)?;
         }
-        self.policy = self.policy.as_deref().map(validation::policy).transpose()?;
+        self.policy = (self.policy.as_deref())
+            .map(|policy| validation::policy(policy).map(String::into_boxed_str))
+            .transpose()?;
         validation::policy_arns(&self.policy_arns)?;
         validation::tags(&self.tags)?;
         validation::transitive_tag_keys(&self.transitive_tag_keys, &self.tags)?;
         if let Some(id) = &self.source_identity {
             validation::source_identity(id)?;
         }
-        if let Some(serial) = &self.mfa_serial {
+        if let Some(serial) = self.mfa_serial() {
             validation::mfa_serial(serial)?;
         }
-        if let Some(id) = &self.provider_id {
+        if let Some(id) = self.provider_id() {
             validation::web_identity_provider_id(id)?;
         }
         if let Some(duration) = self.duration {
@@ -239,24 +300,19 @@ impl SessionRequest {
             role_arn,
             role_session_name,
             duration,
-            external_id,
             policy,
             policy_arns,
             tags,
             transitive_tag_keys,
             source_identity,
-            mfa_serial,
-            federation_token,
-            web_identity,
-            provider_id,
-            saml_provider_arn,
+            identity,
         } = other;
         fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
             if slot.is_none() {
                 *slot = value;
             }
         }
-        fn fill_list<T>(slot: &mut Vec<T>, values: Vec<T>) {
+        fn fill_list<T>(slot: &mut ThinVec<T>, values: ThinVec<T>) {
             if slot.is_empty() {
                 *slot = values;
             }
@@ -264,17 +320,28 @@ impl SessionRequest {
         fill(&mut self.role_arn, role_arn);
         fill(&mut self.role_session_name, role_session_name);
         fill(&mut self.duration, duration);
-        fill(&mut self.external_id, external_id);
         fill(&mut self.policy, policy);
         fill_list(&mut self.policy_arns, policy_arns);
         fill_list(&mut self.tags, tags);
         fill_list(&mut self.transitive_tag_keys, transitive_tag_keys);
         fill(&mut self.source_identity, source_identity);
-        fill(&mut self.mfa_serial, mfa_serial);
-        fill(&mut self.federation_token, federation_token);
-        fill(&mut self.web_identity, web_identity);
-        fill(&mut self.provider_id, provider_id);
-        fill(&mut self.saml_provider_arn, saml_provider_arn);
+        let Some(identity) = identity else { return };
+        let IdentityParameters {
+            external_id,
+            mfa_serial,
+            federation_token,
+            web_identity,
+            provider_id,
+            saml_provider_arn,
+        } = *identity;
+        self.change_identity(|mine| {
+            fill(&mut mine.external_id, external_id);
+            fill(&mut mine.mfa_serial, mfa_serial);
+            fill(&mut mine.federation_token, federation_token);
+            fill(&mut mine.web_identity, web_identity);
+            fill(&mut mine.provider_id, provider_id);
+            fill(&mut mine.saml_provider_arn, saml_provider_arn);
+        });
     }
 
     /// Everything that changes the session, as canonical JSON (field order fixed): what the
@@ -287,18 +354,22 @@ impl SessionRequest {
             role_arn,
             role_session_name,
             duration,
-            external_id,
             policy,
             policy_arns,
             tags,
             transitive_tag_keys,
             source_identity,
+            identity,
+        } = self;
+        let nothing = IdentityParameters::default();
+        let IdentityParameters {
+            external_id,
             mfa_serial,
             federation_token,
             web_identity,
             provider_id,
             saml_provider_arn,
-        } = self;
+        } = identity.as_deref().unwrap_or(&nothing);
         serde_json::json!({
             "operation": self.operation().name(),
             "role_arn": role_arn,
@@ -306,9 +377,9 @@ impl SessionRequest {
             "duration_seconds": duration.map(|d| d.as_secs()),
             "external_id": external_id,
             "policy": policy,
-            "policy_arns": policy_arns,
-            "tags": tags,
-            "transitive_tag_keys": transitive_tag_keys,
+            "policy_arns": policy_arns.as_slice(),
+            "tags": tags.as_slice(),
+            "transitive_tag_keys": transitive_tag_keys.as_slice(),
             "source_identity": source_identity,
             "mfa_serial": mfa_serial,
             "federation_token": federation_token,
@@ -332,20 +403,17 @@ impl fmt::Debug for SessionRequest {
             .field("role_arn", &self.role_arn)
             .field("role_session_name", &self.role_session_name)
             .field("duration", &self.duration)
-            .field(
-                "external_id",
-                &self.external_id.as_ref().map(|_| "** set **"),
-            )
+            .field("external_id", &self.external_id().map(|_| "** set **"))
             .field("policy_chars", &self.policy.as_ref().map(|p| p.len()))
             .field("policy_arns", &self.policy_arns)
             .field("tags", &self.tags.len())
             .field("transitive_tag_keys", &self.transitive_tag_keys)
             .field("source_identity", &self.source_identity)
-            .field("mfa_serial", &self.mfa_serial)
-            .field("federation_token", &self.federation_token)
-            .field("web_identity", &self.web_identity)
-            .field("provider_id", &self.provider_id)
-            .field("saml_provider_arn", &self.saml_provider_arn)
+            .field("mfa_serial", &self.mfa_serial())
+            .field("federation_token", &self.federation_token())
+            .field("web_identity", &self.web_identity())
+            .field("provider_id", &self.provider_id())
+            .field("saml_provider_arn", &self.saml_provider_arn())
             .finish()
     }
 }
@@ -353,25 +421,25 @@ impl fmt::Debug for SessionRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use thin_vec::thin_vec;
 
     /// A request with every field set, and for each field a copy that differs in it alone.
     fn every_field_changed() -> (SessionRequest, Vec<(&'static str, SessionRequest)>) {
-        let full = SessionRequest {
+        let mut full = SessionRequest {
             role_arn: Some("arn:aws:iam::123456789012:role/r".into()),
             role_session_name: Some("name".into()),
             duration: Some(Duration::from_secs(900)),
-            external_id: Some("ext".into()),
             policy: Some("{}".into()),
-            policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-            tags: vec![("k".into(), "v".into())],
-            transitive_tag_keys: vec!["k".into()],
+            policy_arns: thin_vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            tags: thin_vec![("k".into(), "v".into())],
+            transitive_tag_keys: thin_vec!["k".into()],
             source_identity: Some("alice".into()),
-            mfa_serial: Some("arn:aws:iam::123456789012:mfa/m".into()),
-            federation_token: None,
-            web_identity: None,
-            provider_id: None,
-            saml_provider_arn: None,
+            identity: None,
         };
+        full.change_identity(|i| {
+            i.external_id = Some("ext".into());
+            i.mfa_serial = Some("arn:aws:iam::123456789012:mfa/m".into());
+        });
         let changed = |what, change: fn(&mut SessionRequest)| {
             let mut other = full.clone();
             change(&mut other);
@@ -381,24 +449,28 @@ mod tests {
             changed("role_arn", |r| r.role_arn = None),
             changed("role_session_name", |r| r.role_session_name = None),
             changed("duration", |r| r.duration = Some(Duration::from_secs(901))),
-            changed("external_id", |r| r.external_id = Some("other".into())),
+            changed("external_id", |r| {
+                r.change_identity(|i| i.external_id = Some("other".into()))
+            }),
             changed("policy", |r| r.policy = Some("{\"a\":1}".into())),
             changed("policy_arns", |r| r.policy_arns.clear()),
             changed("tags", |r| r.tags[0].1 = "w".into()),
             changed("transitive_tag_keys", |r| r.transitive_tag_keys.clear()),
             changed("source_identity", |r| r.source_identity = None),
-            changed("mfa_serial", |r| r.mfa_serial = None),
+            changed("mfa_serial", |r| r.change_identity(|i| i.mfa_serial = None)),
             changed("federation_token", |r| {
-                r.federation_token = Some("f".into())
+                r.change_identity(|i| i.federation_token = Some("f".into()))
             }),
             changed("web_identity", |r| {
-                r.web_identity = Some(WebIdentity::Caller)
+                r.change_identity(|i| i.web_identity = Some(WebIdentity::Caller))
             }),
             changed("provider_id", |r| {
-                r.provider_id = Some("www.amazon.com".into())
+                r.change_identity(|i| i.provider_id = Some("www.amazon.com".into()))
             }),
             changed("saml_provider_arn", |r| {
-                r.saml_provider_arn = Some("arn:aws:iam::123456789012:saml-provider/idp".into())
+                r.change_identity(|i| {
+                    i.saml_provider_arn = Some("arn:aws:iam::123456789012:saml-provider/idp".into())
+                })
             }),
         ];
         (full, variants)
@@ -439,9 +511,27 @@ mod tests {
     }
 
     #[test]
+    fn a_request_stays_small_and_identity_parameters_set_then_cleared_leave_no_trace() {
+        // Thousands are cached as scopes: each field here costs that many times over.
+        assert!(
+            std::mem::size_of::<SessionRequest>() <= 112,
+            "{} bytes",
+            std::mem::size_of::<SessionRequest>()
+        );
+        let mut request = SessionRequest::default();
+        request.change_identity(|i| i.external_id = Some("ext".into()));
+        assert_eq!(request.external_id(), Some("ext"));
+        assert!(request.identity.is_some());
+        request.change_identity(|i| i.external_id = None);
+        // No box of nothing: it compares (and hashes) as a request that never set one.
+        assert!(request.identity.is_none());
+        assert_eq!(request, SessionRequest::default());
+    }
+
+    #[test]
     fn role_parameters_without_a_role_are_a_conflict_naming_the_field() {
         let request = SessionRequest {
-            tags: vec![("k".into(), "v".into())],
+            tags: thin_vec![("k".into(), "v".into())],
             ..SessionRequest::default()
         };
         let error = request.validate().unwrap_err();

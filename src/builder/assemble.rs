@@ -36,7 +36,7 @@ pub(super) fn name_the_session(request: &mut SessionRequest, runtime: &Runtime) 
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_millis();
-        request.role_session_name = Some(format!("{DEFAULT_SESSION_NAME_PREFIX}-{millis}"));
+        request.role_session_name = Some(format!("{DEFAULT_SESSION_NAME_PREFIX}-{millis}").into());
     }
 }
 
@@ -65,7 +65,7 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
     let file_cache = refreshing
         .file_cache
         .clone()
-        .filter(|_| request.saml_provider_arn.is_none())
+        .filter(|_| request.saml_provider_arn().is_none())
         .map(|dir| {
             crate::file_cache::FileCache::new(
                 dir,
@@ -95,9 +95,9 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
     };
     let engine = RefreshEngine::new(
         Arc::new(fetcher),
-        runtime.time_source,
-        runtime.sleep,
-        EngineConfig {
+        Arc::new(EngineConfig {
+            time: runtime.time_source,
+            sleep: runtime.sleep,
             load_timeout: refreshing.load_timeout,
             backoff: Backoff::default(),
             jitter: true,
@@ -105,7 +105,7 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
             prefetch: refreshing.prefetch,
             spawn_refreshes: true,
             on_refresh: refreshing.on_refresh,
-        },
+        }),
     );
     ChainableTemporaryCredentials::new(
         engine,

@@ -133,7 +133,7 @@ impl Builder {
     pub fn build(self) -> Result<ChainableTemporaryCredentials, BuildError> {
         self.refuse_unread_profile()?;
         let request = self.request_from_environment()?.validate()?;
-        if request.federation_token.is_some() && self.base_is_temporary {
+        if request.federation_token().is_some() && self.base_is_temporary {
             return Err(BuildError::Conflict {
                 field: Field::FederationToken,
                 requires: "the base credentials are a hop of a role chain, so temporary: STS \
@@ -164,7 +164,7 @@ impl Builder {
         self.refuse_unread_profile()?;
         let mut request = self.request_from_environment()?.validate()?;
         let conflict = |field, requires| Err(BuildError::Conflict { field, requires });
-        if request.mfa_serial.is_some() {
+        if request.mfa_serial().is_some() {
             return conflict(
                 Field::Mfa,
                 "scoped sessions are set: nobody is there to type a code for each tenant's \
@@ -230,7 +230,7 @@ impl Builder {
     fn request_from_environment(&self) -> Result<SessionRequest, BuildError> {
         use crate::request::WebIdentity;
         let mut request = self.request.clone();
-        if request.web_identity != Some(WebIdentity::Environment) {
+        if request.web_identity() != Some(&WebIdentity::Environment) {
             return Ok(request);
         }
         let env = self.runtime.env();
@@ -242,12 +242,12 @@ impl Builder {
                  not set",
             ));
         };
-        request.web_identity = Some(WebIdentity::File(file.into()));
+        request.change_identity(|i| i.web_identity = Some(WebIdentity::File(file.into())));
         if request.role_arn.is_none() {
-            request.role_arn = var("AWS_ROLE_ARN");
+            request.role_arn = var("AWS_ROLE_ARN").map(Into::into);
         }
         if request.role_session_name.is_none() {
-            request.role_session_name = var("AWS_ROLE_SESSION_NAME");
+            request.role_session_name = var("AWS_ROLE_SESSION_NAME").map(Into::into);
         }
         Ok(request)
     }
@@ -260,7 +260,7 @@ impl Builder {
     ) -> Option<crate::web_identity::TokenSource> {
         use crate::request::WebIdentity;
         use crate::web_identity::TokenSource;
-        match request.web_identity.as_ref()? {
+        match request.web_identity()? {
             WebIdentity::File(path) => Some(TokenSource::File {
                 path: path.clone(),
                 fs: self
@@ -277,10 +277,10 @@ impl Builder {
 
     /// The MFA device of the request's serial number, with the token provider given.
     fn mfa_device(&self, request: &SessionRequest) -> Result<Option<MfaDevice>, BuildError> {
-        match (&request.mfa_serial, &self.mfa_tokens) {
+        match (request.mfa_serial(), &self.mfa_tokens) {
             (None, _) => Ok(None),
             (Some(serial), Some(tokens)) => Ok(Some(MfaDevice {
-                serial_number: serial.clone(),
+                serial_number: serial.to_owned(),
                 tokens: tokens.clone(),
             })),
             (Some(_), None) => Err(BuildError::Conflict {

@@ -205,7 +205,7 @@ impl Builder {
         self.base_needs_mfa = needs_mfa;
         self.base_is_temporary = !inner.is_empty();
         if let Some(last) = last {
-            if self.request.mfa_serial.is_none() {
+            if self.request.mfa_serial().is_none() {
                 self.check_mfa_tokens(&profiles, last)?;
             }
             self.request.fill_unset_from(last.request.clone());
@@ -308,7 +308,7 @@ impl Builder {
         profiles: &LoadedProfiles,
         hop: &ProfileHop,
     ) -> Result<(), BuildError> {
-        if hop.request.mfa_serial.is_some() && self.mfa_tokens.is_none() {
+        if hop.request.mfa_serial().is_some() && self.mfa_tokens.is_none() {
             return Err(profiles.error(
                 &hop.profile,
                 Some("mfa_serial"),

@@ -22,7 +22,7 @@ impl Builder {
 
     /// Sets or clears the role ARN; see [`role_arn`](Self::role_arn).
     pub fn set_role_arn(&mut self, arn: Option<String>) -> &mut Self {
-        self.request.role_arn = arn;
+        self.request.role_arn = arn.map(Into::into);
         self
     }
 
@@ -38,7 +38,7 @@ impl Builder {
 
     /// Sets or clears the session name; see [`role_session_name`](Self::role_session_name).
     pub fn set_role_session_name(&mut self, name: Option<String>) -> &mut Self {
-        self.request.role_session_name = name;
+        self.request.role_session_name = name.map(Into::into);
         self
     }
 
@@ -71,7 +71,7 @@ impl Builder {
 
     /// Sets or clears the external id; see [`external_id`](Self::external_id).
     pub fn set_external_id(&mut self, id: Option<String>) -> &mut Self {
-        self.request.external_id = id;
+        self.request.change_identity(|i| i.external_id = id);
         self
     }
 
@@ -88,7 +88,7 @@ impl Builder {
 
     /// Sets or clears the inline session policy; see [`policy`](Self::policy).
     pub fn set_policy(&mut self, json: Option<String>) -> &mut Self {
-        self.request.policy = json;
+        self.request.policy = json.map(Into::into);
         self
     }
 
@@ -111,7 +111,7 @@ impl Builder {
 
     /// Replaces the managed session policies; see [`policy_arn`](Self::policy_arn).
     pub fn set_policy_arns(&mut self, arns: Option<Vec<String>>) -> &mut Self {
-        self.request.policy_arns = arns.unwrap_or_default();
+        self.request.policy_arns = arns.unwrap_or_default().into();
         self
     }
 
@@ -139,7 +139,7 @@ impl Builder {
 
     /// Replaces the session tags; see [`tag`](Self::tag).
     pub fn set_tags(&mut self, tags: Option<Vec<(String, String)>>) -> &mut Self {
-        self.request.tags = tags.unwrap_or_default();
+        self.request.tags = tags.unwrap_or_default().into();
         self
     }
 
@@ -165,7 +165,7 @@ impl Builder {
 
     /// Replaces the transitive tag keys; see [`transitive_tag_key`](Self::transitive_tag_key).
     pub fn set_transitive_tag_keys(&mut self, keys: Option<Vec<String>>) -> &mut Self {
-        self.request.transitive_tag_keys = keys.unwrap_or_default();
+        self.request.transitive_tag_keys = keys.unwrap_or_default().into();
         self
     }
 
@@ -182,7 +182,7 @@ impl Builder {
 
     /// Sets or clears the source identity; see [`source_identity`](Self::source_identity).
     pub fn set_source_identity(&mut self, id: Option<String>) -> &mut Self {
-        self.request.source_identity = id;
+        self.request.source_identity = id.map(Into::into);
         self
     }
 
@@ -210,7 +210,8 @@ impl Builder {
     /// Sets or clears the MFA device; see [`mfa`](Self::mfa).
     pub fn set_mfa(&mut self, device: Option<MfaDevice>) -> &mut Self {
         // Clearing the device leaves a token provider given with `mfa_tokens` (for profiles).
-        self.request.mfa_serial = device.as_ref().map(|d| d.serial_number.clone());
+        let serial = device.as_ref().map(|d| d.serial_number.clone());
+        self.request.change_identity(|i| i.mfa_serial = serial);
         if let Some(device) = device {
             self.mfa_tokens = Some(device.tokens);
         }
@@ -237,7 +238,7 @@ impl Builder {
     /// Sets or clears the federated user's name; see
     /// [`federation_token`](Self::federation_token).
     pub fn set_federation_token(&mut self, name: Option<String>) -> &mut Self {
-        self.request.federation_token = name;
+        self.request.change_identity(|i| i.federation_token = name);
         self
     }
 
@@ -263,7 +264,8 @@ impl Builder {
     /// Sets or clears the web identity token file; see
     /// [`web_identity_token_file`](Self::web_identity_token_file).
     pub fn set_web_identity_token_file(&mut self, path: Option<std::path::PathBuf>) -> &mut Self {
-        self.request.web_identity = path.map(WebIdentity::File);
+        self.request
+            .change_identity(|i| i.web_identity = path.map(WebIdentity::File));
         self
     }
 
@@ -275,7 +277,8 @@ impl Builder {
     ///
     /// Default: off.
     pub fn web_identity_from_environment(mut self) -> Self {
-        self.request.web_identity = Some(WebIdentity::Environment);
+        self.request
+            .change_identity(|i| i.web_identity = Some(WebIdentity::Environment));
         self
     }
 
@@ -295,7 +298,9 @@ impl Builder {
         &mut self,
         source: Option<Arc<dyn ProvideWebIdentityToken>>,
     ) -> &mut Self {
-        self.request.web_identity = source.as_ref().map(|_| WebIdentity::Caller);
+        let from_caller = source.as_ref().map(|_| WebIdentity::Caller);
+        self.request
+            .change_identity(|i| i.web_identity = from_caller);
         self.web_identity_tokens = source.map(TokenSource::Caller);
         self
     }
@@ -314,7 +319,7 @@ impl Builder {
     /// Sets or clears the provider id; see
     /// [`web_identity_provider_id`](Self::web_identity_provider_id).
     pub fn set_web_identity_provider_id(&mut self, id: Option<String>) -> &mut Self {
-        self.request.provider_id = id;
+        self.request.change_identity(|i| i.provider_id = id);
         self
     }
 
@@ -343,7 +348,8 @@ impl Builder {
         saml: Option<(String, Arc<dyn ProvideSamlAssertion>)>,
     ) -> &mut Self {
         let (provider_arn, assertions) = saml.unzip();
-        self.request.saml_provider_arn = provider_arn;
+        self.request
+            .change_identity(|i| i.saml_provider_arn = provider_arn);
         self.saml_assertions = assertions.map(SamlSource);
         self
     }

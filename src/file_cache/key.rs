@@ -115,12 +115,11 @@ mod tests {
     use super::*;
 
     fn request(duration: Option<u64>, external_id: Option<&str>) -> SessionRequest {
-        SessionRequest {
-            role_arn: Some("arn:aws:iam::123456789012:role/r".into()),
-            duration: duration.map(std::time::Duration::from_secs),
-            external_id: external_id.map(str::to_owned),
-            ..SessionRequest::default()
-        }
+        let mut request = SessionRequest::default();
+        request.role_arn = Some("arn:aws:iam::123456789012:role/r".into());
+        request.duration = duration.map(std::time::Duration::from_secs);
+        request.change_identity(|i| i.external_id = external_id.map(str::to_owned));
+        request
     }
 
     fn source(access_key_id: &str) -> Credentials {
@@ -161,7 +160,7 @@ mod tests {
         assert_ne!(base, key(&request(None, Some("x")), "AKIDA"));
         let params = |region: &str, endpoint: Option<&str>, name: Option<&str>| {
             let mut request = request(None, None);
-            request.role_session_name = name.map(str::to_owned);
+            request.role_session_name = name.map(Into::into);
             KeyBasis::new(&request, &Region::new(region.to_owned()), endpoint)
                 .key_for(KeySource::Credentials(&source("AKIDA")))
         };

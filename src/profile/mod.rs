@@ -323,22 +323,23 @@ fn hop(
         None => Vec::new(),
         Some(text) => key_list(text).map_err(|p| list_error("transitive_session_tags", p))?,
     };
-    let request = SessionRequest {
-        role_arn: Some(role_arn.to_owned()),
-        role_session_name: text("role_session_name"),
-        duration,
-        external_id: text("external_id"),
-        mfa_serial: text("mfa_serial"),
-        source_identity: text("source_identity"),
-        tags,
-        transitive_tag_keys,
-        web_identity: profile
+    let mut request = SessionRequest::default();
+    request.role_arn = Some(role_arn.into());
+    request.role_session_name = text("role_session_name").map(Into::into);
+    request.duration = duration;
+    request.source_identity = text("source_identity").map(Into::into);
+    request.tags = tags.into();
+    request.transitive_tag_keys = transitive_tag_keys.into();
+    request.change_identity(|i| {
+        i.external_id = text("external_id");
+        i.mfa_serial = text("mfa_serial");
+        i.web_identity = profile
             .get("web_identity_token_file")
-            .map(|path| WebIdentity::File(path.into())),
-        ..SessionRequest::default()
-    }
-    .validate()
-    .map_err(|error| profiles.value_error(name, error))?;
+            .map(|path| WebIdentity::File(path.into()));
+    });
+    let request = request
+        .validate()
+        .map_err(|error| profiles.value_error(name, error))?;
     Ok(ProfileHop {
         profile: name.to_owned(),
         request,
@@ -424,17 +425,14 @@ role_session_name = alice
             ]
         );
         assert_eq!(
-            chain.hops[0].request.mfa_serial.as_deref(),
+            chain.hops[0].request.mfa_serial(),
             Some("arn:aws:iam::111111111111:mfa/laptop")
         );
         assert_eq!(
             chain.hops[0].request.duration,
             Some(Duration::from_secs(3600))
         );
-        assert_eq!(
-            chain.hops[1].request.external_id.as_deref(),
-            Some("agreed-2222")
-        );
+        assert_eq!(chain.hops[1].request.external_id(), Some("agreed-2222"));
         assert_eq!(
             chain.hops[2].request.role_session_name.as_deref(),
             Some("alice")
@@ -720,8 +718,8 @@ aws_secret_access_key = s
         let request = &web.hops[0].request;
         assert_eq!(request.role_session_name.as_deref(), Some("some-session"));
         assert_eq!(
-            request.web_identity,
-            Some(WebIdentity::File("/var/token.jwt".into()))
+            request.web_identity(),
+            Some(&WebIdentity::File("/var/token.jwt".into()))
         );
 
         let errors: &[(&str, &str, &str)] = &[

@@ -104,9 +104,9 @@ impl RefreshAttempt {
     pub(crate) async fn run(mut self) {
         let inner = self.state.clone();
         let span = inner.fetcher.refresh_span();
-        let started = inner.time.now();
+        let started = inner.now();
         let fetched = self.fetch().instrument(span.clone()).await;
-        let now = inner.time.now();
+        let now = inner.now();
         let result = match fetched {
             Ok(session) => self.schedule(session, now, &span),
             Err(error) => AttemptResult::Failed(SharedFailure::new(error)),
@@ -157,7 +157,7 @@ impl RefreshAttempt {
                     Err(panicked(inner.fetcher.operation(), "the session fetch"))
                 })
         };
-        match Timeout::new(fetch, inner.sleep.sleep(timeout)).await {
+        match Timeout::new(fetch, inner.config.sleep.sleep(timeout)).await {
             Ok(fetched) => fetched,
             Err(_timed_out) => Err(CredentialsError::provider_timed_out(timeout)),
         }
@@ -266,7 +266,7 @@ impl RefreshAttempt {
         };
         // Nobody listening is fine: the result is already in `current`/`control`.
         let _ = sender.send(Some(outcome.clone()));
-        inner.wake.notify_one();
+        inner.notify_background();
         Finished {
             outcome,
             failures,
@@ -305,7 +305,7 @@ fn trace_failure(
 impl Drop for RefreshAttempt {
     fn drop(&mut self) {
         if self.sender.is_some() {
-            let now = self.state.time.now();
+            let now = self.state.now();
             let _ = self.finish(AttemptResult::Abandoned, now);
         }
     }

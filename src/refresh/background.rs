@@ -39,8 +39,10 @@ impl Drop for Running {
 /// The task's body. `state.background_running` is already set by the spawner.
 pub(crate) fn run(state: &Arc<State>) -> impl Future<Output = ()> + Send + 'static {
     let weak = Arc::downgrade(state);
-    let wake = state.wake.clone();
-    let sleep = state.sleep.clone();
+    // An engine has its wake when background refresh is on, the only time this task runs;
+    // without one the task would nap its whole nap.
+    let wake = state.wake().cloned().unwrap_or_default();
+    let sleep = state.config.sleep.clone();
     // Made before the task's first poll: a runtime that drops the task without ever running
     // it (it is shutting down, or a `block_on` ended) still clears the mark.
     let running = Running(weak.clone());
@@ -66,7 +68,7 @@ pub(crate) fn run(state: &Arc<State>) -> impl Future<Output = ()> + Send + 'stat
 /// to pause before the next round.
 async fn round(state: &Arc<State>) -> Duration {
     let inner = &**state;
-    let now = inner.time.now();
+    let now = inner.now();
     let current = inner.current.load_full();
     let due = match current.as_deref() {
         // While the session is valid: from its refresh point on, retrying through failures.
@@ -87,7 +89,7 @@ async fn round(state: &Arc<State>) -> Duration {
             Join::Changed | Join::BackingOff(_) => {}
         }
     }
-    next_nap(inner, inner.time.now())
+    next_nap(inner, inner.now())
 }
 
 /// Until the refresh point, or until the backoff allows the next attempt.

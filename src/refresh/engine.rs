@@ -27,8 +27,6 @@ use crate::refresh::state::{AttemptResult, CachedSession, EngineConfig, State};
 use crate::status::ProviderStatus;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, error::CredentialsError, future};
-use aws_smithy_async::rt::sleep::SharedAsyncSleep;
-use aws_smithy_async::time::SharedTimeSource;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -64,14 +62,9 @@ impl fmt::Debug for RefreshEngine {
 impl RefreshEngine {
     /// An engine with nothing cached; its background task starts now if a runtime is at
     /// hand, else at the first call made on one.
-    pub(crate) fn new(
-        fetcher: Arc<dyn FetchSession>,
-        time: SharedTimeSource,
-        sleep: SharedAsyncSleep,
-        config: EngineConfig,
-    ) -> Self {
+    pub(crate) fn new(fetcher: Arc<dyn FetchSession>, config: Arc<EngineConfig>) -> Self {
         let engine = RefreshEngine {
-            state: Arc::new(State::new(fetcher, time, sleep, config)),
+            state: Arc::new(State::new(fetcher, config)),
         };
         engine.ensure_background_refresh();
         engine
@@ -84,7 +77,7 @@ impl RefreshEngine {
         if state.config.background_refresh && !state.background_running.load(Ordering::Acquire) {
             self.ensure_background_refresh();
         }
-        let now = state.time.now();
+        let now = state.now();
         let current = state.current.load();
         let Some(session) = current.as_ref() else {
             return future::ProvideCredentials::new(self.wait_for_session());
@@ -120,7 +113,7 @@ impl RefreshEngine {
 
     /// The cached session while it is valid: what to use when loading was interrupted.
     pub(crate) fn fallback(&self) -> Option<Credentials> {
-        let now = self.state.time.now();
+        let now = self.state.now();
         self.state
             .current
             .load()
@@ -153,12 +146,12 @@ impl RefreshEngine {
         if let Some(dropped) = dropped {
             self.state.fetcher.discard(&dropped.credentials);
         }
-        self.state.wake.notify_one();
+        self.state.notify_background();
     }
 
     /// Now, on the engine's clock.
     pub(crate) fn now(&self) -> SystemTime {
-        self.state.time.now()
+        self.state.now()
     }
 
     /// Whether a refresh is in flight.
@@ -180,7 +173,7 @@ impl RefreshEngine {
     /// scheduler calls instead of a background task per engine. Whether it fetched.
     pub(crate) async fn refresh_if_due(&self) -> bool {
         let state = &self.state;
-        let now = state.time.now();
+        let now = state.now();
         let current = state.current.load_full();
         let due = current
             .as_deref()
@@ -200,7 +193,7 @@ impl RefreshEngine {
     /// A snapshot of the cache and refresh state.
     pub(crate) fn status(&self) -> ProviderStatus {
         let state = &*self.state;
-        let now = state.time.now();
+        let now = state.now();
         let current = state.current.load_full();
         let schedule = current.as_deref().map(|s| s.schedule);
         let control = state.control();
@@ -240,7 +233,7 @@ impl RefreshEngine {
     async fn wait_for_session(&self) -> provider::Result {
         let mut abandoned_rounds = 0;
         for _ in 0..MAX_LOOKS {
-            let now = self.state.time.now();
+            let now = self.state.now();
             let current = self.state.current.load_full();
             if let Some(session) = &current {
                 // Another caller's refresh may have landed since the fast path looked.
@@ -284,13 +277,13 @@ impl RefreshEngine {
                 // that joined it may read the clock later (a clock that jumped, a session
                 // that had seconds left): never hand out one that has expired since.
                 AttemptResult::Refreshed(session)
-                    if self.state.time.now() < session.schedule.expires_at =>
+                    if self.state.now() < session.schedule.expires_at =>
                 {
                     return Ok(session.credentials.clone());
                 }
                 AttemptResult::Refreshed(_) | AttemptResult::Invalidated => {}
                 AttemptResult::Failed(failure) => {
-                    return match valid_at(current, self.state.time.now()) {
+                    return match valid_at(current, self.state.now()) {
                         Some(session) => Ok(session.credentials.clone()),
                         None => Err(failure.to_error()),
                     };
@@ -322,11 +315,11 @@ mod tests {
     use super::*;
     use crate::refresh::{Backoff, BoxFuture};
     use crate::session::{Session, SessionKeys};
-    use aws_smithy_async::rt::sleep::AsyncSleep;
+    use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
     use aws_smithy_async::test_util::tick_advance_sleep::{
         TickAdvanceSleep, TickAdvanceTime, tick_advance_time_and_sleep,
     };
-    use aws_smithy_async::time::TimeSource;
+    use aws_smithy_async::time::{SharedTimeSource, TimeSource};
     use std::collections::VecDeque;
     use std::future::Future;
     use std::sync::Mutex;
@@ -404,9 +397,9 @@ mod tests {
         });
         let engine = RefreshEngine::new(
             fetcher.clone(),
-            SharedTimeSource::new(time.clone()),
-            SharedAsyncSleep::new(sleep),
-            EngineConfig {
+            Arc::new(EngineConfig {
+                time: SharedTimeSource::new(time.clone()),
+                sleep: SharedAsyncSleep::new(sleep),
                 load_timeout: Duration::from_secs(5),
                 backoff: Backoff::default(),
                 jitter: false,
@@ -414,7 +407,7 @@ mod tests {
                 prefetch: false,
                 spawn_refreshes: true,
                 on_refresh: None,
-            },
+            }),
         );
         Rig {
             time,

@@ -11,14 +11,19 @@ use arc_swap::ArcSwapOption;
 use aws_credential_types::Credentials;
 use aws_smithy_async::rt::sleep::SharedAsyncSleep;
 use aws_smithy_async::time::SharedTimeSource;
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, watch};
 
-/// Tunables of the engine, set from the builder.
-#[derive(Debug, Clone)]
+/// What an engine runs with: its clock, its sleep and its tunables, set from the builder.
+/// Shared by `Arc`: the scopes of one `ScopedSessions` (without a refresh listener) all use
+/// one, so that a cached scope does not carry a copy.
+#[derive(Clone)]
 pub(crate) struct EngineConfig {
+    pub(crate) time: SharedTimeSource,
+    pub(crate) sleep: SharedAsyncSleep,
     pub(crate) load_timeout: Duration,
     pub(crate) backoff: Backoff,
     /// Draw each session's refresh point at random in the first half of its advisory window.
@@ -34,6 +39,21 @@ pub(crate) struct EngineConfig {
     pub(crate) spawn_refreshes: bool,
     /// Told of every refresh's outcome.
     pub(crate) on_refresh: Option<RefreshListener>,
+}
+
+impl fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The clock and the sleep have nothing to show.
+        f.debug_struct("EngineConfig")
+            .field("load_timeout", &self.load_timeout)
+            .field("backoff", &self.backoff)
+            .field("jitter", &self.jitter)
+            .field("background_refresh", &self.background_refresh)
+            .field("prefetch", &self.prefetch)
+            .field("spawn_refreshes", &self.spawn_refreshes)
+            .field("on_refresh", &self.on_refresh)
+            .finish()
+    }
 }
 
 /// One cached session and its schedule.
@@ -86,21 +106,15 @@ pub(crate) struct State {
     /// its runtime drops it, so that the next call from a live runtime starts a new one.
     pub(crate) background_running: AtomicBool,
     /// Wakes the background task: a refresh ended, the session was dropped, or the state is
-    /// gone.
-    pub(crate) wake: Arc<Notify>,
+    /// gone. Made only for an engine with a background task (scoped sessions have none, and
+    /// thousands of them).
+    wake: Option<Arc<Notify>>,
     pub(crate) fetcher: Arc<dyn FetchSession>,
-    pub(crate) time: SharedTimeSource,
-    pub(crate) sleep: SharedAsyncSleep,
-    pub(crate) config: EngineConfig,
+    pub(crate) config: Arc<EngineConfig>,
 }
 
 impl State {
-    pub(crate) fn new(
-        fetcher: Arc<dyn FetchSession>,
-        time: SharedTimeSource,
-        sleep: SharedAsyncSleep,
-        config: EngineConfig,
-    ) -> Self {
+    pub(crate) fn new(fetcher: Arc<dyn FetchSession>, config: Arc<EngineConfig>) -> Self {
         State {
             current: ArcSwapOption::empty(),
             control: Mutex::new(Control::default()),
@@ -108,10 +122,8 @@ impl State {
             failed_attempts: AtomicU64::new(0),
             listener_panics: AtomicU64::new(0),
             background_running: AtomicBool::new(false),
-            wake: Arc::new(Notify::new()),
+            wake: config.background_refresh.then(|| Arc::new(Notify::new())),
             fetcher,
-            time,
-            sleep,
             config,
         }
     }
@@ -119,11 +131,28 @@ impl State {
     pub(crate) fn control(&self) -> MutexGuard<'_, Control> {
         lock(&self.control)
     }
+
+    /// Now, on the engine's clock.
+    pub(crate) fn now(&self) -> SystemTime {
+        self.config.time.now()
+    }
+
+    /// What the background task waits on between rounds (none without a task).
+    pub(crate) fn wake(&self) -> Option<&Arc<Notify>> {
+        self.wake.as_ref()
+    }
+
+    /// Wakes the background task, if there is one.
+    pub(crate) fn notify_background(&self) {
+        if let Some(wake) = &self.wake {
+            wake.notify_one();
+        }
+    }
 }
 
 impl Drop for State {
     fn drop(&mut self) {
         // The last provider clone is gone: the background task wakes, finds no state, ends.
-        self.wake.notify_one();
+        self.notify_background();
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 /// again.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ScopeKey {
-    pub(crate) label: Option<String>,
+    pub(crate) label: Option<Box<str>>,
     /// The scope's own values; the builder's fill the rest at each fetch.
     pub(crate) request: SessionRequest,
 }
@@ -29,14 +29,9 @@ pub(crate) struct ScopeEntry {
 }
 
 impl ScopeEntry {
-    pub(crate) fn new(key: Arc<ScopeKey>, shared: &Arc<Shared>, config: EngineConfig) -> Self {
+    pub(crate) fn new(key: Arc<ScopeKey>, shared: &Arc<Shared>, config: Arc<EngineConfig>) -> Self {
         let fetcher = Arc::new(ScopeFetcher::new(shared.clone(), key.clone()));
-        let engine = RefreshEngine::new(
-            fetcher.clone(),
-            shared.time.clone(),
-            shared.sleep.clone(),
-            config,
-        );
+        let engine = RefreshEngine::new(fetcher.clone(), config);
         ScopeEntry {
             key,
             engine,

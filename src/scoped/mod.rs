@@ -247,6 +247,19 @@ impl ScopedSessionsBuilder {
             parts.time.clone(),
             parts.sleep.clone(),
         ));
+        let engine = Arc::new(EngineConfig {
+            time: parts.time.clone(),
+            sleep: parts.sleep.clone(),
+            load_timeout: parts.load_timeout,
+            backoff: Backoff::default(),
+            jitter: true,
+            // No task per scope: the scheduler refreshes in the advisory window, and a waiting
+            // caller drives the refresh it started itself.
+            background_refresh: false,
+            prefetch: false,
+            spawn_refreshes: false,
+            on_refresh: None,
+        });
         let shared = Arc::new(Shared {
             sts: Sts::new(
                 parts.sts_config,
@@ -270,7 +283,7 @@ impl ScopedSessionsBuilder {
                 idle_expiry: self.idle_expiry,
                 limits,
                 sweep_interval: self.sweep_interval,
-                load_timeout: parts.load_timeout,
+                engine,
                 background_refresh: parts.background_refresh,
                 on_refresh: self.on_refresh,
             },
@@ -286,7 +299,9 @@ struct Settings {
     idle_expiry: Duration,
     limits: Limits,
     sweep_interval: Duration,
-    load_timeout: Duration,
+    /// The engine settings of every scope (each scope's own copy only when a listener must be
+    /// told its label).
+    engine: Arc<EngineConfig>,
     background_refresh: bool,
     on_refresh: Option<SharedScopeRefreshListener>,
 }
@@ -396,24 +411,22 @@ impl ScopedSessions {
         scope.request_on(&self.inner.shared.base_request).map(drop)
     }
 
-    /// The engine settings of one scope: no task of its own, its listener told its label.
-    fn engine_config(&self, label: Option<&str>) -> EngineConfig {
+    /// The engine settings of one scope: the shared ones, with a listener told the scope's
+    /// label if one is set.
+    fn engine_config(&self, label: Option<&str>) -> Arc<EngineConfig> {
         let settings = &self.inner.settings;
-        let on_refresh = settings.on_refresh.clone().map(|listener| {
-            let label: Option<Arc<str>> = label.map(Arc::from);
+        let Some(listener) = settings.on_refresh.clone() else {
+            return settings.engine.clone();
+        };
+        let label: Option<Arc<str>> = label.map(Arc::from);
+        let on_refresh =
             RefreshListener::from_arc(Arc::new(move |outcome: &RefreshOutcome<'_>| {
                 listener(label.as_deref(), outcome)
-            }))
-        });
-        EngineConfig {
-            load_timeout: settings.load_timeout,
-            backoff: Backoff::default(),
-            jitter: true,
-            background_refresh: false,
-            prefetch: false,
-            spawn_refreshes: false,
-            on_refresh,
-        }
+            }));
+        Arc::new(EngineConfig {
+            on_refresh: Some(on_refresh),
+            ..EngineConfig::clone(&settings.engine)
+        })
     }
 
     /// The status of `scope`'s session, if the scope is cached (asking does not count as a

@@ -17,7 +17,7 @@ use std::time::Duration;
 /// uses of the same scope find it cached and check nothing again.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Scope {
-    pub(crate) label: Option<String>,
+    pub(crate) label: Option<Box<str>>,
     pub(crate) request: SessionRequest,
 }
 
@@ -39,13 +39,13 @@ impl Scope {
     /// Names the scope (a tenant id) in status and in the refresh listener. Part of what
     /// makes the scope: two tenants with the same policy still get sessions of their own.
     pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
+        self.label = Some(Into::<String>::into(label).into());
         self
     }
 
     /// The inline session policy (JSON), e.g. one filled from a [`PolicyTemplate`].
     pub fn policy(mut self, json: impl Into<String>) -> Self {
-        self.request.policy = Some(json.into());
+        self.request.policy = Some(Into::<String>::into(json).into());
         self
     }
 
@@ -69,13 +69,13 @@ impl Scope {
 
     /// The session name (`RoleSessionName`): what CloudTrail shows for the tenant's calls.
     pub fn role_session_name(mut self, name: impl Into<String>) -> Self {
-        self.request.role_session_name = Some(name.into());
+        self.request.role_session_name = Some(Into::<String>::into(name).into());
         self
     }
 
     /// The source identity (`SourceIdentity`).
     pub fn source_identity(mut self, id: impl Into<String>) -> Self {
-        self.request.source_identity = Some(id.into());
+        self.request.source_identity = Some(Into::<String>::into(id).into());
         self
     }
 
@@ -87,7 +87,7 @@ impl Scope {
 
     /// Another role than the builder's.
     pub fn role_arn(mut self, arn: impl Into<String>) -> Self {
-        self.request.role_arn = Some(arn.into());
+        self.request.role_arn = Some(Into::<String>::into(arn).into());
         self
     }
 
@@ -95,7 +95,8 @@ impl Scope {
     /// account, assumed with the id the tenant was given (the confused-deputy guard). Never
     /// printed.
     pub fn external_id(mut self, id: impl Into<String>) -> Self {
-        self.request.external_id = Some(id.into());
+        let id = Some(id.into());
+        self.request.change_identity(|i| i.external_id = id);
         self
     }
 
@@ -347,11 +348,9 @@ mod tests {
 
     #[test]
     fn a_scope_wins_over_the_base_and_is_checked_as_build_checks() {
-        let base = SessionRequest {
-            role_arn: Some("arn:aws:iam::123456789012:role/tenants".into()),
-            role_session_name: Some("backend".into()),
-            ..SessionRequest::default()
-        };
+        let mut base = SessionRequest::default();
+        base.role_arn = Some("arn:aws:iam::123456789012:role/tenants".into());
+        base.role_session_name = Some("backend".into());
         let request = Scope::new()
             .role_session_name("tenant-7")
             .tag("tenant", "7")
@@ -382,7 +381,7 @@ mod tests {
             .external_id("tenant-7-agreed-id")
             .request_on(&base)
             .unwrap();
-        assert_eq!(request.external_id.as_deref(), Some("tenant-7-agreed-id"));
+        assert_eq!(request.external_id(), Some("tenant-7-agreed-id"));
         let shown = format!("{:?}", Scope::new().external_id("tenant-7-agreed-id"));
         assert!(!shown.contains("agreed"), "{shown}");
     }
