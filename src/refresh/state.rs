@@ -11,7 +11,6 @@ use arc_swap::ArcSwapOption;
 use aws_credential_types::Credentials;
 use aws_smithy_async::rt::sleep::SharedAsyncSleep;
 use aws_smithy_async::time::SharedTimeSource;
-use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -20,7 +19,7 @@ use tokio::sync::{Notify, watch};
 /// What an engine runs with: its clock, its sleep and its tunables, set from the builder.
 /// Shared by `Arc`: the scopes of one `ScopedSessions` (without a refresh listener) all use
 /// one, so that a cached scope does not carry a copy.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub(crate) struct EngineConfig {
     pub(crate) time: SharedTimeSource,
     pub(crate) sleep: SharedAsyncSleep,
@@ -39,21 +38,6 @@ pub(crate) struct EngineConfig {
     pub(crate) spawn_refreshes: bool,
     /// Told of every refresh's outcome.
     pub(crate) on_refresh: Option<RefreshListener>,
-}
-
-impl fmt::Debug for EngineConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The clock and the sleep have nothing to show.
-        f.debug_struct("EngineConfig")
-            .field("load_timeout", &self.load_timeout)
-            .field("backoff", &self.backoff)
-            .field("jitter", &self.jitter)
-            .field("background_refresh", &self.background_refresh)
-            .field("prefetch", &self.prefetch)
-            .field("spawn_refreshes", &self.spawn_refreshes)
-            .field("on_refresh", &self.on_refresh)
-            .finish()
-    }
 }
 
 /// One cached session and its schedule.
