@@ -11,8 +11,7 @@ use std::fmt;
 use std::time::Duration;
 use thin_vec::ThinVec;
 
-/// The STS operation sessions come from. The next operations (web identity, SAML, federation)
-/// join here.
+/// The STS operation sessions come from, told by which of the request's fields are set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Operation {
     AssumeRole,
@@ -508,6 +507,13 @@ mod tests {
         );
         partial.role_arn = full.role_arn.clone();
         assert_eq!(partial, full, "every other field filled");
+
+        // The parameters that say who asks are filled one by one too, not as a whole.
+        let mut partial = SessionRequest::default();
+        partial.change_identity(|i| i.external_id = Some("mine".into()));
+        partial.fill_unset_from(full.clone());
+        assert_eq!(partial.external_id(), Some("mine"));
+        assert_eq!(partial.mfa_serial(), full.mfa_serial());
     }
 
     #[test]

@@ -44,9 +44,9 @@ pub struct Builder {
     /// Where the codes of the MFA devices come from: the builder's own (`mfa`), or those
     /// profiles name (`mfa_tokens`).
     mfa_tokens: Option<Arc<dyn ProvideMfaToken>>,
-    /// Where a web identity hop's tokens come from (`request.web_identity` says which kind).
+    /// Where a web identity hop's tokens come from (`request.web_identity()` says which kind).
     web_identity_tokens: Option<crate::web_identity::TokenSource>,
-    /// Where a SAML hop's assertions come from (with `request.saml_provider_arn`).
+    /// Where a SAML hop's assertions come from (with `request.saml_provider_arn()`).
     saml_assertions: Option<crate::web_identity::SamlSource>,
     /// How STS is reached.
     runtime: RuntimeSettings,

@@ -1,4 +1,4 @@
-//! One cached scope: its key (the label and the validated request), its refresh engine (the
+//! One cached scope: its key (the label and the scope's request as given), its refresh engine (the
 //! single provider's guarantees, without a task of its own) and when it was last asked for.
 
 use super::fetcher::{ScopeFetcher, Shared, millis};

@@ -54,7 +54,7 @@ pub(crate) struct Sts {
     client: LazyStsClient,
     /// Validated, with its session name set.
     request: SessionRequest,
-    /// The device of `request.mfa_serial` and where its codes come from.
+    /// The device of `request.mfa_serial()` and where its codes come from.
     mfa: Option<MfaDevice>,
     /// Where a web identity hop's tokens come from.
     web_identity: Option<TokenSource>,
