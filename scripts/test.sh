@@ -26,6 +26,9 @@ section "format and lints"
 cargo fmt --all -- --check
 # The whole workspace: the library, the upload service example, the bench plotter.
 cargo clippy --workspace --all-targets --features chainable-credentials/cli -- -D warnings
+# Plain `cargo test` (default features) must build too: its tests are checked here, so that
+# one needing a feature without its `cfg` is caught (the suite below runs with `cli`).
+cargo clippy --all-targets -- -D warnings
 cargo clippy -p chainable-credentials --lib -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features --features file-cache -- -D warnings

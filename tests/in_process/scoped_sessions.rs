@@ -304,6 +304,7 @@ fn what_scoped_sessions_cannot_use_is_refused_naming_the_field() {
         Field::OnRefresh,
         "label",
     );
+    #[cfg(feature = "file-cache")]
     refused(
         builder()
             .role_arn(ROLE_ARN)

@@ -137,6 +137,7 @@ async fn a_web_identity_hop_chains_onto_a_second_role_and_takes_a_callers_token_
     assert!(bodies[1].contains("Action=AssumeRole&"));
 }
 
+#[cfg(feature = "profile")]
 #[tokio::test]
 async fn a_web_identity_profile_chain_reaches_s3_and_its_expired_last_hop_costs_one_call() {
     let moto = Moto::open();
