@@ -65,12 +65,14 @@ mod default_chain {
     use aws_config::provider_config::ProviderConfig;
     use aws_credential_types::provider::error::CredentialsError;
     use aws_credential_types::provider::{ProvideCredentials, future};
-    use aws_smithy_async::rt::sleep::SharedAsyncSleep;
+    use aws_smithy_async::future::timeout::Timeout;
+    use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
     use aws_smithy_async::time::SharedTimeSource;
     use aws_smithy_runtime_api::client::http::SharedHttpClient;
     use aws_types::os_shim_internal::Env;
     use aws_types::region::Region;
     use std::fmt;
+    use std::time::Duration;
     use tokio::sync::OnceCell;
 
     /// aws-config's default credentials chain (environment, profile, web identity, ECS, IMDS),
@@ -83,6 +85,8 @@ mod default_chain {
         time_source: SharedTimeSource,
         sleep: SharedAsyncSleep,
         env: Env,
+        /// How long the chain may look: past it, the answer is what was tried.
+        budget: Duration,
     }
 
     impl LazyDefaultChain {
@@ -92,6 +96,7 @@ mod default_chain {
             time_source: SharedTimeSource,
             sleep: SharedAsyncSleep,
             env: Env,
+            budget: Duration,
         ) -> Self {
             LazyDefaultChain {
                 chain: OnceCell::new(),
@@ -100,6 +105,7 @@ mod default_chain {
                 time_source,
                 sleep,
                 env,
+                budget,
             }
         }
 
@@ -134,6 +140,28 @@ mod default_chain {
         }
     }
 
+    impl LazyDefaultChain {
+        /// The chain's answer within the budget. Its last source, the instance metadata
+        /// service, retries with backoff and may not answer at all (on most laptops nothing
+        /// is at its address): at the budget's end the answer is that nothing was found, and
+        /// why, rather than the refresh's bare timeout.
+        async fn bounded_chain(&self) -> aws_credential_types::provider::Result {
+            let looking = async { self.chain().await.provide_credentials().await };
+            let budget = self.budget;
+            match Timeout::new(looking, self.sleep.sleep(budget)).await {
+                Ok(answered) => answered,
+                Err(_elapsed) => Err(CredentialsError::not_loaded(self.nothing_found(Some(
+                    format!(
+                        "no source answered within {:.1} s (the usual cause: the last source, \
+                         the EC2 instance metadata service, is slow or absent; off EC2, set \
+                         AWS_EC2_METADATA_DISABLED=true)",
+                        budget.as_secs_f64()
+                    ),
+                )))),
+            }
+        }
+    }
+
     impl fmt::Debug for LazyDefaultChain {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.debug_struct("LazyDefaultChain")
@@ -159,7 +187,7 @@ mod default_chain {
                     .await
                 {
                     Err(CredentialsError::CredentialsNotLoaded(_)) => {
-                        match self.chain().await.provide_credentials().await {
+                        match self.bounded_chain().await {
                             // Say what was tried and how to give credentials, rather than
                             // only what the last source of the chain said: whichever way it
                             // failed (nothing there, or an instance metadata endpoint that

@@ -321,11 +321,12 @@ pub enum FetchError {
         /// What the last source tried said, when it failed rather than had nothing.
         last_error: Option<String>,
     },
-    /// The base credentials cannot sign this operation: `GetFederationToken` takes long-term
-    /// IAM user keys, not temporary ones (a session token).
+    /// The base credentials cannot sign this operation: `GetFederationToken` and
+    /// `GetSessionToken` take long-term IAM user keys, not temporary ones (a session token).
+    /// STS was not called.
     #[error("STS {operation} cannot be called with these base credentials: {reason}")]
     BaseNotAccepted {
-        /// The STS operation, `GetFederationToken`.
+        /// The STS operation, `GetFederationToken` or `GetSessionToken`.
         operation: &'static str,
         /// Why, in words.
         reason: &'static str,

@@ -79,6 +79,8 @@ mod fetch;
 pub mod file_cache;
 pub mod guide;
 mod mfa;
+#[cfg(feature = "profile")]
+mod mfa_process;
 mod mutex;
 mod panic;
 #[cfg(feature = "profile")]
@@ -96,6 +98,8 @@ mod web_identity;
 pub use builder::{Builder, DEFAULT_LOAD_TIMEOUT, DEFAULT_SESSION_NAME_PREFIX};
 pub use error::{BuildError, FetchError, Field, fetch_error};
 pub use mfa::{MfaDevice, MfaTokenError, MfaTokenFuture, ProvideMfaToken};
+#[cfg(feature = "profile")]
+pub use mfa_process::MfaProcess;
 pub use provider::ChainableTemporaryCredentials;
 pub use scoped::{
     DEFAULT_MAX_STS_CALLS_IN_FLIGHT, DEFAULT_MAX_WAITING_FOR_STS, DEFAULT_SCOPE_CAPACITY,

@@ -31,6 +31,9 @@ pub(crate) enum Origin {
     /// The file cache: another process (or an earlier run) made the STS call.
     #[cfg(feature = "file-cache")]
     FileCache,
+    /// A profile's own credentials (no `role_arn`), read through aws-config: no STS call.
+    #[cfg(feature = "profile")]
+    Profile,
 }
 
 /// One set of temporary credentials and its lifetime on the local clock.

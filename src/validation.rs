@@ -66,6 +66,7 @@ fn check_chars(
 pub(crate) fn role_arn(arn: &str) -> Result<(), BuildError> {
     const FIELD: Field = Field::RoleArn;
     const FORM: &str = "must have the form arn:PARTITION:iam::ACCOUNT_ID:role/[PATH/]NAME";
+    stray_whitespace(FIELD, arn)?;
     let len = arn.chars().count();
     if !(20..=2048).contains(&len) {
         return Err(BuildError::invalid(
@@ -252,6 +253,7 @@ pub(crate) fn duration(d: Duration, operation: Operation) -> Result<(), BuildErr
 /// — a host label, since the region becomes part of the STS endpoint's host name.
 pub(crate) fn region(region: &aws_types::region::Region) -> Result<(), BuildError> {
     let name = region.as_ref();
+    stray_whitespace(Field::Region, name)?;
     let rule = "must be a region name such as `us-east-1`: 1 to 63 lowercase letters, digits \
                 and hyphens, starting with a letter";
     let well_formed = (1..=63).contains(&name.len())
@@ -345,15 +347,45 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// `load_timeout`: more than zero.
+/// Longest `load_timeout`: a day. Every wait of a refresh is a part of it, and deadlines are
+/// computed from it: a longer one (`Duration::MAX`, meant as "never") would overflow them.
+pub(crate) const MAX_LOAD_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// `load_timeout`: more than zero, at most [`MAX_LOAD_TIMEOUT`].
 pub(crate) fn load_timeout(d: Duration) -> Result<(), BuildError> {
-    if d.is_zero() {
+    if d.is_zero() || d > MAX_LOAD_TIMEOUT {
         return Err(BuildError::invalid(
             Field::LoadTimeout,
-            "must be more than zero",
+            format!(
+                "must be more than zero and at most a day (86400 seconds), got {}",
+                shown_seconds(d)
+            ),
         ));
     }
     Ok(())
+}
+
+/// A value pasted with a space, tab or newline before or after it: said as such, since the
+/// rule it breaks otherwise (a bad role name, a bad region) hides the real mistake.
+fn stray_whitespace(field: Field, value: &str) -> Result<(), BuildError> {
+    let (at, c) = match (value.chars().next(), value.chars().next_back()) {
+        (Some(c), _) if c.is_whitespace() => ("starts", c),
+        (_, Some(c)) if c.is_whitespace() => ("ends", c),
+        _ => return Ok(()),
+    };
+    let kind = match c {
+        ' ' => "a space",
+        '\t' => "a tab",
+        '\n' | '\r' => "a line break",
+        _ => "whitespace",
+    };
+    Err(BuildError::invalid(
+        field,
+        format!(
+            "{} {at} with {kind}: remove it (copied with the value?)",
+            shown(value)
+        ),
+    ))
 }
 
 /// Most managed session policies (`PolicyArns`) one call may carry.
@@ -597,6 +629,38 @@ mod tests {
             "arn:aws-us-gov:iam::000000000000:role/a",
         ] {
             assert_eq!(role_arn(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn a_stray_space_around_an_arn_or_a_region_is_named_as_such() {
+        let role = "arn:aws:iam::123456789012:role/demo";
+        for (given, said) in [
+            (format!("{role} "), "ends with a space"),
+            (format!(" {role}"), "starts with a space"),
+            (format!("{role}\n"), "ends with a line break"),
+            (format!("\t{role}"), "starts with a tab"),
+        ] {
+            let error = role_arn(&given).unwrap_err().to_string();
+            assert!(error.contains(said), "{given:?}: {error}");
+        }
+        let error = region(&aws_types::region::Region::new("eu-west-1 "))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("ends with a space"), "{error}");
+    }
+
+    #[test]
+    fn a_load_timeout_is_more_than_zero_and_at_most_a_day() {
+        assert!(load_timeout(Duration::from_secs(1)).is_ok());
+        assert!(load_timeout(MAX_LOAD_TIMEOUT).is_ok());
+        for bad in [
+            Duration::ZERO,
+            MAX_LOAD_TIMEOUT + Duration::from_nanos(1),
+            Duration::MAX,
+        ] {
+            let error = load_timeout(bad).unwrap_err().to_string();
+            assert!(error.contains("at most a day"), "{error}");
         }
     }
 

@@ -93,20 +93,7 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
         #[cfg(feature = "file-cache")]
         file_cache,
     };
-    let engine = RefreshEngine::new(
-        Arc::new(fetcher),
-        Arc::new(EngineConfig {
-            time: runtime.time_source,
-            sleep: runtime.sleep,
-            load_timeout: refreshing.load_timeout,
-            backoff: Backoff::default(),
-            jitter: true,
-            background_refresh: refreshing.background_refresh,
-            prefetch: refreshing.prefetch,
-            spawn_refreshes: true,
-            on_refresh: refreshing.on_refresh,
-        }),
-    );
+    let engine = RefreshEngine::new(Arc::new(fetcher), engine_config(&refreshing, &runtime));
     ChainableTemporaryCredentials::new(
         engine,
         request,
@@ -114,4 +101,43 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
         mfa_in_chain,
         runtime.allow_insecure_endpoint,
     )
+}
+
+/// A provider of a profile's own credentials (no `role_arn`): the refresh engine over a read of
+/// the profile, no STS call and no file cache (the credentials are the profile's, and its own
+/// source caches them where it does: the SSO token cache, a `credential_process` of its own).
+#[cfg(feature = "profile")]
+pub(super) fn own_credentials(
+    profile: String,
+    refreshing: Refreshing,
+    runtime: Runtime,
+) -> ChainableTemporaryCredentials {
+    let fetcher = crate::profile::OwnCredentials {
+        profile,
+        source: runtime.base.clone(),
+        time: runtime.time_source.clone(),
+    };
+    let engine = RefreshEngine::new(Arc::new(fetcher), engine_config(&refreshing, &runtime));
+    ChainableTemporaryCredentials::new(
+        engine,
+        SessionRequest::default(),
+        runtime.sts_sdk_config,
+        false,
+        runtime.allow_insecure_endpoint,
+    )
+}
+
+/// The refresh engine's settings for one provider.
+fn engine_config(refreshing: &Refreshing, runtime: &Runtime) -> Arc<EngineConfig> {
+    Arc::new(EngineConfig {
+        time: runtime.time_source.clone(),
+        sleep: runtime.sleep.clone(),
+        load_timeout: refreshing.load_timeout,
+        backoff: Backoff::default(),
+        jitter: true,
+        background_refresh: refreshing.background_refresh,
+        prefetch: refreshing.prefetch,
+        spawn_refreshes: true,
+        on_refresh: refreshing.on_refresh.clone(),
+    })
 }

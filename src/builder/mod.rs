@@ -144,7 +144,7 @@ impl Builder {
         let web_identity = self.web_identity_source(&request);
         let mfa_in_chain = mfa.is_some() || self.base_needs_mfa;
         let refreshing = self.cache.resolve(mfa_in_chain)?;
-        let runtime = self.runtime.resolve()?;
+        let runtime = self.runtime.resolve(refreshing.load_timeout)?;
         Ok(assemble::provider(assemble::Parts {
             request,
             mfa,
@@ -199,7 +199,7 @@ impl Builder {
             );
         }
         let refreshing = self.cache.resolve(false)?;
-        let runtime = self.runtime.resolve()?;
+        let runtime = self.runtime.resolve(refreshing.load_timeout)?;
         assemble::name_the_session(&mut request, &runtime);
         Ok(ScopedParts {
             sts_config: assemble::sts_config(&runtime),

@@ -4,6 +4,7 @@
 use super::Builder;
 use crate::error::{BuildError, Field};
 use crate::mfa::ProvideMfaToken;
+use crate::mfa_process::MfaProcess;
 use crate::profile::{self, LoadedProfiles, ProfileHop, RegionSource, Selected};
 use crate::provider::ChainableTemporaryCredentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -83,7 +84,8 @@ impl Builder {
     /// [`ProvideMfaToken::mfa_token_for`]). Asking counts against the
     /// [`load_timeout`](Self::load_timeout): give a person typing the code more.
     ///
-    /// Default: none; a profile with `mfa_serial` is then a [`BuildError`].
+    /// Default: none; a profile with `mfa_serial` and no `mfa_process` is then a
+    /// [`BuildError`].
     pub fn mfa_tokens(mut self, tokens: impl ProvideMfaToken) -> Self {
         self.set_mfa_tokens(Some(Arc::new(tokens)));
         self
@@ -110,8 +112,10 @@ impl Builder {
     /// Read from the profiles: `role_arn`, `source_profile`, `credential_source`,
     /// `web_identity_token_file`, `external_id`, `role_session_name`, `duration_seconds`,
     /// `mfa_serial` for each hop, and — beyond the AWS CLI, as aws-vault reads them —
-    /// `source_identity`, `session_tags` (`Key=Value,Key=Value`) and `transitive_session_tags`
-    /// (`Key,Key`); and,
+    /// `source_identity`, `session_tags` (`Key=Value,Key=Value`), `transitive_session_tags`
+    /// (`Key,Key`) and `mfa_process` (a command whose first line of output is the code of the
+    /// hop's `mfa_serial` device, see [`MfaProcess`](crate::MfaProcess); it wins over
+    /// [`mfa_tokens`](Self::mfa_tokens) for that hop); and,
     /// from the selected profile (after the environment's `AWS_REGION`,
     /// `AWS_ENDPOINT_URL[_STS]`, `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`,
     /// `AWS_STS_REGIONAL_ENDPOINTS`): `region`, `endpoint_url` (and an `sts` entry of its
@@ -129,7 +133,8 @@ impl Builder {
     /// # Errors
     /// A [`BuildError::Profile`] naming the profile, the key and the file for anything the
     /// files say that cannot work (an undefined or cyclic `source_profile`, a malformed value,
-    /// a profile without credentials, `mfa_serial` without [`mfa_tokens`](Self::mfa_tokens));
+    /// a profile without credentials, `mfa_serial` with neither `mfa_process` nor
+    /// [`mfa_tokens`](Self::mfa_tokens));
     /// [`BuildError::Conflict`] if [`base_credentials`](Self::base_credentials) are set (the
     /// profile says where they come from); otherwise what [`build`](Self::build) returns.
     ///
@@ -180,14 +185,15 @@ impl Builder {
         let (last, inner) = match (how, chain.hops.split_last()) {
             (Selected::Source, _) => (None, chain.hops.as_slice()),
             (Selected::Role, Some((last, inner))) => (Some(last), inner),
-            (Selected::Role, None) => {
-                return Err(profiles.error(profiles.selected(), Some("role_arn"), "is not set"));
-            }
+            (Selected::Role, None) => return self.own_credentials(&profiles, base, settings),
         };
         let mut needs_mfa = false;
         for (i, hop) in inner.iter().enumerate() {
             self.check_mfa_tokens(&profiles, hop)?;
             let mut builder = self.for_inner_hop(&settings);
+            if let Some(command) = &hop.mfa_process {
+                builder.mfa_tokens = Some(Arc::new(MfaProcess::new(command)));
+            }
             builder.runtime.base_credentials = base;
             builder.base_needs_mfa = needs_mfa;
             // The first inner hop is assumed with the profile's own credentials.
@@ -207,10 +213,43 @@ impl Builder {
         if let Some(last) = last {
             if self.request.mfa_serial().is_none() {
                 self.check_mfa_tokens(&profiles, last)?;
+                if let Some(command) = &last.mfa_process {
+                    self.mfa_tokens = Some(Arc::new(MfaProcess::new(command)));
+                }
             }
             self.request.fill_unset_from(last.request.clone());
         }
         self.build()
+    }
+
+    /// The selected profile has no `role_arn`: its own credentials (keys, `credential_process`,
+    /// SSO), cached and refreshed, as an SDK given that profile would use them.
+    fn own_credentials(
+        mut self,
+        profiles: &LoadedProfiles,
+        source: Option<SharedCredentialsProvider>,
+        settings: SdkConfig,
+    ) -> Result<ChainableTemporaryCredentials, BuildError> {
+        let Some(source) = source else {
+            return Err(profiles.error(profiles.selected(), Some("role_arn"), "is not set"));
+        };
+        if self.request != crate::request::SessionRequest::default() {
+            return Err(BuildError::Conflict {
+                field: Field::Profile,
+                requires: "the profile has no `role_arn`: its own credentials are served as \
+                           they are, with no STS call for a role, session name, duration, \
+                           policy, tags or MFA device to go into",
+            });
+        }
+        self.use_sts_settings(settings);
+        let refreshing = self.cache.resolve(false)?;
+        self.runtime.base_credentials = Some(source);
+        let runtime = self.runtime.resolve(refreshing.load_timeout)?;
+        Ok(super::assemble::own_credentials(
+            profiles.selected().to_owned(),
+            refreshing,
+            runtime,
+        ))
     }
 
     /// The STS settings `build_from_profile` reads — the region (set here, else `AWS_REGION`
@@ -308,12 +347,15 @@ impl Builder {
         profiles: &LoadedProfiles,
         hop: &ProfileHop,
     ) -> Result<(), BuildError> {
-        if hop.request.mfa_serial().is_some() && self.mfa_tokens.is_none() {
+        if hop.request.mfa_serial().is_some()
+            && self.mfa_tokens.is_none()
+            && hop.mfa_process.is_none()
+        {
             return Err(profiles.error(
                 &hop.profile,
                 Some("mfa_serial"),
-                "names an MFA device, but no token provider was given to ask for its code \
-                 (`Builder::mfa_tokens`)",
+                "names an MFA device, but neither `mfa_process` nor a token provider \
+                 (`Builder::mfa_tokens`) says where its codes come from",
             ));
         }
         Ok(())

@@ -14,6 +14,7 @@ use aws_types::SdkConfig;
 use aws_types::os_shim_internal::{Env, Fs};
 use aws_types::region::Region;
 use aws_types::service_config::ServiceConfigKey;
+use std::time::Duration;
 
 /// How STS is reached, as set on the builder.
 #[derive(Clone, Default)]
@@ -57,8 +58,9 @@ impl RuntimeSettings {
         self.fs.clone().unwrap_or_else(Fs::real)
     }
 
-    /// Resolves every setting, checking the region and the endpoint.
-    pub(crate) fn resolve(&self) -> Result<Runtime, BuildError> {
+    /// Resolves every setting, checking the region and the endpoint. `load_timeout` bounds a
+    /// refresh: the default base credentials get a part of it.
+    pub(crate) fn resolve(&self, load_timeout: Duration) -> Result<Runtime, BuildError> {
         let sdk = self.sdk_config.as_ref();
         let region = self.region()?;
         let allow_insecure_endpoint = self.allow_insecure_endpoint.unwrap_or(false);
@@ -101,6 +103,7 @@ impl RuntimeSettings {
                 time_source: time_source.clone(),
                 sleep: sleep.clone(),
                 env: self.env(),
+                budget: default_chain_budget(load_timeout),
             })?,
         };
         let sts_sdk_config = self.sts_sdk_config(StsParts {
@@ -207,6 +210,16 @@ struct DefaultChainParts {
     time_source: SharedTimeSource,
     sleep: SharedAsyncSleep,
     env: Env,
+    /// How long the default chain may look for credentials before it reports what it tried.
+    budget: Duration,
+}
+
+/// The part of the load timeout the default chain may take: three quarters, so that when its
+/// last source (the instance metadata service) is slow or does not answer, as on most
+/// laptops, the refresh still ends with what was tried and how to give credentials, not a
+/// bare timeout.
+fn default_chain_budget(load_timeout: Duration) -> Duration {
+    load_timeout * 3 / 4
 }
 
 #[cfg(feature = "default-chain")]
@@ -220,6 +233,7 @@ fn default_base_credentials(
             parts.time_source,
             parts.sleep,
             parts.env,
+            parts.budget,
         ),
     ))
 }

@@ -47,7 +47,26 @@ pub(crate) fn prepare_dir(dir: &Path) -> Result<(), String> {
         if meta.mode() & 0o777 != DIR_MODE {
             fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))
                 .map_err(|e| format!("cannot restrict {} to 0700: {e}", dir.display()))?;
+            read_back_private(dir, |dir| {
+                fs::symlink_metadata(dir).map(|meta| meta.mode() & 0o777)
+            })?;
         }
+    }
+    Ok(())
+}
+
+/// Reads a directory's mode again after it was set to 0700: a file system that ignores
+/// `chmod` (vfat, exFAT, some network and container mounts) reports success and keeps every
+/// entry readable by everyone. Such a directory is not private, and is not used.
+#[cfg(unix)]
+fn read_back_private(dir: &Path, mode_of: impl Fn(&Path) -> io::Result<u32>) -> Result<(), String> {
+    let mode = mode_of(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "{} is still mode {mode:o} after it was set to 0700 (a file system that ignores \
+             permissions, such as vfat?): others could read the sessions cached there",
+            dir.display()
+        ));
     }
     Ok(())
 }
@@ -261,6 +280,20 @@ pub(crate) fn same_file(path: &Path, file: &File) -> bool {
 mod tests {
     use super::*;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn a_directory_whose_mode_does_not_stick_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        // As vfat answers: every chmod succeeds, every stat says 0777.
+        let error = read_back_private(root.path(), |_| Ok(0o777)).unwrap_err();
+        assert!(
+            error.contains("still mode 777") && error.contains("vfat"),
+            "{error}"
+        );
+        assert!(read_back_private(root.path(), |_| Ok(0o700)).is_ok());
+        let error = read_back_private(root.path(), |_| Err(io::Error::other("gone"))).unwrap_err();
+        assert!(error.contains("gone"), "{error}");
+    }
 
     #[test]
     fn the_directory_is_created_0700_and_narrowed_if_wider() {

@@ -12,16 +12,19 @@
 //! `source_profile` uses its own keys; a profile seen twice is a cycle.
 //!
 //! Beyond the AWS CLI, as aws-vault reads them, each hop also reads `source_identity`,
-//! `session_tags` (`Key=Value,...`) and `transitive_session_tags` (`Key,...`).
+//! `session_tags` (`Key=Value,...`), `transitive_session_tags` (`Key,...`) and `mfa_process`
+//! (a command that prints the code of its `mfa_serial` device).
 //!
 //! Every error names the profile, the key and the file it is in.
 
 mod base;
 pub(crate) mod files;
+mod own_credentials;
 mod settings;
 
 pub(crate) use base::provider as base_provider;
 pub(crate) use files::{LoadedProfiles, ProfileSelection};
+pub(crate) use own_credentials::OwnCredentials;
 pub(crate) use settings::{
     GLOBAL_STS_ENDPOINT, RegionSource, load as load_settings, wants_global_endpoint,
 };
@@ -37,6 +40,8 @@ pub(crate) struct ProfileHop {
     pub(crate) profile: String,
     /// Validated.
     pub(crate) request: SessionRequest,
+    /// `mfa_process`: the command that prints the code of the hop's `mfa_serial` device.
+    pub(crate) mfa_process: Option<String>,
 }
 
 /// The profile key that sets a field of the request (for errors about a profile's value).
@@ -211,17 +216,18 @@ pub(crate) fn resolve_chain(
     Ok(ProfileChain { base, hops })
 }
 
-/// A profile at the end of the walk, without `role_arn`.
+/// A profile at the end of the walk, without `role_arn`. The selected profile itself may be
+/// one (its own credentials are then served as they are), but not with `credential_source`,
+/// which says what assumes a role.
 fn leaf(profiles: &LoadedProfiles, profile: &Profile, selected: bool) -> Result<Base, BuildError> {
-    if selected {
-        return Err(profiles.error(
-            profile.name(),
-            Some("role_arn"),
-            "is not set: the profile has no role to assume (use its credentials directly, or \
-             give a profile that assumes a role)",
-        ));
-    }
     if profile.get("credential_source").is_some() {
+        if selected {
+            return Err(profiles.error(
+                profile.name(),
+                Some("role_arn"),
+                "is not set: `credential_source` says what assumes a role, and there is none",
+            ));
+        }
         return credential_source(profiles, profile);
     }
     if profile.get("web_identity_token_file").is_some() {
@@ -340,9 +346,18 @@ fn hop(
     let request = request
         .validate()
         .map_err(|error| profiles.value_error(name, error))?;
+    let mfa_process = text("mfa_process").filter(|command| !command.trim().is_empty());
+    if mfa_process.is_some() && request.mfa_serial().is_none() {
+        return Err(profiles.error(
+            name,
+            Some("mfa_process"),
+            "is set, but `mfa_serial` is not: name the device whose codes it prints",
+        ));
+    }
     Ok(ProfileHop {
         profile: name.to_owned(),
         request,
+        mfa_process,
     })
 }
 
@@ -543,8 +558,14 @@ aws_secret_access_key = s
             (
                 "[profile a]\nregion = us-east-1\n",
                 "a",
+                "",
+                "has no credentials",
+            ),
+            (
+                "[profile a]\ncredential_source = Environment\n",
+                "a",
                 "role_arn",
-                "no role to assume",
+                "there is none",
             ),
         ];
         for (config, profile, key, problem) in cases {

@@ -200,6 +200,11 @@ impl RefreshAttempt {
                 "from the file cache",
                 "took the session from the file cache (no STS call)",
             ),
+            #[cfg(feature = "profile")]
+            Origin::Profile => (
+                "read the profile's credentials",
+                "read the profile's own credentials (no STS call)",
+            ),
         };
         span.record("outcome", outcome);
         span.in_scope(|| {

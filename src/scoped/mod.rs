@@ -56,6 +56,16 @@ pub const DEFAULT_MAX_WAITING_FOR_STS: usize = 100_000;
 /// How often the scheduler looks for scopes to refresh or drop by default: every second.
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The slowest rate `sts_calls_per_second` takes: one call in about 17 minutes. The limiter
+/// waits `1/rate` between calls, and a rate near zero would make that wait overflow.
+const MIN_STS_CALLS_PER_SECOND: f64 = 0.001;
+
+/// The fastest rate `sts_calls_per_second` takes (far above any STS quota).
+const MAX_STS_CALLS_PER_SECOND: f64 = 1_000_000.0;
+
+/// The longest `idle_expiry` and `sweep_interval`: deadlines are computed from them.
+const MAX_SCOPE_PERIOD: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// A listener for [`ScopedSessionsBuilder::on_refresh`]: told each scope's label (if it has
 /// one) and how its refresh ended.
 pub type SharedScopeRefreshListener = Arc<dyn Fn(Option<&str>, &RefreshOutcome<'_>) + Send + Sync>;
@@ -226,19 +236,25 @@ impl ScopedSessionsBuilder {
                 "`max_sts_calls_in_flight` and `max_waiting_for_sts` must be at least 1",
             ));
         }
-        if limits
-            .per_second
-            .is_some_and(|rate| !rate.is_finite() || rate <= 0.0)
-        {
+        if limits.per_second.is_some_and(|rate| {
+            !rate.is_finite()
+                || !(MIN_STS_CALLS_PER_SECOND..=MAX_STS_CALLS_PER_SECOND).contains(&rate)
+        }) {
             return Err(BuildError::invalid(
                 Field::ScopedSessions,
-                "`sts_calls_per_second` must be a positive number",
+                format!(
+                    "`sts_calls_per_second` must be from {MIN_STS_CALLS_PER_SECOND} (one call \
+                     in about 17 minutes) to {MAX_STS_CALLS_PER_SECOND}, or unset (no rate \
+                     limit)"
+                ),
             ));
         }
-        if self.idle_expiry.is_zero() || self.sweep_interval.is_zero() {
+        let period_ok = |d: Duration| !d.is_zero() && d <= MAX_SCOPE_PERIOD;
+        if !period_ok(self.idle_expiry) || !period_ok(self.sweep_interval) {
             return Err(BuildError::invalid(
                 Field::ScopedSessions,
-                "`idle_expiry` and `sweep_interval` must be longer than zero",
+                "`idle_expiry` and `sweep_interval` must be longer than zero and at most a \
+                 year",
             ));
         }
         let parts = self.builder.into_scoped_parts()?;

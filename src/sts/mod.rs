@@ -127,13 +127,11 @@ impl Sts {
         base: &Credentials,
     ) -> Result<Session, CredentialsError> {
         let operation = request.operation();
-        if operation == Operation::GetFederationToken && base.session_token().is_some() {
-            // STS would refuse it ("Cannot call GetFederationToken with session credentials").
+        if let Some(reason) = temporary_base_refused(operation, base) {
             return Err(CredentialsError::invalid_configuration(
                 FetchError::BaseNotAccepted {
                     operation: operation.name(),
-                    reason: "they are temporary (they have a session token); STS issues \
-                             federation tokens to long-term IAM user keys only",
+                    reason,
                 },
             ));
         }
@@ -397,4 +395,26 @@ fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
 fn duration_seconds(duration: Duration) -> i32 {
     // Validated in `build()` to lie within 900..=129_600 seconds.
     i32::try_from(duration.as_secs()).unwrap_or(i32::MAX)
+}
+
+/// Why STS would refuse `operation` signed with `base`, if it would: `GetFederationToken`
+/// and `GetSessionToken` take long-term IAM user (or root) keys, never a session (STS:
+/// "Cannot call GetFederationToken with session credentials", "Cannot call GetSessionToken
+/// with session credentials"). Refused here, before any call, with a reason that says so.
+fn temporary_base_refused(operation: Operation, base: &Credentials) -> Option<&'static str> {
+    if base.session_token().is_none() {
+        return None;
+    }
+    match operation {
+        Operation::GetFederationToken => Some(
+            "they are temporary (they have a session token); STS issues federation tokens to \
+             long-term IAM user keys only",
+        ),
+        Operation::GetSessionToken => Some(
+            "they are temporary (they have a session token: a role's session, or one from \
+             credential_process or SSO); STS issues session tokens to long-term IAM user keys \
+             only — use these credentials as they are, or assume a role with them",
+        ),
+        _ => None,
+    }
 }

@@ -415,3 +415,118 @@ region = us-east-1
     );
     assert!(!format!("{provider:?}").contains("token-"));
 }
+
+#[tokio::test]
+async fn a_profile_without_role_arn_is_served_as_its_own_credentials_read_once_per_lifetime() {
+    // A credential_process that counts its runs and prints a session of 20 minutes.
+    let files = Files::new("");
+    let runs = files.dir.path().join("runs");
+    let clock = ManualTimeSource::new(t0());
+    let expiry = aws_smithy_types::DateTime::from(t0() + 20 * MIN)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap();
+    let script = files.dir.path().join("process.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho run >> '{runs}'\n\
+             printf '{{\"Version\":1,\"AccessKeyId\":\"ASIAPROCESS\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"{expiry}\"}}'\n",
+            runs = runs.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        files.dir.path().join("config"),
+        format!(
+            "[profile scripted]\ncredential_process = sh {}\nregion = eu-west-1\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let sts = FakeSts::new(clock.clone());
+    let provider = files
+        .builder(&sts, &clock, "scripted")
+        .build_from_profile()
+        .await
+        .unwrap();
+    let ran = || {
+        std::fs::read_to_string(&runs)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    for _ in 0..50 {
+        let credentials = provider.credentials().await.unwrap();
+        assert_eq!(credentials.access_key_id(), "ASIAPROCESS");
+        assert_eq!(credentials.session_token(), Some("t"));
+    }
+    assert_eq!((ran(), sts.calls()), (1, 0), "read once, no STS call");
+    assert_eq!(provider.role_arn(), None);
+    // Within the last minute before its expiry, it is read again.
+    clock.set_time(t0() + 19 * MIN + Duration::from_secs(30));
+    provider.credentials().await.unwrap();
+    assert_eq!((ran(), sts.calls()), (2, 0));
+
+    // Keys without role_arn: served as they are (the SDKs use them so too), with an expiry
+    // 15 minutes on so that they are read again.
+    let keys = Files::new("[profile keys]\nregion = eu-west-1\n");
+    let provider = keys
+        .builder(&sts, &clock, "keys")
+        .build_from_profile()
+        .await
+        .unwrap();
+    let credentials = provider.credentials().await.unwrap();
+    assert_eq!(credentials.access_key_id(), "AKIDKEYS");
+    assert_eq!(sts.calls(), 0);
+
+    // STS parameters have no call to go into: refused, naming the profile.
+    let error = keys
+        .builder(&sts, &clock, "keys")
+        .duration(Duration::from_secs(900))
+        .build_from_profile()
+        .await
+        .unwrap_err();
+    assert_eq!(error.field(), Some(chainable_credentials::Field::Profile));
+    assert!(error.to_string().contains("no `role_arn`"), "{error}");
+}
+
+#[tokio::test]
+async fn mfa_process_of_a_profile_gives_the_code_without_a_token_provider() {
+    let files = Files::new(
+        "[profile a]\nrole_arn = arn:aws:iam::111111111111:role/first\nsource_profile = keys\n\
+         mfa_serial = arn:aws:iam::111111111111:mfa/laptop\nmfa_process = echo 246810\n\
+         region = us-east-1\n\
+         [profile b]\nrole_arn = arn:aws:iam::222222222222:role/second\nsource_profile = a\n\
+         region = us-east-1\n\
+         [profile lonely]\nrole_arn = arn:aws:iam::111111111111:role/first\nsource_profile = keys\n\
+         mfa_process = echo 246810\n",
+    );
+    let clock = ManualTimeSource::new(t0());
+    let sts = FakeSts::new(clock.clone());
+    for selected in ["a", "b"] {
+        let provider = files
+            .builder(&sts, &clock, selected)
+            .build_from_profile()
+            .await
+            .unwrap();
+        provider.credentials().await.unwrap();
+    }
+    let bodies = sts.bodies();
+    assert!(bodies[0].contains("TokenCode=246810"), "{}", bodies[0]);
+    assert!(bodies[1].contains("TokenCode=246810"), "{}", bodies[1]);
+    assert!(
+        !bodies[2].contains("TokenCode"),
+        "the hop chained on it needs none"
+    );
+
+    let error = files
+        .builder(&sts, &clock, "lonely")
+        .build_from_profile()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("`mfa_process`") && error.contains("`mfa_serial` is not"),
+        "{error}"
+    );
+}

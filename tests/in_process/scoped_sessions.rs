@@ -265,10 +265,32 @@ fn what_scoped_sessions_cannot_use_is_refused_naming_the_field() {
         Field::ScopedSessions,
         "capacity",
     );
+    // Values that would overflow a deadline or a pacing interval are refused, not panicked on.
+    for rate in [0.0, -1.0, 1e-300, f64::NAN, f64::INFINITY, 1e12] {
+        refused(
+            scoped(&sts, &clock).sts_calls_per_second(rate),
+            Field::ScopedSessions,
+            "`sts_calls_per_second` must be from 0.001",
+        );
+    }
+    for long in [Duration::MAX, Duration::from_secs(400 * 24 * 3600)] {
+        refused(
+            scoped(&sts, &clock).idle_expiry(long),
+            Field::ScopedSessions,
+            "at most a year",
+        );
+        refused(
+            scoped(&sts, &clock).sweep_interval(long),
+            Field::ScopedSessions,
+            "at most a year",
+        );
+    }
     refused(
-        scoped(&sts, &clock).sts_calls_per_second(0.0),
-        Field::ScopedSessions,
-        "positive",
+        support::fake_builder(&sts, &clock)
+            .load_timeout(Duration::MAX)
+            .scoped_sessions(),
+        Field::LoadTimeout,
+        "at most a day",
     );
     refused(
         scoped(&sts, &clock).max_sts_calls_in_flight(0),

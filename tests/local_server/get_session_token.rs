@@ -28,3 +28,48 @@ async fn get_session_token_gives_a_session_for_the_base_user() {
     // The temporary session works for S3 on this server.
     assert!(moto.bucket_names(provider).await.contains(&moto.bucket));
 }
+
+#[tokio::test]
+async fn temporary_base_credentials_are_refused_before_any_sts_call() {
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::error::CredentialsError;
+    use chainable_credentials::{FetchError, fetch_error};
+    use support::fault_proxy::FaultProxy;
+    // A role's session, or what a `credential_process` or SSO gives: STS refuses
+    // GetSessionToken signed with them, so nothing is sent.
+    let moto = Moto::open();
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let provider = ChainableTemporaryCredentials::builder()
+        .base_credentials(Credentials::new(
+            "ASIATEMPORARY",
+            "temporary-secret",
+            Some("a-session-token".into()),
+            None,
+            "test",
+        ))
+        .region(moto.region())
+        .endpoint_url(&proxy.endpoint)
+        .build()
+        .unwrap();
+    let error = provider.provide_credentials().await.unwrap_err();
+    assert!(
+        matches!(error, CredentialsError::InvalidConfiguration(_)),
+        "{error:?}"
+    );
+    let cause = fetch_error(&error).expect("typed");
+    assert!(
+        matches!(
+            cause,
+            FetchError::BaseNotAccepted {
+                operation: "GetSessionToken",
+                ..
+            }
+        ),
+        "{cause:?}"
+    );
+    assert!(
+        cause.to_string().contains("long-term IAM user keys only"),
+        "{cause}"
+    );
+    assert_eq!(proxy.sts_requests(), 0, "STS was not called");
+}
