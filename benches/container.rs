@@ -92,28 +92,43 @@ fn container(c: &mut Criterion) {
     let sts = runtime.block_on(support::sts_server::serve(aws.clone()));
     let cache = tempfile::tempdir().unwrap();
 
-    // The server, and its two variables.
+    // The server, in this process group (`--foreground`), and its variables.
     let mut server = {
         let _enter = runtime.enter();
         command("serve", &sts, cache.path())
+            .arg("--foreground")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap()
     };
     let (url, token) = runtime.block_on(async {
+        // `unset ...`, then `export NAME='value'` lines up to the process id.
         let mut lines = tokio::io::BufReader::new(server.stdout.take().unwrap()).lines();
-        let value = |line: Option<String>| {
-            let line = line.expect("an export line");
-            line.split_once('=')
-                .unwrap()
-                .1
-                .trim_matches('\'')
-                .to_owned()
+        let mut exported = Vec::new();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let Some((name, value)) = line
+                .strip_prefix("export ")
+                .and_then(|rest| rest.split_once('='))
+            else {
+                continue;
+            };
+            exported.push((name.to_owned(), value.trim_matches('\'').to_owned()));
+            if name == "CHAINABLE_CREDENTIALS_PID" {
+                break;
+            }
+        }
+        let value = |wanted: &str| {
+            exported
+                .iter()
+                .find(|(name, _)| name == wanted)
+                .map(|(_, value)| value.clone())
+                .expect("the server's variable")
         };
-        let url = value(lines.next_line().await.unwrap());
-        let token = value(lines.next_line().await.unwrap());
-        (url, token)
+        (
+            value("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+            value("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
+        )
     });
     let kept_alive: Http = Client::builder(TokioExecutor::new()).build_http();
     let mut group = c.benchmark_group("container");

@@ -183,6 +183,14 @@
 //! # }
 //! ```
 //!
+//! A profile may say where its codes come from itself, as aws-vault reads it: `mfa_process =
+//! ykman oath accounts code --single aws` runs that command (through the shell, no standard
+//! input, killed if the refresh's wait ends first) and takes its first line as the code, for
+//! that hop, instead of asking `mfa_tokens`. `MfaProcess` (feature `profile`) is the same for
+//! [`Builder::mfa`](crate::Builder::mfa). A profile without `role_arn` (keys,
+//! `credential_process`, SSO) is served as its own credentials, cached and refreshed, with no
+//! STS call.
+//!
 //! # MFA once, then roles
 //!
 //! The JavaScript SDK v2 pattern: `GetSessionToken` with MFA (no role: sessions up to 36

@@ -402,9 +402,8 @@ fn duration_seconds(duration: Duration) -> i32 {
 /// "Cannot call GetFederationToken with session credentials", "Cannot call GetSessionToken
 /// with session credentials"). Refused here, before any call, with a reason that says so.
 fn temporary_base_refused(operation: Operation, base: &Credentials) -> Option<&'static str> {
-    if base.session_token().is_none() {
-        return None;
-    }
+    // Long-term keys have no session token: every operation takes them.
+    base.session_token()?;
     match operation {
         Operation::GetFederationToken => Some(
             "they are temporary (they have a session token); STS issues federation tokens to \

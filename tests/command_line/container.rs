@@ -184,6 +184,18 @@ async fn commands_environment_has_the_server_and_none_of_what_would_win_over_it(
         .env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/inherited/token")
         .env("AWS_WEB_IDENTITY_TOKEN_FILE", "/inherited/token")
         .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/inherited")
+        // The aliases Go v2 and Java read before the container endpoint, and JS v2's.
+        .env("AWS_ACCESS_KEY", "AKIAINHERITEDALIAS")
+        .env("AWS_SECRET_KEY", "inherited-alias-secret")
+        .env("AWS_CREDENTIAL_FILE", "/inherited/ec2-credentials")
+        .env(
+            "AWS_CREDENTIAL_PROFILES_FILE",
+            "/inherited/java-v1-credentials",
+        )
+        .env("AMAZON_ACCESS_KEY_ID", "AKIAINHERITEDAMAZON")
+        .env("AMAZON_SECRET_ACCESS_KEY", "inherited-amazon-secret")
+        .env("BOTO_CONFIG", "/inherited/boto.cfg")
+        .env("AWS_ACCOUNT_ID", "999999999999")
         .args([
             "exec",
             "--source-profile",
@@ -214,6 +226,14 @@ async fn commands_environment_has_the_server_and_none_of_what_would_win_over_it(
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
         "AWS_WEB_IDENTITY_TOKEN_FILE",
         "AWS_ROLE_ARN",
+        "AWS_ACCESS_KEY",
+        "AWS_SECRET_KEY",
+        "AWS_CREDENTIAL_FILE",
+        "AWS_CREDENTIAL_PROFILES_FILE",
+        "AMAZON_ACCESS_KEY_ID",
+        "AMAZON_SECRET_ACCESS_KEY",
+        "BOTO_CONFIG",
+        "AWS_ACCOUNT_ID",
         "CHAINABLE_CREDENTIALS_STACK",
     ] {
         assert!(!names.contains(removed), "{removed} reached COMMAND");
@@ -445,8 +465,10 @@ struct Serving {
     errors: tokio::task::JoinHandle<String>,
 }
 
+/// `serve --foreground -v`, its shell lines read: `unset ...`, the two variables, the process
+/// id.
 async fn serve(home: &Home, moto: &Moto, proxy: &FaultProxy) -> Serving {
-    let mut child = command(home, moto, proxy, &["serve", "--verbose"])
+    let mut child = command(home, moto, proxy, &["serve", "--foreground", "--verbose"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -460,12 +482,16 @@ async fn serve(home: &Home, moto: &Moto, proxy: &FaultProxy) -> Serving {
     });
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut variables = Vec::new();
-    for _ in 0..2 {
+    for index in 0..4 {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
             .expect("serve prints its variables")
             .unwrap()
             .expect("a line");
+        if index == 0 {
+            assert!(line.starts_with("unset AWS_ACCESS_KEY_ID "), "{line}");
+            continue;
+        }
         let (name, value) = line
             .strip_prefix("export ")
             .and_then(|rest| rest.split_once('='))
@@ -657,7 +683,7 @@ async fn serve_refuses_every_bad_request_while_a_real_client_is_served() {
 }
 
 #[tokio::test]
-async fn serve_prints_two_export_lines_and_with_a_token_file_no_token() {
+async fn serve_prints_its_shell_lines_and_with_a_token_file_no_token() {
     let moto = Moto::enforcing();
     let home = Home::new();
     let proxy = FaultProxy::start(&moto.endpoint).await;
@@ -667,7 +693,12 @@ async fn serve_prints_two_export_lines_and_with_a_token_file_no_token() {
         &home,
         &moto,
         &proxy,
-        &["serve", "--token-file", token_file.to_str().unwrap()],
+        &[
+            "serve",
+            "--foreground",
+            "--token-file",
+            token_file.to_str().unwrap(),
+        ],
     )
     .stdin(std::process::Stdio::null())
     .stdout(std::process::Stdio::piped())
@@ -676,7 +707,7 @@ async fn serve_prints_two_export_lines_and_with_a_token_file_no_token() {
     .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..4 {
         printed.push(
             tokio::time::timeout(Duration::from_secs(30), lines.next_line())
                 .await
@@ -685,16 +716,28 @@ async fn serve_prints_two_export_lines_and_with_a_token_file_no_token() {
                 .unwrap(),
         );
     }
+    // What would win over the server is unset first, in one line (the list is the code's).
     assert!(
-        printed[0].starts_with("export AWS_CONTAINER_CREDENTIALS_FULL_URI='http://127.0.0.1:"),
+        printed[0].starts_with("unset ")
+            && printed[0].contains(" AWS_PROFILE ")
+            && printed[0].contains(" AWS_ACCESS_KEY ")
+            && printed[0].contains(" AWS_SECRET_KEY "),
+        "{printed:?}"
+    );
+    assert!(
+        printed[1].starts_with("export AWS_CONTAINER_CREDENTIALS_FULL_URI='http://127.0.0.1:"),
         "{printed:?}"
     );
     assert_eq!(
-        printed[1],
+        printed[2],
         format!(
             "export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE='{}'",
             token_file.display()
         )
+    );
+    assert_eq!(
+        printed[3],
+        format!("export CHAINABLE_CREDENTIALS_PID='{}'", child.id().unwrap())
     );
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;

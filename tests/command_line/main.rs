@@ -8,4 +8,5 @@ mod aws_cli;
 mod container;
 mod credential_process;
 mod examples;
+mod first_use;
 mod profiles;

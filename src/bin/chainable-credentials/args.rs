@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// What `--help` says of exit codes and standard error, for the tool and each subcommand.
+/// What `--help` says of exit codes and standard error, for `credential-process` and `env`.
 const EXIT_CODES: &str = "Exit codes: 0 the credentials were printed; 2 a bad command line (an \
                           unknown flag, or a flag's value STS or the command would refuse); 1 \
                           anything else (no base credentials, STS refused, a profile that \
@@ -12,26 +12,48 @@ const EXIT_CODES: &str = "Exit codes: 0 the credentials were printed; 2 a bad co
                           unusable cache directory is a warning there, and -v logs what \
                           happens (file cache hits, STS calls).";
 
+/// What the tool's own `--help` says of exit codes: each subcommand's.
+const TOOL_EXIT_CODES: &str = "Exit codes: 2 a bad command line (an unknown flag, or a flag's \
+                               value STS or the command would refuse); 1 no session could be \
+                               had (one line on standard error); 0 credential-process and env \
+                               printed the credentials, serve started its server; exec exits \
+                               with COMMAND's code. -v (before or after the subcommand) logs \
+                               what happens, never a secret.";
+
 /// Temporary AWS credentials from STS (AssumeRole, role chains, GetSessionToken), cached on
 /// disk and shared between processes, for the AWS CLI, the SDKs and shells.
 #[derive(Debug, Parser)]
-#[command(name = "chainable-credentials", version, after_help = EXIT_CODES)]
+#[command(name = "chainable-credentials", version, after_help = TOOL_EXIT_CODES)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+
+    /// Log what happens (file cache hits, STS calls, the server's requests) to standard
+    /// error; warnings (an unusable cache directory, say) are logged without it too. Never
+    /// secrets.
+    #[arg(long, short, global = true)]
+    pub(crate) verbose: bool,
 }
 
 /// What `exec --help` says of its exit code.
 const EXEC_EXIT_CODES: &str = "Exit codes: COMMAND's own, or 128 + the signal that ended it; \
-                               before COMMAND runs, 2 for a bad command line and 1 when no \
-                               session can be had (one line on standard error); 127 when \
-                               COMMAND cannot be found, 126 when it cannot be run.";
+                               before COMMAND runs, 2 for a bad command line (a --token-file \
+                               that cannot be used included) and 1 when no session can be had \
+                               (one line on standard error); 127 when COMMAND cannot be found, \
+                               126 when it cannot be run.";
 
 /// What `serve --help` says of its output.
-const SERVE_OUTPUT: &str = "Standard output: the two `export` lines and nothing else, once the \
-                            first session is held; then it serves until SIGINT or SIGTERM. \
-                            Exit codes: 0 after a signal; 2 a bad command line; 1 no session \
-                            can be had at start, or the port cannot be bound.";
+const SERVE_OUTPUT: &str = "Standard output: shell lines and nothing else, once the first \
+                            session is held: `unset` of the variables that would win over the \
+                            server, the `export` lines that point the SDKs at it, and its \
+                            process id (CHAINABLE_CREDENTIALS_PID). Then it serves in the \
+                            background until `kill $CHAINABLE_CREDENTIALS_PID` (or `eval \
+                            \"$(chainable-credentials serve --stop)\"`), and removes its token \
+                            file; with --foreground it serves in this process until SIGINT, \
+                            SIGTERM or SIGHUP. Exit codes: 0 the server runs (with \
+                            --foreground: it stopped after a signal); 2 a bad command line (a \
+                            --token-file that cannot be used included); 1 no session can be \
+                            had at start, or the port cannot be bound.";
 
 /// What to do.
 #[derive(Debug, Subcommand)]
@@ -85,6 +107,22 @@ pub(crate) struct ServeArgs {
 
     #[command(flatten)]
     pub(crate) server: ServerArgs,
+
+    /// Serve in this process instead of in the background: for an IDE, systemd or a
+    /// container, which keep the process and read its output as it goes.
+    #[arg(long)]
+    pub(crate) foreground: bool,
+
+    /// Stop the server started in this shell (the process CHAINABLE_CREDENTIALS_PID names)
+    /// and print the `unset` lines of its variables: eval "$(chainable-credentials serve
+    /// --stop)".
+    #[arg(long, exclusive = true)]
+    pub(crate) stop: bool,
+
+    /// The server in the background, started by `serve`: asks its parent for the first MFA
+    /// code and hands it the variables over its standard input and output.
+    #[arg(long, hide = true)]
+    pub(crate) detached_child: bool,
 }
 
 /// How the credential server listens and hands out its token.
@@ -97,7 +135,8 @@ pub(crate) struct ServerArgs {
 
     /// Hand the token out in a file (mode 0600) named by AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
     /// instead of in AWS_CONTAINER_AUTHORIZATION_TOKEN: PATH, or without it a file in a new
-    /// private directory. Removed when the command ends.
+    /// private directory (under XDG_RUNTIME_DIR, else the cache directory). One server per
+    /// file: a path a running server uses is refused. Removed when the command ends.
     #[arg(long, value_name = "PATH", num_args = 0..=1)]
     pub(crate) token_file: Option<Option<PathBuf>>,
 }
@@ -141,6 +180,14 @@ pub(crate) struct SessionArgs {
     /// GetSessionToken.
     #[arg(long, value_name = "SERIAL")]
     pub(crate) mfa_serial: Option<String>,
+
+    /// A command whose first line of output is the MFA code (run by the shell, with no
+    /// standard input; its output never logged): `pass otp aws`, `ykman oath accounts code
+    /// --single aws`. For --mfa-serial's device, and with --profile for the profiles'
+    /// devices that have no `mfa_process` of their own. Without it the code is asked on the
+    /// terminal.
+    #[arg(long, value_name = "COMMAND")]
+    pub(crate) mfa_process: Option<String>,
 
     /// Assume --role-arn with the web identity (OIDC) token in this file (EKS, GitHub Actions,
     /// any OIDC issuer), read again at every refresh: AssumeRoleWithWebIdentity, no base
@@ -216,11 +263,6 @@ pub(crate) struct SessionArgs {
     /// refuses, so that it does not end up on screen or in a scrollback buffer).
     #[arg(long)]
     pub(crate) allow_terminal: bool,
-
-    /// Log what happens (file cache hits, STS calls) to standard error; warnings (an unusable
-    /// cache directory, say) are logged without it too. Never secrets.
-    #[arg(long, short)]
-    pub(crate) verbose: bool,
 }
 
 /// `KEY=VALUE` (the value may be empty or contain `=`).

@@ -7,7 +7,8 @@
 //! Every request is checked before the provider is asked: its `Host` must be the server's own
 //! address (DNS rebinding: a page on an attacker's name that resolves to 127.0.0.1 sends its
 //! own name), the method `GET`, the path the server's, the token the server's (compared in
-//! constant time). A refusal says no more than its status.
+//! constant time). A refusal of the token says what the header must hold (never the token),
+//! for the SDKs print the body's message; the other refusals say no more than their status.
 
 use crate::token::Token;
 use aws_credential_types::Credentials;
@@ -57,10 +58,12 @@ impl Endpoint {
             return (refusal(StatusCode::NOT_FOUND), "another path");
         }
         let Some(given) = headers.get(header::AUTHORIZATION) else {
-            return (refusal(StatusCode::UNAUTHORIZED), "no token");
+            let body = token_refusal("MissingToken", "no Authorization header");
+            return (json(StatusCode::UNAUTHORIZED, &body), "no token");
         };
         if !self.token.matches(given.as_bytes()) {
-            return (refusal(StatusCode::FORBIDDEN), "wrong token");
+            let body = token_refusal("InvalidToken", "the Authorization header is not the token");
+            return (json(StatusCode::FORBIDDEN, &body), "wrong token");
         }
         match self.provider.provide_credentials().await {
             Ok(credentials) => (json(StatusCode::OK, &served(&credentials)), "served"),
@@ -133,6 +136,20 @@ fn json(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// A refused token, with what the header must hold: the SDKs show `message`. Nothing of
+/// what was sent is quoted (it may be the token of another server, or a secret).
+fn token_refusal(code: &str, what: &str) -> serde_json::Value {
+    serde_json::json!({
+        "code": code,
+        "message": format!(
+            "{what}: send the token itself as the Authorization header's whole value (no \
+             `Bearer` prefix), from AWS_CONTAINER_AUTHORIZATION_TOKEN or the file \
+             AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names; a server started again has a new \
+             token"
+        ),
+    })
 }
 
 /// A refusal: the status and an empty body, nothing about why.
@@ -260,7 +277,21 @@ mod tests {
             );
             use http_body_util::BodyExt;
             let body = answer.into_body().collect().await.unwrap().to_bytes();
-            assert!(body.is_empty(), "a refusal says nothing");
+            if status == 401 || status == 403 {
+                // What the header must hold, as JSON the SDKs show; never the token.
+                let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let message = body["message"].as_str().unwrap();
+                assert!(message.contains("no `Bearer` prefix"), "{message}");
+                assert!(!message.contains(&token[..16]), "{message}");
+                let code = if status == 401 {
+                    "MissingToken"
+                } else {
+                    "InvalidToken"
+                };
+                assert_eq!(body["code"], code);
+            } else {
+                assert!(body.is_empty(), "a refusal of anything else says nothing");
+            }
         }
     }
 

@@ -7,8 +7,15 @@
 //! connections that never finish their headers cannot keep a real client out, which the header
 //! timeout alone would (for as long as it lasts, over and over), and clients that keep their
 //! connections alive between requests keep them while there are such connections to close.
+//!
+//! The cap is kept below the process's open-files limit (its soft value raised first where the
+//! hard one allows): with `ulimit -n 128`, or macOS's default 256, connections would otherwise
+//! run the process out of descriptors, and `accept` would fail before the cap is reached. If
+//! `accept` fails all the same, the server closes a connection to make room and waits a little
+//! longer each time, instead of trying again at once (which would spin at full CPU).
 
 use crate::container_endpoint::Endpoint;
+use aws_smithy_async::rt::sleep::{AsyncSleep as _, TokioSleep};
 use aws_smithy_async::time::TimeSource as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -91,11 +98,17 @@ impl Connections {
     /// [`EVICTED`] (a compare-and-swap), so one that starts answering meanwhile is left alone
     /// (whatever runtime the tasks run on).
     fn make_room(&self, cap: usize) -> bool {
+        if self.lock().len() < cap {
+            return true;
+        }
+        self.evict_one()
+    }
+
+    /// Closes the oldest connection without a whole request yet, else the oldest idle one;
+    /// `false` when every one is answering a request.
+    fn evict_one(&self) -> bool {
         let evicted = {
             let mut held = self.lock();
-            if held.len() < cap {
-                return true;
-            }
             let take = |state: u8| {
                 move |c: &Connection| {
                     c.state
@@ -131,14 +144,28 @@ pub(crate) async fn serve(
 ) {
     let connections = Arc::new(Connections::default());
     let mut shutdown = std::pin::pin!(shutdown);
+    // The pause after the last failed `accept`; `None` after a success.
+    let mut backoff: Option<Duration> = None;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let Ok((stream, peer)) = accepted else {
-            // Out of file descriptors, say: the next accept may work.
-            continue;
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
+                backoff = None;
+                accepted
+            }
+            Err(error) => {
+                // Out of file descriptors, say: close a connection and wait before the next
+                // try (a bounded, growing pause), rather than spin.
+                let pause = accept_backoff(&mut backoff, &error);
+                connections.evict_one();
+                tokio::select! {
+                    () = TokioSleep::new().sleep(pause) => continue,
+                    () = &mut shutdown => break,
+                }
+            }
         };
         if !connections.make_room(limits.max_connections) {
             tracing::warn!(%peer, "every connection is answering a request: refused one more");
@@ -163,6 +190,66 @@ pub(crate) async fn serve(
     }
     for connection in connections.lock().drain(..) {
         connection.abort.abort();
+    }
+}
+
+/// The first pause after a failed `accept`, and the longest.
+const FIRST_ACCEPT_PAUSE: Duration = Duration::from_millis(5);
+const LONGEST_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
+
+/// The pause before the next `accept` after `error`: doubled each time in a row, from 5 ms up
+/// to a second. The first failure of a run is logged; the others are not (one line per run,
+/// not one per try).
+fn accept_backoff(backoff: &mut Option<Duration>, error: &std::io::Error) -> Duration {
+    let pause = match *backoff {
+        None => {
+            tracing::warn!(%error, "cannot accept a connection; closing one and trying again");
+            FIRST_ACCEPT_PAUSE
+        }
+        Some(last) => (last * 2).min(LONGEST_ACCEPT_PAUSE),
+    };
+    *backoff = Some(pause);
+    pause
+}
+
+/// Descriptors the process keeps beside its connections: standard streams, the runtime's,
+/// the listener, connections to STS, cache and token files.
+const RESERVED_DESCRIPTORS: u64 = 32;
+
+/// The connection cap for this process: `wanted`, or less to stay under the open-files limit
+/// (its soft value is raised towards the hard one first, where that is lower than needed).
+pub(crate) fn cap_for_this_process(wanted: usize) -> usize {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let needed = wanted as u64 + RESERVED_DESCRIPTORS;
+        let limit = getrlimit(Resource::Nofile);
+        if let Some(current) = limit.current.filter(|current| *current < needed) {
+            let raised = limit.maximum.map_or(needed, |maximum| maximum.min(needed));
+            if raised > current {
+                let _ = setrlimit(
+                    Resource::Nofile,
+                    Rlimit {
+                        current: Some(raised),
+                        maximum: limit.maximum,
+                    },
+                );
+            }
+        }
+        cap_under(wanted, getrlimit(Resource::Nofile).current)
+    }
+    #[cfg(not(unix))]
+    wanted
+}
+
+/// `wanted`, or what fits under a soft limit of `open_files` descriptors (at least 1).
+fn cap_under(wanted: usize, open_files: Option<u64>) -> usize {
+    match open_files {
+        None => wanted,
+        Some(limit) => {
+            let room = limit.saturating_sub(RESERVED_DESCRIPTORS).max(1);
+            wanted.min(usize::try_from(room).unwrap_or(usize::MAX))
+        }
     }
 }
 
@@ -244,6 +331,25 @@ mod tests {
 
     fn ids(connections: &Connections) -> Vec<u64> {
         connections.lock().iter().map(|c| c.id).collect()
+    }
+
+    #[test]
+    fn the_cap_fits_under_the_open_files_limit() {
+        assert_eq!(cap_under(256, None), 256, "no limit");
+        assert_eq!(cap_under(256, Some(1024)), 256);
+        assert_eq!(cap_under(256, Some(64)), 32, "ulimit -n 64");
+        assert_eq!(cap_under(256, Some(256)), 224, "macOS's default");
+        assert_eq!(cap_under(256, Some(10)), 1, "at least one");
+    }
+
+    #[test]
+    fn failed_accepts_back_off_from_5_ms_to_a_second() {
+        let error = std::io::Error::other("too many open files");
+        let mut backoff = None;
+        let pauses: Vec<u64> = (0..10)
+            .map(|_| accept_backoff(&mut backoff, &error).as_millis() as u64)
+            .collect();
+        assert_eq!(pauses, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
     }
 
     #[tokio::test]

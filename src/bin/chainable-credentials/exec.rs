@@ -4,33 +4,18 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-/// Variables removed from COMMAND's environment: each would make an SDK take other
-/// credentials before the container-credentials ones (the default chains read the environment's
-/// keys, then the profile, then a web identity token, then the container endpoint), or point it
-/// at another container endpoint or token.
-pub(crate) const REMOVED_VARIABLES: &[&str] = &[
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CREDENTIAL_EXPIRATION",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    // The loop guard of `credential_process` runs: COMMAND's own runs of this command (a
-    // profile's credential_process) are not nested in this one.
+/// This command's own variables, removed from COMMAND's environment too: the loop guard of
+/// `credential_process` runs (COMMAND's own runs of this command, a profile's
+/// `credential_process`, are not nested in this one), and a `serve` of the parent shell.
+const OWN_VARIABLES: &[&str] = &[
     crate::recursion::STACK_VAR,
     crate::recursion::REEXEC_VAR,
+    crate::variables::SERVER_PID,
 ];
 
-/// Runs `command` with `set` added to its environment (after [`REMOVED_VARIABLES`] are
-/// removed), passes SIGINT, SIGTERM and SIGHUP on to it, and returns its exit code, or 128 +
+/// Runs `command` with `set` added to its environment (after the variables that would win
+/// over the server, [`WINNING_VARIABLES`](crate::variables::WINNING_VARIABLES), and this
+/// command's own are removed), passes SIGINT, SIGTERM and SIGHUP on to it, and returns its exit code, or 128 +
 /// the signal that ended it (as a shell does). 127 when it cannot be found, 126 when it cannot
 /// be run.
 pub(crate) async fn run(command: &[OsString], set: &[(&str, String)]) -> ExitCode {
@@ -39,7 +24,10 @@ pub(crate) async fn run(command: &[OsString], set: &[(&str, String)]) -> ExitCod
     };
     let mut child = tokio::process::Command::new(program);
     child.args(arguments);
-    for name in REMOVED_VARIABLES {
+    for name in crate::variables::WINNING_VARIABLES
+        .iter()
+        .chain(OWN_VARIABLES)
+    {
         child.env_remove(name);
     }
     for (name, value) in set {

@@ -1,9 +1,12 @@
 //! What the command prints: the `credential_process` JSON or shell `export` lines. Both hold
-//! the secret on purpose, and go to standard output only.
+//! the secret on purpose, and go to standard output only — into a regular file only once that
+//! file is readable by its owner alone.
 
+use crate::provider::Failure;
 use aws_credential_types::Credentials;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The JSON the AWS CLI and SDKs read from a `credential_process`: `Version` 1 and the four
@@ -56,6 +59,44 @@ fn rfc3339_seconds(time: SystemTime) -> Option<String> {
     DateTime::from(UNIX_EPOCH + Duration::from_secs(seconds))
         .fmt(Format::DateTime)
         .ok()
+}
+
+/// Lines with a secret (credentials, a token) to standard output. A regular file there (`>
+/// file`) is made readable by its owner only first, as a token file is: the shell created it
+/// with the umask's mode (0644, often). Refused if that cannot be done.
+pub(crate) fn write_secret_lines(text: &str) -> Result<(), Failure> {
+    let failed = |reason: String| Failure::Failed(reason.into());
+    private_if_a_file().map_err(failed)?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| failed(format!("cannot write to standard output: {e}")))
+}
+
+/// Narrows standard output to 0600 when it is a regular file.
+fn private_if_a_file() -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(owned) = std::io::stdout().as_fd().try_clone_to_owned() else {
+            return Ok(());
+        };
+        let file = std::fs::File::from(owned);
+        let Ok(metadata) = file.metadata() else {
+            return Ok(());
+        };
+        if metadata.is_file() && metadata.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| {
+                    format!(
+                        "standard output is a file others may read, and it cannot be made \
+                         private ({e}): the credentials are not written to it"
+                    )
+                })?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

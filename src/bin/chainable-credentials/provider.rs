@@ -2,7 +2,8 @@
 //! `--source-profile`'s or the default chain's credentials), a chain when `--chain` is given.
 
 use crate::args::SessionArgs;
-use crate::{DEFAULT_MFA_TIMEOUT, DEFAULT_REGION, terminal_mfa};
+use crate::mfa_codes::{CodeSource, MfaCodes};
+use crate::{DEFAULT_MFA_TIMEOUT, DEFAULT_REGION};
 use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
@@ -33,13 +34,27 @@ impl From<aws_credential_types::provider::error::CredentialsError> for Failure {
 
 /// Builds the provider and fetches once.
 pub(crate) async fn credentials(args: &SessionArgs) -> Result<Credentials, Failure> {
-    Ok(build(args).await?.credentials().await?)
+    let codes = code_source(args, CodeSource::Terminal);
+    Ok(build(args, &codes).await?.credentials().await?)
 }
 
-/// The provider the flags describe (a chain when `--chain` is given), not yet asked.
-pub(crate) async fn build(args: &SessionArgs) -> Result<ChainableTemporaryCredentials, Failure> {
+/// Where MFA codes come from: `--mfa-process`'s command, else `otherwise`.
+pub(crate) fn code_source(args: &SessionArgs, otherwise: CodeSource) -> CodeSource {
+    match &args.mfa_process {
+        Some(command) => CodeSource::Process(chainable_credentials::MfaProcess::new(command)),
+        None => otherwise,
+    }
+}
+
+/// The provider the flags describe (a chain when `--chain` is given), not yet asked; MFA
+/// codes come from `codes`.
+pub(crate) async fn build(
+    args: &SessionArgs,
+    codes: &CodeSource,
+) -> Result<ChainableTemporaryCredentials, Failure> {
     let hops = HopFlags {
         args,
+        codes,
         cache_dir: cache_dir(args),
         timeout: timeout(args),
         policy: args.policy.as_deref().map(policy_text).transpose()?,
@@ -53,8 +68,8 @@ pub(crate) async fn build(args: &SessionArgs) -> Result<ChainableTemporaryCreden
         first = hops.last(first);
     }
     let mut provider = match &args.profile {
-        Some(profile) => from_profile(first, profile, args).await?,
-        None => from_flags(first, args).await?,
+        Some(profile) => from_profile(first, profile, &hops).await?,
+        None => from_flags(first, &hops).await?,
     };
     for (i, role_arn) in args.chain.iter().enumerate() {
         let mut hop = hops.common(provider.chain().role_arn(role_arn));
@@ -69,12 +84,21 @@ pub(crate) async fn build(args: &SessionArgs) -> Result<ChainableTemporaryCreden
 /// The flags every hop shares, and those of the last role (the printed session's).
 struct HopFlags<'a> {
     args: &'a SessionArgs,
+    codes: &'a CodeSource,
     cache_dir: Option<PathBuf>,
     timeout: Duration,
     policy: Option<String>,
 }
 
 impl HopFlags<'_> {
+    /// The codes of one device (`--mfa-serial`'s), or of those the profiles name.
+    fn codes_for(&self, serial_number: Option<String>) -> MfaCodes {
+        MfaCodes {
+            serial_number,
+            source: self.codes.clone(),
+        }
+    }
+
     /// What every hop shares, and the session parameters of one role.
     fn common(&self, builder: Builder) -> Builder {
         let args = self.args;
@@ -102,21 +126,20 @@ impl HopFlags<'_> {
     }
 }
 
-/// `--profile`: the profile's chain, its codes asked on the terminal.
+/// `--profile`: the profile's chain (or a profile without `role_arn`: its own credentials).
 async fn from_profile(
     mut first: Builder,
     profile: &str,
-    args: &SessionArgs,
+    hops: &HopFlags<'_>,
 ) -> Result<ChainableTemporaryCredentials, Failure> {
+    let args = hops.args;
     first
         .set_region(args.region.clone().map(Region::new))
         .set_endpoint_url(args.endpoint_url.clone());
     first
         .configure(&default_region())
         .profile(profile)
-        .mfa_tokens(terminal_mfa::TerminalMfa {
-            serial_number: None,
-        })
+        .mfa_tokens(hops.codes_for(None))
         .build_from_profile()
         .await
         .map_err(|e| flag_error(args, e))
@@ -125,16 +148,12 @@ async fn from_profile(
 /// `--role-arn` (or `GetSessionToken`) on `--source-profile`'s or the default credentials.
 async fn from_flags(
     mut first: Builder,
-    args: &SessionArgs,
+    hops: &HopFlags<'_>,
 ) -> Result<ChainableTemporaryCredentials, Failure> {
+    let args = hops.args;
     first.set_role_arn(args.role_arn.clone());
     if let Some(serial) = &args.mfa_serial {
-        first = first.mfa(
-            serial.clone(),
-            terminal_mfa::TerminalMfa {
-                serial_number: Some(serial.clone()),
-            },
-        );
+        first = first.mfa(serial.clone(), hops.codes_for(Some(serial.clone())));
     }
     if let Some(path) = &args.web_identity_token_file {
         // No base credentials: the token is the identity; region and endpoint as without a
@@ -149,9 +168,7 @@ async fn from_flags(
                 .set_region(args.region.clone().map(Region::new))
                 .set_endpoint_url(args.endpoint_url.clone());
             if args.mfa_serial.is_none() {
-                first = first.mfa_tokens(terminal_mfa::TerminalMfa {
-                    serial_number: None,
-                });
+                first = first.mfa_tokens(hops.codes_for(None));
             }
             first
                 .configure(&default_region())
@@ -199,7 +216,7 @@ fn cache_dir(args: &SessionArgs) -> Option<PathBuf> {
 
 /// `--timeout`, else long enough to type an MFA code if one may be asked for (the roles of
 /// `--profile`'s or `--source-profile`'s chain may ask too).
-fn timeout(args: &SessionArgs) -> Duration {
+pub(crate) fn timeout(args: &SessionArgs) -> Duration {
     let may_ask =
         args.mfa_serial.is_some() || args.profile.is_some() || args.source_profile.is_some();
     args.timeout.unwrap_or(if may_ask {

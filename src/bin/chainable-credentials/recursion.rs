@@ -5,6 +5,8 @@
 //! assumes) to an environment variable its children inherit. A run that finds itself already
 //! there, or too deep a nesting, stops with a one-line reason instead of forking forever.
 
+use crate::shared_files::section;
+
 /// Carries the stack of runs from a parent process to its children.
 pub(crate) const STACK_VAR: &str = "CHAINABLE_CREDENTIALS_STACK";
 
@@ -61,6 +63,24 @@ pub(crate) fn guard(
     enter(inherited, identity).map(Some)
 }
 
+/// The stack this run is nested in, without its own entry: what a process that replaces this
+/// run (`serve`'s server in the background) inherits. In the copy a run re-executed
+/// (`marker` is its own process id), the inherited stack ends with the copy's own entry.
+pub(crate) fn outer_stack(
+    inherited: Option<&str>,
+    marker: Option<&str>,
+    pid: u32,
+) -> Option<String> {
+    let inherited = inherited?;
+    if marker != Some(pid.to_string().as_str()) {
+        return Some(inherited.to_owned());
+    }
+    let outer = inherited
+        .rsplit_once(SEPARATOR)
+        .map(|(outer, _own)| outer)?;
+    Some(outer.to_owned())
+}
+
 /// Whether resolving the base credentials of `profile` (the profile the run reads: `--profile`,
 /// `--source-profile`, else `AWS_PROFILE` or `default`) may run a `credential_process` — the
 /// only way this command can end up running itself. `config` and `credentials` are the two
@@ -93,26 +113,6 @@ pub(crate) fn may_run_credential_process(profile: &str, config: &str, credential
 
 /// Source profiles followed at most by [`may_run_credential_process`].
 const MAX_PROFILE_HOPS: usize = 16;
-
-/// The `key = value` lines of `[name]` in an INI text (keys lower-cased, values trimmed).
-fn section(text: &str, name: &str) -> Vec<(String, String)> {
-    let mut keys = Vec::new();
-    let mut inside = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            inside = header.split_whitespace().collect::<Vec<_>>().join(" ") == name;
-            continue;
-        }
-        if !inside || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some((key, value)) = line.split_once('=') {
-            keys.push((key.trim().to_ascii_lowercase(), value.trim().to_owned()));
-        }
-    }
-    keys
-}
 
 /// Replaces this process by the same program with the same arguments and `stack` in its
 /// environment (and [`REEXEC_VAR`] naming this process). Returns only if that fails.
@@ -242,6 +242,26 @@ mod tests {
             "[profile default]\ncredential_process = x\n",
             ""
         ));
+    }
+
+    #[test]
+    fn a_process_that_replaces_the_run_inherits_the_stack_without_it() {
+        let outer = identity(None, Some("outer"), None, &[]);
+        let me = identity(None, Some("base"), None, &["arn:aws:iam::1:role/r"]);
+        let stack = enter(Some(&enter(None, &outer).unwrap()), &me).unwrap();
+        // The re-executed copy: its own entry is the last.
+        assert_eq!(
+            outer_stack(Some(&stack), Some("100"), 100).as_deref(),
+            Some(outer.as_str())
+        );
+        // Not the copy: the stack as inherited.
+        assert_eq!(
+            outer_stack(Some(&stack), None, 100).as_deref(),
+            Some(stack.as_str())
+        );
+        let alone = enter(None, &me).unwrap();
+        assert_eq!(outer_stack(Some(&alone), Some("100"), 100), None);
+        assert_eq!(outer_stack(None, None, 100), None);
     }
 
     #[test]

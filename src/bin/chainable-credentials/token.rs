@@ -1,9 +1,9 @@
 //! The credential server's bearer token: 32 random bytes from the operating system, checked in
 //! constant time, handed to clients in a variable or in a file only they can read.
 
+use crate::private_dir::{PrivateDir, write_private};
 use sha2::{Digest, Sha256};
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Random bytes in a token: 32 (256 bits).
@@ -55,72 +55,132 @@ impl Token {
     }
 }
 
-/// A token file, removed when dropped (with the private directory made for it, if any).
+/// Why a token file could not be had: the path given is the problem (a bad command line,
+/// exit 2), or something else is.
+#[derive(Debug)]
+pub(crate) enum TokenFileError {
+    /// `--token-file PATH` cannot be used.
+    Path(String),
+    /// The default directory, or the system.
+    Other(String),
+}
+
+impl std::fmt::Display for TokenFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenFileError::Path(reason) | TokenFileError::Other(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// A token file, locked while its server runs (a second server on the same path is refused)
+/// and removed when dropped if it is still the one written here (with the private directory
+/// made for it, if any).
 #[derive(Debug)]
 pub(crate) struct TokenFile {
     pub(crate) path: PathBuf,
-    made_dir: Option<PathBuf>,
+    /// The directory made for it, if any: held to be removed (after the file) when dropped.
+    _made_dir: Option<PrivateDir>,
+    /// The file as written, open and locked: the lock says a server uses it, and its identity
+    /// tells whether the file at `path` is still ours.
+    locked: std::fs::File,
 }
 
 impl Drop for TokenFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-        if let Some(dir) = &self.made_dir {
-            let _ = std::fs::remove_dir(dir);
+        if same_file(&self.locked, &self.path) {
+            let _ = std::fs::remove_file(&self.path);
         }
     }
 }
 
 impl TokenFile {
     /// Writes `token` to `path`, or with no path to `token` in a new directory (mode 0700)
-    /// under `temp_dir`. The file is written under a new name in its directory, mode 0600,
-    /// then renamed to `path`: a reader never sees half a token. Something already at `path`
-    /// is refused — a link, a directory, any file but an earlier token file of this command
-    /// (64 hex characters, 0600) — so that `--token-file ~/.aws/credentials` by mistake
-    /// replaces nothing (and nothing is removed at the end that was not written here).
+    /// under `default_dir`, a directory private to the user. The file is written under a new
+    /// name in its directory, mode 0600, locked, then renamed to `path`: a reader never sees
+    /// half a token. Something already at `path` is refused — a link, a directory, any file but
+    /// an earlier token file of this command (64 hex characters, 0600) that no running server
+    /// holds — so that `--token-file ~/.aws/credentials` by mistake replaces nothing, and a
+    /// second server does not take the first one's file.
     pub(crate) fn write(
         token: &Token,
         path: Option<&Path>,
-        temp_dir: &Path,
-    ) -> Result<TokenFile, String> {
+        default_dir: impl FnOnce() -> Result<PathBuf, String>,
+    ) -> Result<TokenFile, TokenFileError> {
         let (path, made_dir) = match path {
             Some(path) => {
-                refuse_existing(path)?;
+                refuse_existing(path).map_err(TokenFileError::Path)?;
                 (path.to_owned(), None)
             }
             None => {
-                let dir =
-                    temp_dir.join(format!("chainable-credentials-{:016x}", fastrand::u64(..)));
-                private_dir(&dir)?;
-                (dir.join("token"), Some(dir))
+                let base = default_dir().map_err(TokenFileError::Other)?;
+                let dir = PrivateDir::new(&base, "serve").map_err(TokenFileError::Other)?;
+                (dir.path.join("token"), Some(dir))
             }
         };
-        let parent = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let staging = parent.join(format!(
-            ".chainable-credentials-token-{:016x}",
-            fastrand::u64(..)
-        ));
-        let written =
-            write_private(&staging, token.text()).and_then(|()| std::fs::rename(&staging, &path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&staging);
-            if let Some(dir) = &made_dir {
-                let _ = std::fs::remove_dir(dir);
+        let given = made_dir.is_none();
+        let written = write_locked(token, &path);
+        match written {
+            Ok(locked) => Ok(TokenFile {
+                path,
+                _made_dir: made_dir,
+                locked,
+            }),
+            Err(e) => {
+                let reason = format!("cannot write the token file {}: {e}", path.display());
+                Err(if given {
+                    TokenFileError::Path(format!("--token-file: {reason}"))
+                } else {
+                    TokenFileError::Other(reason)
+                })
             }
-            return Err(format!(
-                "cannot write the token file {}: {e}",
-                path.display()
-            ));
         }
-        // Only now does dropping it remove anything: the file is ours.
-        Ok(TokenFile { path, made_dir })
     }
 }
 
-/// Refuses `path` if anything but an earlier token file of this command is there.
+/// Writes `token` under a new name beside `path`, locks it, and renames it to `path`.
+fn write_locked(token: &Token, path: &Path) -> std::io::Result<std::fs::File> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let staging = parent.join(format!(
+        ".chainable-credentials-token-{:016x}",
+        fastrand::u64(..)
+    ));
+    let result = (|| {
+        write_private(&staging, token.text())?;
+        let locked = std::fs::File::open(&staging)?;
+        // Locked before it has its name: no second server can take it in between.
+        locked.try_lock().map_err(std::io::Error::other)?;
+        std::fs::rename(&staging, path)?;
+        Ok(locked)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    result
+}
+
+/// Whether `path` is the file `file` is open on (not one put there since).
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::symlink_metadata(path)) {
+            (Ok(ours), Ok(there)) => ours.dev() == there.dev() && ours.ino() == there.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
+}
+
+/// Refuses `path` if anything but an earlier token file of this command is there, or if a
+/// running server holds that file.
 fn refuse_existing(path: &Path) -> Result<(), String> {
     let Ok(metadata) = std::fs::symlink_metadata(path) else {
         return Ok(());
@@ -137,50 +197,25 @@ fn refuse_existing(path: &Path) -> Result<(), String> {
         && private
         && std::fs::read_to_string(path)
             .is_ok_and(|text| text.chars().all(|c| c.is_ascii_hexdigit()));
-    if ours {
-        Ok(())
-    } else {
-        Err(format!(
+    if !ours {
+        return Err(format!(
             "--token-file {}: something else is there already (not an earlier token file of \
              this command); remove it or name another path",
             path.display()
-        ))
+        ));
     }
-}
-
-#[cfg(unix)]
-fn private_dir(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            format!(
-                "cannot make a directory for the token file, {}: {e}",
-                dir.display()
-            )
-        })
-}
-
-#[cfg(not(unix))]
-fn private_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir(dir).map_err(|e| {
-        format!(
-            "cannot make a directory for the token file, {}: {e}",
-            dir.display()
-        )
-    })
-}
-
-/// A new file (never an existing one) readable by its owner only, holding `text`.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
+    let free = std::fs::File::open(path)
+        .map_err(|e| format!("--token-file {}: {e}", path.display()))?
+        .try_lock()
+        .is_ok();
+    if !free {
+        return Err(format!(
+            "--token-file {}: a running chainable-credentials server uses it; stop that server \
+             (kill $CHAINABLE_CREDENTIALS_PID in its shell), or name another path",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -214,11 +249,12 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_token_file_is_private_replaces_a_link_and_is_removed_when_dropped() {
+    fn a_token_file_is_private_locked_while_held_and_removed_only_if_still_ours() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
+        let base = || Ok(dir.path().to_owned());
         let token = Token::generate().unwrap();
-        let made = TokenFile::write(&token, None, dir.path()).unwrap();
+        let made = TokenFile::write(&token, None, base).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(std::fs::read_to_string(&made.path).unwrap(), token.text());
         assert_eq!(mode(&made.path), 0o600);
@@ -227,17 +263,36 @@ mod tests {
         drop(made);
         assert!(!made_dir.exists(), "the file and its directory are removed");
 
-        // A given path: written there; an earlier token file there is replaced.
+        // A given path: written there. While its server holds it, a second one is refused.
         let given = dir.path().join("token");
-        let written = TokenFile::write(&token, Some(&given), dir.path()).unwrap();
+        let first = TokenFile::write(&token, Some(&given), base).unwrap();
         assert_eq!(std::fs::read_to_string(&given).unwrap(), token.text());
         assert_eq!(mode(&given), 0o600);
-        std::mem::forget(written);
         let newer = Token::generate().unwrap();
-        let written = TokenFile::write(&newer, Some(&given), dir.path()).unwrap();
+        let refused = TokenFile::write(&newer, Some(&given), base).unwrap_err();
+        assert!(matches!(refused, TokenFileError::Path(_)), "{refused:?}");
+        assert!(
+            refused
+                .to_string()
+                .contains("a running chainable-credentials server")
+        );
+        assert_eq!(
+            std::fs::read_to_string(&given).unwrap(),
+            token.text(),
+            "kept"
+        );
+
+        // A server that never removed its file (killed): its file is taken over.
+        drop(first);
+        write_private(&given, token.text()).unwrap();
+        let second = TokenFile::write(&newer, Some(&given), base).unwrap();
         assert_eq!(std::fs::read_to_string(&given).unwrap(), newer.text());
-        drop(written);
-        assert!(!given.exists());
+        // A file put there since (by hand, or by another program) is not removed.
+        std::fs::remove_file(&given).unwrap();
+        std::fs::write(&given, "someone else's").unwrap();
+        drop(second);
+        assert_eq!(std::fs::read_to_string(&given).unwrap(), "someone else's");
+        std::fs::remove_file(&given).unwrap();
 
         // Anything else there is refused, and kept: a file, a link to one, a directory.
         let victim = dir.path().join("credentials");
@@ -245,8 +300,13 @@ mod tests {
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&victim, &link).unwrap();
         for taken in [victim.clone(), link.clone(), dir.path().to_owned()] {
-            let error = TokenFile::write(&token, Some(&taken), dir.path()).unwrap_err();
-            assert!(error.contains("something else is there already"), "{error}");
+            let error = TokenFile::write(&token, Some(&taken), base).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("something else is there already"),
+                "{error}"
+            );
         }
         assert!(
             std::fs::read_to_string(&victim)
@@ -255,12 +315,12 @@ mod tests {
         );
         assert!(link.exists());
 
-        let error = TokenFile::write(
-            &token,
-            Some(&dir.path().join("no/such/dir/token")),
-            dir.path(),
-        )
-        .unwrap_err();
-        assert!(error.starts_with("cannot write the token file"), "{error}");
+        let error = TokenFile::write(&token, Some(&dir.path().join("no/such/dir/token")), base)
+            .unwrap_err();
+        assert!(matches!(error, TokenFileError::Path(_)), "{error:?}");
+        assert!(
+            error.to_string().contains("cannot write the token file"),
+            "{error}"
+        );
     }
 }

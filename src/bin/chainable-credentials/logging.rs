@@ -1,0 +1,40 @@
+//! Where the command's log lines go: standard error, warnings always, the rest with `-v`.
+
+/// Warnings always, on standard error: the file cache's (an unusable cache directory), the
+/// command's own (no cache directory at all), STS's (a clamped chained duration, an expiry
+/// bounded against a lying `Date`). With `--verbose` this crate's events too (file cache hits,
+/// STS calls, failed refreshes) and other crates' warnings. Without it, a failed refresh is
+/// the one line the command prints, not a warning before it.
+///
+/// `serve -v` and `exec -v` also log the server's requests (never a token or a secret);
+/// without `-v` a server says nothing but its warnings.
+pub(crate) fn log_to_stderr(verbose: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let filter = if verbose {
+        tracing_subscriber::filter::Targets::new()
+            .with_target("chainable_credentials", tracing::Level::DEBUG)
+            .with_default(tracing::Level::WARN)
+    } else {
+        // The library and this binary are both `chainable_credentials`: `provider` is the
+        // binary's module, the others the library's.
+        tracing_subscriber::filter::Targets::new()
+            .with_target("chainable_credentials::file_cache", tracing::Level::WARN)
+            .with_target("chainable_credentials::sts", tracing::Level::WARN)
+            .with_target("chainable_credentials::provider", tracing::Level::WARN)
+            .with_target(
+                "chainable_credentials::container_server",
+                tracing::Level::WARN,
+            )
+            .with_target("chainable_credentials::serve", tracing::Level::WARN)
+            .with_target("chainable_credentials::commands", tracing::Level::WARN)
+    };
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .with_target(false),
+        )
+        .with(filter);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
