@@ -141,23 +141,43 @@ mod default_chain {
     }
 
     impl LazyDefaultChain {
-        /// The chain's answer within the budget. Its last source, the instance metadata
-        /// service, retries with backoff and may not answer at all (on most laptops nothing
-        /// is at its address): at the budget's end the answer is that nothing was found, and
-        /// why, rather than the refresh's bare timeout.
-        async fn bounded_chain(&self) -> aws_credential_types::provider::Result {
+        /// The chain's answer within the budget, with what was tried and how to give
+        /// credentials when it has none. Its last source, the instance metadata service,
+        /// retries with backoff and may not answer at all (on most laptops nothing is at its
+        /// address): at the budget's end the answer is that nothing was found, and why,
+        /// rather than the refresh's bare timeout.
+        async fn ask_the_chain(&self) -> aws_credential_types::provider::Result {
             let looking = async { self.chain().await.provide_credentials().await };
             let budget = self.budget;
-            match Timeout::new(looking, self.sleep.sleep(budget)).await {
-                Ok(answered) => answered,
-                Err(_elapsed) => Err(CredentialsError::not_loaded(self.nothing_found(Some(
+            let Ok(answered) = Timeout::new(looking, self.sleep.sleep(budget)).await else {
+                return Err(CredentialsError::not_loaded(self.nothing_found(Some(
                     format!(
-                        "no source answered within {:.1} s (the usual cause: the last source, \
-                         the EC2 instance metadata service, is slow or absent; off EC2, set \
-                         AWS_EC2_METADATA_DISABLED=true)",
+                        "no source answered within {:.1} s (the usual cause: the last source, the \
+                     EC2 instance metadata service, is slow or absent; off EC2, set \
+                     AWS_EC2_METADATA_DISABLED=true)",
                         budget.as_secs_f64()
                     ),
-                )))),
+                ))));
+            };
+            // Say what was tried and how to give credentials, rather than only what the last
+            // source of the chain said: whichever way it failed (nothing there, or an instance
+            // metadata endpoint that answers 403), the user needs the same hint. The error
+            // keeps its kind (a chain around this provider moves on only past "not loaded"; a
+            // timeout stays a timeout).
+            match answered {
+                Err(CredentialsError::CredentialsNotLoaded(_)) => {
+                    Err(CredentialsError::not_loaded(self.nothing_found(None)))
+                }
+                Err(timed_out @ CredentialsError::ProviderTimedOut(_)) => Err(timed_out),
+                Err(failed @ CredentialsError::InvalidConfiguration(_)) => {
+                    let hint = self.nothing_found(Some(chain_text(&failed)));
+                    Err(CredentialsError::invalid_configuration(hint))
+                }
+                Err(failed) => {
+                    let hint = self.nothing_found(Some(chain_text(&failed)));
+                    Err(CredentialsError::provider_error(hint))
+                }
+                answered => answered,
             }
         }
     }
@@ -186,31 +206,7 @@ mod default_chain {
                     .provide_credentials()
                     .await
                 {
-                    Err(CredentialsError::CredentialsNotLoaded(_)) => {
-                        match self.bounded_chain().await {
-                            // Say what was tried and how to give credentials, rather than
-                            // only what the last source of the chain said: whichever way it
-                            // failed (nothing there, or an instance metadata endpoint that
-                            // answers 403), the user needs the same hint.
-                            // The error keeps its kind (a chain around this provider moves on
-                            // only past "not loaded"; a timeout stays a timeout).
-                            Err(CredentialsError::CredentialsNotLoaded(_)) => {
-                                Err(CredentialsError::not_loaded(self.nothing_found(None)))
-                            }
-                            Err(timed_out @ CredentialsError::ProviderTimedOut(_)) => {
-                                Err(timed_out)
-                            }
-                            Err(failed @ CredentialsError::InvalidConfiguration(_)) => {
-                                let hint = self.nothing_found(Some(chain_text(&failed)));
-                                Err(CredentialsError::invalid_configuration(hint))
-                            }
-                            Err(failed) => {
-                                let hint = self.nothing_found(Some(chain_text(&failed)));
-                                Err(CredentialsError::provider_error(hint))
-                            }
-                            answered => answered,
-                        }
-                    }
+                    Err(CredentialsError::CredentialsNotLoaded(_)) => self.ask_the_chain().await,
                     answered => answered,
                 }
             })

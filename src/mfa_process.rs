@@ -5,13 +5,14 @@
 //! The command runs through the shell (`sh -c`; `cmd.exe /C` on Windows), as aws-config runs
 //! a `credential_process`, with no standard input; its standard error is the caller's (a
 //! token that asks to be touched says so there). Its first line is the code; what it prints is
-//! never logged or quoted in an error. It is killed when the refresh asking for the code ends
-//! first (its load timeout): no code outlives the wait for it.
+//! never logged or quoted in an error. It runs in a process group of its own, ended once its
+//! first line is read or the refresh asking for the code gives up (its load timeout): nothing
+//! it started outlives the wait for it.
 
 use crate::mfa::{MfaTokenError, MfaTokenFuture, ProvideMfaToken};
 use std::fmt;
 use std::process::Stdio;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 /// The most a code command may print: a code is 6 digits; more is not a code.
 const MAX_OUTPUT_BYTES: u64 = 4096;
@@ -48,20 +49,32 @@ impl MfaProcess {
     }
 
     async fn code(&self) -> Result<String, MfaTokenError> {
-        let mut child = shell(&self.command)
+        let mut command = shell(&self.command);
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        // A group of its own: a pipeline's other commands are ended with the shell.
+        #[cfg(unix)]
+        command.process_group(0);
+        let mut child = command
             .spawn()
             .map_err(|e| failed(format!("cannot be started: {e}")))?;
-        let mut output = Vec::new();
-        if let Some(stdout) = child.stdout.take() {
-            stdout
-                .take(MAX_OUTPUT_BYTES + 1)
-                .read_to_end(&mut output)
-                .await
-                .map_err(|e| failed(format!("its output cannot be read: {e}")))?;
+        let _group = ProcessGroup(child.id());
+        let Some(stdout) = child.stdout.take() else {
+            return Err(failed("has no output".into()));
+        };
+        // The first line only: a helper it leaves running may hold its output open.
+        let mut line = Vec::new();
+        BufReader::new(stdout.take(MAX_OUTPUT_BYTES + 1))
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|e| failed(format!("its output cannot be read: {e}")))?;
+        if line.len() as u64 > MAX_OUTPUT_BYTES {
+            return Err(failed(format!(
+                "printed more than {MAX_OUTPUT_BYTES} bytes on its first line: not a code"
+            )));
         }
         let status = child
             .wait()
@@ -70,14 +83,26 @@ impl MfaProcess {
         if !status.success() {
             return Err(failed(format!("failed ({status})")));
         }
-        if output.len() as u64 > MAX_OUTPUT_BYTES {
-            return Err(failed(format!(
-                "printed more than {MAX_OUTPUT_BYTES} bytes: not a code"
-            )));
-        }
-        let text = String::from_utf8(output).map_err(|_| failed("printed no text".into()))?;
+        let text = String::from_utf8(line).map_err(|_| failed("printed no text".into()))?;
         // The code itself is checked where it is used (6 digits); never quoted here.
-        Ok(text.lines().next().unwrap_or_default().trim().to_owned())
+        Ok(text.trim().to_owned())
+    }
+}
+
+/// The command's process group, ended when the wait for the code ends (a code arrived, or
+/// the refresh gave up): whatever it started goes with it.
+struct ProcessGroup(Option<u32>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self
+            .0
+            .and_then(|id| i32::try_from(id).ok())
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
     }
 }
 
@@ -151,6 +176,18 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_helper_left_running_with_the_output_open_does_not_hold_the_code() {
+        let code = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            code_of("echo 123456; sleep 600 &"),
+        )
+        .await
+        .expect("the first line is enough");
+        assert_eq!(code.unwrap(), "123456");
+    }
+
+    #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn a_command_that_hangs_is_killed_when_the_wait_for_it_ends() {
         let dir = tempfile::tempdir().unwrap();

@@ -349,7 +349,7 @@ fn is_loopback_host(host: &str) -> bool {
 
 /// Longest `load_timeout`: a day. Every wait of a refresh is a part of it, and deadlines are
 /// computed from it: a longer one (`Duration::MAX`, meant as "never") would overflow them.
-pub(crate) const MAX_LOAD_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+const MAX_LOAD_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// `load_timeout`: more than zero, at most [`MAX_LOAD_TIMEOUT`].
 pub(crate) fn load_timeout(d: Duration) -> Result<(), BuildError> {

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 /// How long credentials without an expiry (keys, a `credential_process` that prints none) are
 /// kept before they are read again: what the SDK's identity cache does with them (15 minutes).
-pub(crate) const UNDATED_CREDENTIALS_LIFETIME: Duration = Duration::from_secs(15 * 60);
+const UNDATED_CREDENTIALS_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// What the refresh engine calls for the profile's own credentials.
 #[derive(Debug)]

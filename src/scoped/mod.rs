@@ -223,40 +223,8 @@ impl ScopedSessionsBuilder {
     /// What [`Builder::build`] returns, and a [`BuildError`] for what scoped sessions cannot
     /// use (see [`Builder::scoped_sessions`]) or a limit that is zero or not finite.
     pub fn build(self) -> Result<ScopedSessions, BuildError> {
-        let capacity = NonZeroUsize::new(self.capacity).ok_or_else(|| {
-            BuildError::invalid(
-                Field::ScopedSessions,
-                "the capacity must be at least 1 scope",
-            )
-        })?;
+        let capacity = self.check_settings()?;
         let limits = self.limits;
-        if limits.max_in_flight == 0 || limits.max_waiting == 0 {
-            return Err(BuildError::invalid(
-                Field::ScopedSessions,
-                "`max_sts_calls_in_flight` and `max_waiting_for_sts` must be at least 1",
-            ));
-        }
-        if limits.per_second.is_some_and(|rate| {
-            !rate.is_finite()
-                || !(MIN_STS_CALLS_PER_SECOND..=MAX_STS_CALLS_PER_SECOND).contains(&rate)
-        }) {
-            return Err(BuildError::invalid(
-                Field::ScopedSessions,
-                format!(
-                    "`sts_calls_per_second` must be from {MIN_STS_CALLS_PER_SECOND} (one call \
-                     in about 17 minutes) to {MAX_STS_CALLS_PER_SECOND}, or unset (no rate \
-                     limit)"
-                ),
-            ));
-        }
-        let period_ok = |d: Duration| !d.is_zero() && d <= MAX_SCOPE_PERIOD;
-        if !period_ok(self.idle_expiry) || !period_ok(self.sweep_interval) {
-            return Err(BuildError::invalid(
-                Field::ScopedSessions,
-                "`idle_expiry` and `sweep_interval` must be longer than zero and at most a \
-                 year",
-            ));
-        }
         let parts = self.builder.into_scoped_parts()?;
         let limiter = Arc::new(Limiter::new(
             limits,
@@ -307,6 +275,46 @@ impl ScopedSessionsBuilder {
         });
         scheduler::ensure_running(&inner);
         Ok(ScopedSessions { inner })
+    }
+
+    /// The settings' own rules: a capacity and limits of at least 1, a rate and periods that
+    /// cannot overflow a deadline. The capacity, checked.
+    fn check_settings(&self) -> Result<NonZeroUsize, BuildError> {
+        let capacity = NonZeroUsize::new(self.capacity).ok_or_else(|| {
+            BuildError::invalid(
+                Field::ScopedSessions,
+                "the capacity must be at least 1 scope",
+            )
+        })?;
+        let limits = &self.limits;
+        if limits.max_in_flight == 0 || limits.max_waiting == 0 {
+            return Err(BuildError::invalid(
+                Field::ScopedSessions,
+                "`max_sts_calls_in_flight` and `max_waiting_for_sts` must be at least 1",
+            ));
+        }
+        if limits.per_second.is_some_and(|rate| {
+            !rate.is_finite()
+                || !(MIN_STS_CALLS_PER_SECOND..=MAX_STS_CALLS_PER_SECOND).contains(&rate)
+        }) {
+            return Err(BuildError::invalid(
+                Field::ScopedSessions,
+                format!(
+                    "`sts_calls_per_second` must be from {MIN_STS_CALLS_PER_SECOND} (one call \
+                     in about 17 minutes) to {MAX_STS_CALLS_PER_SECOND}, or unset (no rate \
+                     limit)"
+                ),
+            ));
+        }
+        let period_ok = |d: Duration| !d.is_zero() && d <= MAX_SCOPE_PERIOD;
+        if !period_ok(self.idle_expiry) || !period_ok(self.sweep_interval) {
+            return Err(BuildError::invalid(
+                Field::ScopedSessions,
+                "`idle_expiry` and `sweep_interval` must be longer than zero and at most a \
+                 year",
+            ));
+        }
+        Ok(capacity)
     }
 }
 

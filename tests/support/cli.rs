@@ -78,6 +78,8 @@ impl Home {
         }
         command
             .env_remove("CHAINABLE_CREDENTIALS_STACK")
+            // The server's token files go under this home, not the user's runtime directory.
+            .env_remove("XDG_RUNTIME_DIR")
             .env("HOME", self.dir.path())
             .env("XDG_CACHE_HOME", self.dir.path().join("xdg-cache"))
             .env("AWS_CONFIG_FILE", self.config_file())

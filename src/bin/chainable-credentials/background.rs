@@ -15,6 +15,7 @@ use crate::mfa_codes;
 use crate::provider::Failure;
 use crate::recursion::{REEXEC_VAR, STACK_VAR};
 use aws_smithy_async::rt::sleep::{AsyncSleep, TokioSleep};
+use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -53,11 +54,13 @@ pub(crate) async fn start(stack: Option<&str>, timeout: Duration) -> Result<Exit
         .map_err(|e| failed(format!("cannot start the server: {e}")))?;
     let errors = server.stderr.take().map(relay_errors);
     let talk = talk(&mut server);
+    // The server refuses a timeout over a day itself; this wait must not overflow first.
+    let bound = timeout.min(Duration::from_secs(24 * 3600)) + MARGIN;
     let ended = tokio::select! {
         ended = talk => ended,
-        () = TokioSleep::new().sleep(timeout + MARGIN) => Err(failed(format!(
+        () = TokioSleep::new().sleep(bound) => Err(failed(format!(
             "the server did not start within {} s",
-            (timeout + MARGIN).as_secs()
+            bound.as_secs()
         ))),
     };
     let lines = match ended {
@@ -96,9 +99,21 @@ async fn talk(server: &mut tokio::process::Child) -> Result<Option<Vec<String>>,
             lines.push(line);
             continue;
         };
-        let code = mfa_codes::ask_for(device.to_owned())
-            .await
-            .map_err(|e| Failure::Failed(e.to_string().into()))?;
+        // The server may give up (its timeout) while the user is at the prompt: then its
+        // reason is what to show, at once.
+        let code = tokio::select! {
+            code = mfa_codes::ask_for(device.to_owned()) => code,
+            said = output.next_line() => {
+                mfa_codes::end_unanswered_prompt();
+                match said.map_err(io)? {
+                    None => return Ok(None),
+                    Some(line) => return Err(Failure::Failed(
+                        format!("the server said {line:?} while asked for a code").into(),
+                    )),
+                }
+            }
+        }
+        .map_err(|e| Failure::Failed(e.to_string().into()))?;
         if let Some(input) = input.as_mut() {
             input
                 .write_all(format!("{code}\n").as_bytes())
@@ -217,6 +232,13 @@ fn is_ours(pid: rustix::process::Pid) -> Result<bool, Failure> {
         // No /proc (macOS): as ssh-agent -k, trust the variable.
         return Ok(true);
     };
+    // A program replaced since it started (an upgrade) reads "PATH (deleted)".
+    let program = PathBuf::from(
+        program
+            .to_string_lossy()
+            .trim_end_matches(" (deleted)")
+            .to_owned(),
+    );
     let ours = std::env::current_exe().ok();
     if ours.as_ref() == Some(&program) {
         Ok(true)

@@ -156,6 +156,8 @@ pub(crate) async fn serve(
                 backoff = None;
                 accepted
             }
+            // A client that reset before it was accepted: nothing to make room for.
+            Err(error) if !out_of_resources(&error) => continue,
             Err(error) => {
                 // Out of file descriptors, say: close a connection and wait before the next
                 // try (a bounded, growing pause), rather than spin.
@@ -190,6 +192,25 @@ pub(crate) async fn serve(
     }
     for connection in connections.lock().drain(..) {
         connection.abort.abort();
+    }
+}
+
+/// Whether a failed `accept` is the process or the system running out of something (file
+/// descriptors, buffers, memory): then a connection is closed to make room, and the next try
+/// waits.
+fn out_of_resources(error: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        use rustix::io::Errno;
+        let code = error.raw_os_error();
+        [Errno::MFILE, Errno::NFILE, Errno::NOBUFS, Errno::NOMEM]
+            .iter()
+            .any(|errno| Some(errno.raw_os_error()) == code)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = error;
+        true
     }
 }
 
@@ -340,6 +361,16 @@ mod tests {
         assert_eq!(cap_under(256, Some(64)), 32, "ulimit -n 64");
         assert_eq!(cap_under(256, Some(256)), 224, "macOS's default");
         assert_eq!(cap_under(256, Some(10)), 1, "at least one");
+    }
+
+    #[test]
+    fn only_running_out_of_something_makes_room() {
+        use rustix::io::Errno;
+        let errno = |e: Errno| std::io::Error::from_raw_os_error(e.raw_os_error());
+        assert!(out_of_resources(&errno(Errno::MFILE)));
+        assert!(out_of_resources(&errno(Errno::NFILE)));
+        assert!(!out_of_resources(&errno(Errno::CONNABORTED)));
+        assert!(!out_of_resources(&std::io::Error::other("else")));
     }
 
     #[test]

@@ -6,8 +6,10 @@
 /// STS calls, failed refreshes) and other crates' warnings. Without it, a failed refresh is
 /// the one line the command prints, not a warning before it.
 ///
-/// `serve -v` and `exec -v` also log the server's requests (never a token or a secret);
-/// without `-v` a server says nothing but its warnings.
+/// `serve --foreground -v` and `exec -v` also log the server's requests (never a token or a
+/// secret); without `-v` a server says nothing but its warnings. A server in the background
+/// logs until it has printed its lines, to the `serve` that started it; then its standard
+/// error is `/dev/null` (nothing holds the user's terminal or pipe).
 pub(crate) fn log_to_stderr(verbose: bool) {
     use tracing_subscriber::layer::SubscriberExt;
     let filter = if verbose {

@@ -65,7 +65,7 @@ pub(crate) fn set_parent_link(open: bool) {
 }
 
 /// What the background server says when a refresh needs a code: the clients' 503 carries it.
-pub(crate) const NO_CODE_IN_BACKGROUND: &str = "this server runs in the background and has no \
+const NO_CODE_IN_BACKGROUND: &str = "this server runs in the background and has no \
      terminal to ask for an MFA code: stop it (kill $CHAINABLE_CREDENTIALS_PID, or eval \
      \"$(chainable-credentials serve --stop)\") and start it again to type a code, or give \
      --mfa-process (or `mfa_process` in the profile) so that it gets codes itself";

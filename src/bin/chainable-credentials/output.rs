@@ -88,6 +88,7 @@ fn private_if_a_file() -> Result<(), String> {
         };
         if metadata.is_file() && metadata.permissions().mode() & 0o077 != 0 {
             file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .and_then(|()| crate::private_dir::only_owner_reads(&file))
                 .map_err(|e| {
                     format!(
                         "standard output is a file others may read, and it cannot be made \

@@ -10,11 +10,13 @@ use std::path::{Path, PathBuf};
 /// directory the system empties at logout), else `servers` in the user's cache directory.
 /// Created 0700; refused unless it is a directory of the user's that nobody else can enter.
 pub(crate) fn default_dir(env: &aws_types::os_shim_internal::Env) -> Result<PathBuf, String> {
+    // The runtime directory only if it is the user's own and closed to others: a variable
+    // kept across `sudo -E` may name another user's.
     let runtime = env
         .get("XDG_RUNTIME_DIR")
         .ok()
         .map(PathBuf::from)
-        .filter(|dir| dir.is_absolute() && dir.is_dir());
+        .filter(|dir| dir.is_absolute() && check_private(dir).is_ok());
     let base = match runtime {
         Some(runtime) => runtime.join("chainable-credentials"),
         None => chainable_credentials::file_cache::default_dir_in(env)
@@ -97,15 +99,39 @@ fn make_private(dir: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot make the private directory {}: {e}", dir.display()))
 }
 
-/// A new file (never an existing one) readable by its owner only, holding `text`.
+/// A new file (never an existing one) readable by its owner only, holding `text`. Its mode is
+/// read back before anything is written: on a file system that ignores permissions (vfat) it
+/// would be readable by everyone, and the file is removed instead.
 pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
+    if let Err(open) = only_owner_reads(&file) {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(open);
+    }
     file.write_all(text.as_bytes())?;
     file.sync_all()
+}
+
+/// `Ok` when `file` is readable by its owner only (on Unix; elsewhere, always).
+pub(crate) fn only_owner_reads(file: &std::fs::File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file.metadata()?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(std::io::Error::other(format!(
+                "its mode is {mode:o}, not 0600: the file system ignores permissions (vfat?)"
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
 }
 
 #[cfg(all(test, unix))]
@@ -119,6 +145,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let runtime = root.path().join("run");
         std::fs::create_dir(&runtime).unwrap();
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
         let env = Env::from_slice(&[("XDG_RUNTIME_DIR", runtime.to_str().unwrap())]);
         let dir = default_dir(&env).unwrap();
         assert_eq!(dir, runtime.join("chainable-credentials"));
@@ -136,6 +163,18 @@ mod tests {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let error = default_dir(&env).unwrap_err();
         assert!(error.contains("open to other users"), "{error}");
+
+        // A runtime directory open to others (or another user's) is not used.
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let home = root.path().join("home");
+        let env = Env::from_slice(&[
+            ("XDG_RUNTIME_DIR", runtime.to_str().unwrap()),
+            ("HOME", home.to_str().unwrap()),
+        ]);
+        assert_eq!(
+            default_dir(&env).unwrap(),
+            home.join(".cache/chainable-credentials/servers")
+        );
 
         // Without a runtime directory: the cache directory, never /tmp.
         let home = root.path().join("home");

@@ -22,14 +22,51 @@ const CREDENTIAL_KEYS: &[&str] = &[
     "web_identity_token_file",
 ];
 
+/// Keys of `[default]` not copied into [`EXEC_PROFILE`]: everything that says where
+/// credentials come from, or how a role is assumed. The rest (`region`, `output`, `ca_bundle`,
+/// `endpoint_url`, `retry_mode`, `s3 =` and its sub-settings, ...) is COMMAND's as it was.
+const NOT_COPIED_KEYS: &[&str] = &[
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+    "credential_process",
+    "credential_source",
+    "source_profile",
+    "role_arn",
+    "role_session_name",
+    "external_id",
+    "mfa_serial",
+    "mfa_process",
+    "duration_seconds",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+    "sso_account_id",
+    "sso_role_name",
+    "sso_region",
+    "sso_registration_scopes",
+    "login_session",
+];
+
 /// One of the two files.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct SharedFile {
     /// Where it is (`~/` expanded); `None` without HOME and without its variable.
     pub(crate) path: Option<PathBuf>,
     /// Its text: empty when it does not exist where no variable named it; `None` when a
     /// variable names it and it cannot be read (an SDK may still read it: assume anything).
     pub(crate) text: Option<String>,
+}
+
+impl std::fmt::Debug for SharedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The text may hold secret keys: only whether it was read.
+        f.debug_struct("SharedFile")
+            .field("path", &self.path)
+            .field("read", &self.text.is_some())
+            .finish()
+    }
 }
 
 /// The config file and the credentials file.
@@ -93,20 +130,56 @@ impl SharedFiles {
 
     /// Writes the config file COMMAND reads under `exec` when `default` would win: the
     /// user's config as it is (every other profile still there for `--profile`) with
-    /// [`EXEC_PROFILE`] added, into `dir` (private to the user). Returns its path.
+    /// [`EXEC_PROFILE`] added — `[default]`'s settings without its credentials — into `dir`
+    /// (private to the user). Returns its path.
     pub(crate) fn write_exec_config(&self, dir: &Path) -> std::io::Result<PathBuf> {
         let mut text = self.config.text.clone().unwrap_or_default();
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
         text.push_str(&format!(
-            "\n# Added by chainable-credentials exec: a profile without credentials, so that\n\
-             # the SDKs go on to the container endpoint it serves.\n[profile {EXEC_PROFILE}]\n"
+            "\n# Added by chainable-credentials exec: the default profile's settings without\n\
+             # its credentials, so that the SDKs go on to the container endpoint it serves.\n\
+             [profile {EXEC_PROFILE}]\n"
         ));
+        text.push_str(&default_settings(&text));
         let path = dir.join("config");
         crate::private_dir::write_private(&path, &text)?;
         Ok(path)
     }
+}
+
+/// The lines of the config file's `[default]` (or `[profile default]`) as they are written —
+/// nested sub-settings and comments included — but those of [`NOT_COPIED_KEYS`] (and their
+/// nested lines).
+fn default_settings(config: &str) -> String {
+    let mut kept = String::new();
+    let mut inside = false;
+    let mut skipping = false;
+    for line in config.lines() {
+        let trimmed = line.trim();
+        if let Some(header) = trimmed.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let header = header.split_whitespace().collect::<Vec<_>>().join(" ");
+            inside = header == "default" || header == "profile default";
+            skipping = false;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        let nested = line.starts_with([' ', '\t']) && !trimmed.is_empty();
+        if !nested {
+            let key = trimmed
+                .split_once('=')
+                .map(|(key, _)| key.trim().to_ascii_lowercase());
+            skipping = key.is_some_and(|key| NOT_COPIED_KEYS.contains(&key.as_str()));
+        }
+        if !skipping && !trimmed.is_empty() {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    kept
 }
 
 /// One file: its variable's path (`~/` expanded), else `default` under `~/.aws`.
@@ -204,14 +277,31 @@ mod tests {
     }
 
     #[test]
-    fn the_exec_config_keeps_every_profile_and_adds_one_without_credentials() {
+    fn the_exec_config_keeps_every_profile_and_adds_defaults_settings_without_credentials() {
         let dir = tempfile::tempdir().unwrap();
-        let shared = files("[profile dev]\nregion = eu-west-1", "");
+        let shared = files(
+            "[default]\nregion = eu-west-1\ncredential_process = get-keys\n  --flag\n\
+             ca_bundle = /etc/corp.pem\nrole_arn = arn:aws:iam::1:role/r\n\
+             s3 =\n  max_concurrent_requests = 4\n[profile dev]\nregion = eu-west-2",
+            "",
+        );
         let path = shared.write_exec_config(dir.path()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(section(&text, "profile dev").contains(&("region".into(), "eu-west-1".into())));
+        assert!(section(&text, "profile dev").contains(&("region".into(), "eu-west-2".into())));
         assert!(text.contains(&format!("[profile {EXEC_PROFILE}]")));
-        assert!(section(&text, &format!("profile {EXEC_PROFILE}")).is_empty());
+        let exec = text
+            .split(&format!("[profile {EXEC_PROFILE}]"))
+            .nth(1)
+            .unwrap();
+        assert_eq!(
+            exec.trim(),
+            "region = eu-west-1\nca_bundle = /etc/corp.pem\ns3 =\n  max_concurrent_requests = 4"
+        );
+        let keys: Vec<String> = section(&text, &format!("profile {EXEC_PROFILE}"))
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        assert_eq!(keys, ["region", "ca_bundle", "s3"]);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

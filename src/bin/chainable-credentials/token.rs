@@ -107,8 +107,12 @@ impl TokenFile {
         path: Option<&Path>,
         default_dir: impl FnOnce() -> Result<PathBuf, String>,
     ) -> Result<TokenFile, TokenFileError> {
+        // Two servers started at once on one path: the directory's lock makes one of them
+        // see the other's file, instead of both finding the path free.
+        let _directory_lock;
         let (path, made_dir) = match path {
             Some(path) => {
+                _directory_lock = lock_directory_of(path).map_err(TokenFileError::Path)?;
                 refuse_existing(path).map_err(TokenFileError::Path)?;
                 (path.to_owned(), None)
             }
@@ -135,6 +139,37 @@ impl TokenFile {
                 })
             }
         }
+    }
+}
+
+/// The directory `path` is in, locked against other servers writing a token file there, for
+/// the few milliseconds of the check and the write. A process that holds it longer makes this
+/// fail after 5 s, not wait forever.
+fn lock_directory_of(path: &Path) -> Result<std::fs::File, String> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let cannot = |e: std::io::Error| {
+        format!(
+            "--token-file: cannot write the token file {}: {e}",
+            path.display()
+        )
+    };
+    let file = std::fs::File::open(&dir).map_err(cannot)?;
+    let waiting = file.try_clone().map_err(cannot)?;
+    let (locked, lock) = std::sync::mpsc::channel();
+    // A thread of its own takes the lock, so that the wait for it can be bounded.
+    std::thread::spawn(move || {
+        let _ = locked.send(waiting.lock());
+    });
+    match lock.recv_timeout(std::time::Duration::from_secs(5)) {
+        Ok(Ok(())) => Ok(file),
+        Ok(Err(e)) => Err(cannot(e)),
+        Err(_) => Err(format!(
+            "--token-file {}: another process has held its directory's lock for 5 s",
+            path.display()
+        )),
     }
 }
 
@@ -293,6 +328,27 @@ mod tests {
         drop(second);
         assert_eq!(std::fs::read_to_string(&given).unwrap(), "someone else's");
         std::fs::remove_file(&given).unwrap();
+
+        // Eight servers started at once on one new path: one has it, the others are refused,
+        // and the file is the one that has it.
+        let racing: Vec<_> = (0..8)
+            .map(|_| {
+                let given = given.clone();
+                let dir = dir.path().to_owned();
+                std::thread::spawn(move || {
+                    let token = Token::generate().unwrap();
+                    let file = TokenFile::write(&token, Some(&given), || Ok(dir));
+                    file.map(|file| (file, token.text().to_owned()))
+                })
+            })
+            .collect();
+        let results: Vec<_> = racing.into_iter().map(|t| t.join().unwrap()).collect();
+        let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let outcomes: Vec<bool> = results.iter().map(Result::is_ok).collect();
+        assert_eq!(winners.len(), 1, "{outcomes:?}");
+        assert_eq!(std::fs::read_to_string(&given).unwrap(), winners[0].1);
+        drop(results);
+        assert!(!given.exists());
 
         // Anything else there is refused, and kept: a file, a link to one, a directory.
         let victim = dir.path().join("credentials");
