@@ -477,6 +477,17 @@ pub fn fetch_error(error: &CredentialsError) -> Option<&FetchError> {
     None
 }
 
+/// The failure of a fetch in which `part` panicked.
+pub(crate) fn panicked(
+    operation: &'static str,
+    part: &'static str,
+) -> aws_credential_types::provider::error::CredentialsError {
+    aws_credential_types::provider::error::CredentialsError::provider_error(FetchError::Panicked {
+        operation,
+        part,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

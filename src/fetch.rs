@@ -5,10 +5,11 @@
 //! so a failure of theirs is reported as such and not as an STS signing error; their access key
 //! id also names the file cache entry (the source principal).
 
-use crate::error::FetchError;
+use crate::error::{FetchError, panicked};
+use crate::operation::Operation;
 use crate::panic::{Panicked, catch_panic};
 use crate::refresh::{BoxFuture, FetchSession};
-use crate::request::{Operation, SessionRequest};
+use crate::request::SessionRequest;
 use crate::session::Session;
 use crate::sts::Sts;
 use aws_credential_types::Credentials;
@@ -111,11 +112,6 @@ impl FetchSession for SessionFetcher {
             outcome = tracing::field::Empty,
         )
     }
-}
-
-/// The failure of a fetch in which `part` panicked.
-pub(crate) fn panicked(operation: &'static str, part: &'static str) -> CredentialsError {
-    CredentialsError::provider_error(FetchError::Panicked { operation, part })
 }
 
 /// Wraps a base provider's error, keeping its kind (a timeout stays a timeout).

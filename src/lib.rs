@@ -82,6 +82,7 @@ mod mfa;
 #[cfg(feature = "profile")]
 mod mfa_process;
 mod mutex;
+mod operation;
 mod panic;
 #[cfg(feature = "profile")]
 mod profile;

@@ -1,6 +1,5 @@
 //! [`ChainableTemporaryCredentials`]: the provider users hand to SDK clients.
 
-use crate::builder::Builder;
 use crate::refresh::RefreshEngine;
 use crate::request::SessionRequest;
 use crate::status::ProviderStatus;
@@ -14,6 +13,7 @@ use std::time::SystemTime;
 /// Temporary credentials from STS `AssumeRole` (or `GetSessionToken`), cached and refreshed
 /// before they expire — in the background, with one STS call however many callers.
 ///
+/// Built with [`ChainableTemporaryCredentials::builder`] (see [`Builder`](crate::Builder)).
 /// Hand it to any aws-sdk-rust client as its credentials provider. Clones share one cache,
 /// so any number of clients built with clones of one provider make one STS call per session
 /// lifetime. It keeps serving a still-valid session while STS is failing and never hands out
@@ -63,11 +63,6 @@ struct HopSettings {
 }
 
 impl ChainableTemporaryCredentials {
-    /// A builder; see [`Builder`] for every setting and its default.
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
     pub(crate) fn new(
         engine: RefreshEngine,
         request: SessionRequest,
@@ -131,35 +126,15 @@ impl ChainableTemporaryCredentials {
         self.hop.request.role_session_name.as_deref()
     }
 
-    /// A builder for the next hop of a role chain: its base credentials are this provider,
-    /// and it inherits this provider's region, endpoint, HTTP client, sleep, time source and
-    /// retry settings (each can still be overridden).
-    ///
-    /// Every hop caches its own session: when the next hop refreshes, it asks this one, which
-    /// answers from its cache while its session is valid. STS limits sessions assumed with
-    /// temporary credentials to one hour; a longer `duration` on a chained hop is clamped to
-    /// one hour (with a warning).
-    ///
-    /// ```no_run
-    /// # use chainable_credentials::ChainableTemporaryCredentials;
-    /// # fn example(first: ChainableTemporaryCredentials) -> Result<(), chainable_credentials::BuildError> {
-    /// let second = first
-    ///     .chain()
-    ///     .role_arn("arn:aws:iam::210987654321:role/cross-account-reader")
-    ///     .build()?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn chain(&self) -> Builder {
-        let mut next = Builder::new()
-            .configure(&self.hop.sts_config)
-            .base_credentials(self.clone());
-        // The endpoint this hop calls, however it was chosen (set, or a service-specific one).
-        next.set_endpoint_url(self.hop.sts_config.endpoint_url().map(str::to_owned))
-            .set_allow_insecure_endpoint(Some(self.hop.insecure_endpoint_allowed));
-        next.base_needs_mfa = self.hop.mfa_in_chain;
-        next.base_is_temporary = true;
-        next
+    /// What the next hop of a chain takes from this one: the STS settings it was built with,
+    /// whether MFA is asked in the chain so far, and whether its endpoint may be plain
+    /// `http://` off loopback.
+    pub(crate) fn next_hop_settings(&self) -> (&SdkConfig, bool, bool) {
+        (
+            &self.hop.sts_config,
+            self.hop.mfa_in_chain,
+            self.hop.insecure_endpoint_allowed,
+        )
     }
 
     /// Credentials for one request: the cached session when it is fresh enough, else the

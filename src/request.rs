@@ -5,34 +5,11 @@
 //! can be left out of the key.
 
 use crate::error::{BuildError, Field};
-use crate::session::{DEFAULT_ASSUME_ROLE_DURATION, DEFAULT_GET_SESSION_TOKEN_DURATION};
+use crate::operation::Operation;
 use crate::validation;
 use std::fmt;
 use std::time::Duration;
 use thin_vec::ThinVec;
-
-/// The STS operation sessions come from, told by which of the request's fields are set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Operation {
-    AssumeRole,
-    GetSessionToken,
-    GetFederationToken,
-    AssumeRoleWithWebIdentity,
-    AssumeRoleWithSaml,
-}
-
-impl Operation {
-    /// The operation's name in the STS API, as errors and traces say it.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Operation::AssumeRole => "AssumeRole",
-            Operation::GetSessionToken => "GetSessionToken",
-            Operation::GetFederationToken => "GetFederationToken",
-            Operation::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
-            Operation::AssumeRoleWithSaml => "AssumeRoleWithSAML",
-        }
-    }
-}
 
 /// What to ask STS for. Each field is named after the builder setter that sets it.
 ///
@@ -157,20 +134,64 @@ impl SessionRequest {
     /// The longest a session asked for with `duration` (`DurationSeconds`, if sent) can
     /// live: what STS grants, whatever its answer's times say.
     pub(crate) fn longest_lifetime(&self, duration: Option<Duration>) -> Duration {
-        duration.unwrap_or(match self.operation() {
-            Operation::AssumeRole
-            | Operation::AssumeRoleWithWebIdentity
-            | Operation::AssumeRoleWithSaml => DEFAULT_ASSUME_ROLE_DURATION,
-            // Both default to 12 hours.
-            Operation::GetSessionToken | Operation::GetFederationToken => {
-                DEFAULT_GET_SESSION_TOKEN_DURATION
-            }
-        })
+        duration.unwrap_or(self.operation().default_duration())
     }
 
     /// Checks every parameter against STS's rules and the operation (only `AssumeRole` takes
     /// role parameters), and returns the request as it is sent (the policy packed).
-    pub(crate) fn validate(mut self) -> Result<SessionRequest, BuildError> {
+    pub(crate) fn validate(self) -> Result<SessionRequest, BuildError> {
+        self.check_identity()?;
+        self.check_taken_by_the_operation()?;
+        self.check_values()
+    }
+
+    /// Who asks, and how it proves it: a SAML assertion or a web identity token assumes a
+    /// role, never both; a provider id goes with a web identity token; a role and a federation
+    /// token exclude each other; the ARNs are well formed.
+    fn check_identity(&self) -> Result<(), BuildError> {
+        let conflict = |field, requires| Err(BuildError::Conflict { field, requires });
+        if self.saml_provider_arn().is_some() && self.role_arn.is_none() {
+            return conflict(
+                Field::SamlAssertion,
+                "no `role_arn` is set: a SAML assertion assumes a role",
+            );
+        }
+        if self.saml_provider_arn().is_some() && self.web_identity().is_some() {
+            return conflict(
+                Field::SamlAssertion,
+                "a web identity token is set too: a role is assumed with one of them",
+            );
+        }
+        if let Some(arn) = self.saml_provider_arn() {
+            validation::saml_provider_arn(arn)?;
+        }
+        if self.web_identity().is_some() && self.role_arn.is_none() {
+            return conflict(
+                Field::WebIdentityToken,
+                "no `role_arn` is set: a web identity token assumes a role",
+            );
+        }
+        if self.provider_id().is_some() && self.operation() != Operation::AssumeRoleWithWebIdentity
+        {
+            return conflict(
+                Field::WebIdentityProviderId,
+                "no web identity token is set: STS takes a provider id with one only",
+            );
+        }
+        if let Some(arn) = &self.role_arn {
+            validation::role_arn(arn)?;
+        }
+        if self.role_arn.is_some() && self.federation_token().is_some() {
+            return conflict(
+                Field::FederationToken,
+                "`role_arn` is set too: a provider calls either AssumeRole or GetFederationToken",
+            );
+        }
+        Ok(())
+    }
+
+    /// Every parameter set is one the operation takes.
+    fn check_taken_by_the_operation(&self) -> Result<(), BuildError> {
         let operation = self.operation();
         let assume_role = operation == Operation::AssumeRole;
         let federation = operation == Operation::GetFederationToken;
@@ -180,43 +201,6 @@ impl SessionRequest {
             operation,
             Operation::AssumeRoleWithWebIdentity | Operation::AssumeRoleWithSaml
         );
-        if self.saml_provider_arn().is_some() && self.role_arn.is_none() {
-            return Err(BuildError::Conflict {
-                field: Field::SamlAssertion,
-                requires: "no `role_arn` is set: a SAML assertion assumes a role",
-            });
-        }
-        if self.saml_provider_arn().is_some() && self.web_identity().is_some() {
-            return Err(BuildError::Conflict {
-                field: Field::SamlAssertion,
-                requires: "a web identity token is set too: a role is assumed with one of them",
-            });
-        }
-        if let Some(arn) = self.saml_provider_arn() {
-            validation::saml_provider_arn(arn)?;
-        }
-        if self.web_identity().is_some() && self.role_arn.is_none() {
-            return Err(BuildError::Conflict {
-                field: Field::WebIdentityToken,
-                requires: "no `role_arn` is set: a web identity token assumes a role",
-            });
-        }
-        if self.provider_id().is_some() && operation != Operation::AssumeRoleWithWebIdentity {
-            return Err(BuildError::Conflict {
-                field: Field::WebIdentityProviderId,
-                requires: "no web identity token is set: STS takes a provider id with one only",
-            });
-        }
-        if let Some(arn) = &self.role_arn {
-            validation::role_arn(arn)?;
-        }
-        if self.role_arn.is_some() && self.federation_token().is_some() {
-            return Err(BuildError::Conflict {
-                field: Field::FederationToken,
-                requires: "`role_arn` is set too: a provider calls either AssumeRole or \
-                           GetFederationToken",
-            });
-        }
         let any_role = assume_role || web;
         let scoped = any_role || federation;
         // (field, whether it is set, whether this operation takes it)
@@ -246,22 +230,27 @@ impl SessionRequest {
             ),
             (Field::Mfa, self.mfa_serial().is_some(), !federation && !web),
         ];
-        if let Some((field, _, _)) = taken.into_iter().find(|(_, set, takes)| *set && !takes) {
-            return Err(BuildError::Conflict {
-                field,
-                requires: if federation {
-                    "`federation_token` is set (GetFederationToken takes a name, a duration, \
-                     policies and tags only)"
-                } else if web {
-                    "a web identity token or SAML assertion is set (they take a session name, \
-                     a duration and policies; tags and the source identity come from the token \
-                     or the assertion)"
-                } else {
-                    "no `role_arn` is set (only AssumeRole takes it; without a role the \
-                     provider calls GetSessionToken)"
-                },
-            });
-        }
+        let Some((field, _, _)) = taken.into_iter().find(|(_, set, takes)| *set && !takes) else {
+            return Ok(());
+        };
+        Err(BuildError::Conflict {
+            field,
+            requires: if federation {
+                "`federation_token` is set (GetFederationToken takes a name, a duration, \
+                 policies and tags only)"
+            } else if web {
+                "a web identity token or SAML assertion is set (they take a session name, a \
+                 duration and policies; tags and the source identity come from the token or the \
+                 assertion)"
+            } else {
+                "no `role_arn` is set (only AssumeRole takes it; without a role the provider \
+                 calls GetSessionToken)"
+            },
+        })
+    }
+
+    /// Every value against STS's rules; the policy packed as it is sent.
+    fn check_values(mut self) -> Result<SessionRequest, BuildError> {
         if let Some(name) = self.federation_token() {
             validation::federated_user_name(name)?;
         }
@@ -287,7 +276,7 @@ impl SessionRequest {
             validation::web_identity_provider_id(id)?;
         }
         if let Some(duration) = self.duration {
-            validation::duration(duration, operation)?;
+            validation::duration(duration, self.operation())?;
         }
         Ok(self)
     }

@@ -1,27 +1,13 @@
-//! What comes back from STS ([`Session`]), the name this crate's credentials carry, and STS's
-//! limits on session lengths. What is asked for is the request model in `request.rs`.
+//! What comes back from STS ([`Session`]) and the name this crate's credentials carry. What is
+//! asked for is the request model in `request.rs`; STS's limits on session lengths are the
+//! operations' (`operation.rs`).
 
 use aws_credential_types::Credentials;
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// The name credentials from this crate carry as `provider_name`.
 pub(crate) const PROVIDER_NAME: &str = "ChainableTemporaryCredentials";
-
-/// Shortest session STS grants, for both operations (15 minutes).
-pub(crate) const MIN_SESSION_DURATION: Duration = Duration::from_secs(900);
-/// Longest `DurationSeconds` STS accepts for `AssumeRole` (12 hours; the role's own maximum
-/// may be lower).
-pub(crate) const MAX_ASSUME_ROLE_DURATION: Duration = Duration::from_secs(43_200);
-/// Longest `DurationSeconds` STS accepts for `GetSessionToken` (36 hours): also the longest
-/// any session of this crate lives.
-pub(crate) const MAX_GET_SESSION_TOKEN_DURATION: Duration = Duration::from_secs(129_600);
-/// Longest session STS grants to a role assumed with temporary credentials (role chaining).
-pub(crate) const MAX_CHAINED_SESSION_DURATION: Duration = Duration::from_secs(3600);
-/// What STS grants `AssumeRole` without `DurationSeconds` (1 hour).
-pub(crate) const DEFAULT_ASSUME_ROLE_DURATION: Duration = Duration::from_secs(3600);
-/// What STS grants `GetSessionToken` without `DurationSeconds` (12 hours).
-pub(crate) const DEFAULT_GET_SESSION_TOKEN_DURATION: Duration = Duration::from_secs(43_200);
 
 /// Where a session came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,10 +6,7 @@
 
 use crate::arn::Arn;
 use crate::error::{BuildError, Field};
-use crate::request::Operation;
-use crate::session::{
-    MAX_ASSUME_ROLE_DURATION, MAX_GET_SESSION_TOKEN_DURATION, MIN_SESSION_DURATION,
-};
+use crate::operation::{MIN_SESSION_DURATION, Operation};
 use std::time::Duration;
 
 /// The characters STS allows in role names and session names: `[\w+=,.@-]`.
@@ -223,15 +220,7 @@ pub(crate) fn external_id(id: &str) -> Result<(), BuildError> {
 
 /// `duration`: whole seconds between 900 and the operation's maximum.
 pub(crate) fn duration(d: Duration, operation: Operation) -> Result<(), BuildError> {
-    let max = match operation {
-        Operation::AssumeRole
-        | Operation::AssumeRoleWithWebIdentity
-        | Operation::AssumeRoleWithSaml => MAX_ASSUME_ROLE_DURATION,
-        // Both up to 36 hours (GetFederationToken with root credentials: 1 hour).
-        Operation::GetSessionToken | Operation::GetFederationToken => {
-            MAX_GET_SESSION_TOKEN_DURATION
-        }
-    };
+    let max = operation.max_duration();
     let op = operation.name();
     let secs = d.as_secs();
     if d.subsec_nanos() != 0 || secs < MIN_SESSION_DURATION.as_secs() || secs > max.as_secs() {

@@ -151,13 +151,4 @@ impl Builder {
         self.cache.file_cache = dir;
         self
     }
-
-    /// Scoped sessions for many tenants on this builder's base credentials and role, instead
-    /// of one provider: see [`ScopedSessions`](crate::ScopedSessions). The builder's request
-    /// is every scope's starting point (a scope's values win); its runtime settings (region,
-    /// endpoint, HTTP client, clock, sleep, load timeout) serve every scope through one STS
-    /// client.
-    pub fn scoped_sessions(self) -> crate::scoped::ScopedSessionsBuilder {
-        crate::scoped::ScopedSessionsBuilder::new(self)
-    }
 }

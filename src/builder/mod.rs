@@ -4,6 +4,7 @@
 
 mod assemble;
 mod cache_setters;
+mod chain;
 #[cfg(feature = "profile")]
 mod profile;
 mod request_setters;
@@ -171,7 +172,7 @@ impl Builder {
                  session (give base credentials that need none)",
             );
         }
-        if request.operation() != crate::request::Operation::AssumeRole {
+        if request.operation() != crate::operation::Operation::AssumeRole {
             return conflict(
                 Field::RoleArn,
                 "scoped sessions are set: each scope assumes a role with `AssumeRole`, so a \
@@ -419,6 +420,8 @@ mod tests {
             include_str!("runtime_setters.rs"),
             include_str!("cache_setters.rs"),
             include_str!("profile.rs"),
+            // `scoped_sessions`, which the scoped sessions' module adds to the builder.
+            include_str!("../scoped/mod.rs"),
         ]
         .concat();
         for field in Field::ALL {

@@ -56,8 +56,9 @@ mod secure_fs;
 pub(crate) use key::{KeyBasis, KeySource};
 
 use crate::mutex::lock;
+use crate::operation::MAX_GET_SESSION_TOKEN_DURATION;
 use crate::refresh::advisory_window;
-use crate::session::{MAX_GET_SESSION_TOKEN_DURATION, Session};
+use crate::session::Session;
 use crate::sts::EXPIRY_ALLOWANCE;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_async::rt::sleep::SharedAsyncSleep;

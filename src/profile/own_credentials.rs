@@ -4,7 +4,8 @@
 //! background, a still-valid session served while a refresh fails. No STS call is made: the
 //! credentials are the profile's.
 
-use crate::fetch::{base_credentials_error, panicked};
+use crate::error::panicked;
+use crate::fetch::base_credentials_error;
 use crate::panic::{Panicked, catch_panic};
 use crate::refresh::{BoxFuture, FetchSession};
 use crate::session::{Origin, Session};

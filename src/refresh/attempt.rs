@@ -2,8 +2,8 @@
 //! timeout, checking and publishing the session, and telling the waiting callers, the
 //! background task and the user's listener how it ended.
 
+use crate::error::panicked;
 use crate::error::{FetchError, SharedFailure};
-use crate::fetch::panicked;
 use crate::panic::{Panicked, catch_panic};
 use crate::refresh::schedule::RefreshSchedule;
 use crate::refresh::state::{AttemptResult, CachedSession, State};

@@ -11,7 +11,8 @@
 //! that same one, taken back (never a second copy refreshing beside it). Only a weak
 //! reference is kept for it, dropped once nobody holds the scope.
 
-use super::entry::{ScopeEntry, ScopeKey};
+use super::entry::ScopeEntry;
+use super::scope::Scope;
 use crate::mutex::lock;
 use lru::LruCache;
 use std::collections::HashMap;
@@ -28,8 +29,8 @@ const PRUNE_EVICTED_AT: usize = 64;
 
 /// One shard: the cached scopes, and those evicted that someone still holds.
 struct Shard {
-    cached: LruCache<Arc<ScopeKey>, Arc<ScopeEntry>>,
-    evicted_alive: HashMap<Arc<ScopeKey>, Weak<ScopeEntry>>,
+    cached: LruCache<Arc<Scope>, Arc<ScopeEntry>>,
+    evicted_alive: HashMap<Arc<Scope>, Weak<ScopeEntry>>,
     /// `evicted_alive` is pruned of dead references when it reaches this size (twice what was
     /// left alive): bounded by the scopes still held even when no sweep runs.
     prune_at: usize,
@@ -37,7 +38,7 @@ struct Shard {
 
 impl Shard {
     /// Keeps a weak reference to an evicted scope someone else still holds.
-    fn evicted(&mut self, key: Arc<ScopeKey>, entry: Arc<ScopeEntry>) {
+    fn evicted(&mut self, key: Arc<Scope>, entry: Arc<ScopeEntry>) {
         if Arc::strong_count(&entry) > 1 {
             self.evicted_alive.insert(key, Arc::downgrade(&entry));
             if self.evicted_alive.len() >= self.prune_at {
@@ -86,11 +87,11 @@ impl ScopeCache {
         }
     }
 
-    fn shard_index(&self, key: &ScopeKey) -> usize {
+    fn shard_index(&self, key: &Scope) -> usize {
         usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0)
     }
 
-    fn shard(&self, key: &ScopeKey) -> &Mutex<Shard> {
+    fn shard(&self, key: &Scope) -> &Mutex<Shard> {
         &self.shards[self.shard_index(key)]
     }
 
@@ -117,8 +118,8 @@ impl ScopeCache {
     /// recently used one at the capacity). Marks it as the most recently used.
     pub(crate) fn get_or_insert(
         &self,
-        key: ScopeKey,
-        make: impl FnOnce(Arc<ScopeKey>) -> ScopeEntry,
+        key: Scope,
+        make: impl FnOnce(Arc<Scope>) -> ScopeEntry,
     ) -> Arc<ScopeEntry> {
         let index = self.shard_index(&key);
         let mut shard = lock(&self.shards[index]);
@@ -145,12 +146,12 @@ impl ScopeCache {
     }
 
     /// The scope's entry if it is cached, marked as the most recently used.
-    pub(crate) fn get(&self, key: &ScopeKey) -> Option<Arc<ScopeEntry>> {
+    pub(crate) fn get(&self, key: &Scope) -> Option<Arc<ScopeEntry>> {
         lock(self.shard(key)).cached.get(key).cloned()
     }
 
     /// The scope's entry if it is cached, without marking it as used.
-    pub(crate) fn peek(&self, key: &ScopeKey) -> Option<Arc<ScopeEntry>> {
+    pub(crate) fn peek(&self, key: &Scope) -> Option<Arc<ScopeEntry>> {
         let shard = lock(self.shard(key));
         shard
             .cached
@@ -174,7 +175,7 @@ impl ScopeCache {
         let mut wanted = Vec::new();
         for shard in &self.shards {
             let mut shard = lock(shard);
-            let gone: Vec<Arc<ScopeKey>> = shard
+            let gone: Vec<Arc<Scope>> = shard
                 .cached
                 .iter()
                 .filter(|(_, entry)| idle(entry))

@@ -1,26 +1,17 @@
-//! One cached scope: its key (the label and the scope's request as given), its refresh engine (the
+//! One cached scope: its key (the [`Scope`] as the caller gave it, checked once, when its entry
+//! was made: a hit hashes and compares, and checks nothing again), its refresh engine (the
 //! single provider's guarantees, without a task of its own) and when it was last asked for.
 
 use super::fetcher::{ScopeFetcher, Shared, millis};
+use super::scope::Scope;
 use crate::refresh::{EngineConfig, RefreshEngine};
-use crate::request::SessionRequest;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-/// What makes one scope: the same key, the same cached session. The scope as the caller gave
-/// it (checked once, when its entry was made): a hit hashes and compares, and checks nothing
-/// again.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct ScopeKey {
-    pub(crate) label: Option<Box<str>>,
-    /// The scope's own values; the builder's fill the rest at each fetch.
-    pub(crate) request: SessionRequest,
-}
-
 /// A cached scope.
 pub(crate) struct ScopeEntry {
-    pub(crate) key: Arc<ScopeKey>,
+    pub(crate) key: Arc<Scope>,
     pub(crate) engine: RefreshEngine,
     fetcher: Arc<ScopeFetcher>,
     /// When a caller last asked for this scope (milliseconds since the Unix epoch on the
@@ -29,7 +20,7 @@ pub(crate) struct ScopeEntry {
 }
 
 impl ScopeEntry {
-    pub(crate) fn new(key: Arc<ScopeKey>, shared: &Arc<Shared>, config: Arc<EngineConfig>) -> Self {
+    pub(crate) fn new(key: Arc<Scope>, shared: &Arc<Shared>, config: Arc<EngineConfig>) -> Self {
         let fetcher = Arc::new(ScopeFetcher::new(shared.clone(), key.clone()));
         let engine = RefreshEngine::new(fetcher.clone(), config);
         ScopeEntry {

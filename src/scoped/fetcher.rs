@@ -4,11 +4,11 @@
 //! thousands of scopes, asking an instance-metadata or container endpoint per fetch would be
 //! thousands of calls.
 
-use super::entry::ScopeKey;
 use super::limiter::{Limiter, Priority, Refused};
-use super::scope::merged;
+use super::scope::{Scope, merged};
 use crate::error::FetchError;
-use crate::fetch::{base_credentials_error, panicked};
+use crate::error::panicked;
+use crate::fetch::base_credentials_error;
 use crate::panic::{Panicked, catch_panic};
 use crate::refresh::{BoxFuture, FetchSession};
 use crate::request::SessionRequest;
@@ -53,7 +53,7 @@ pub(crate) struct ScopeFetcher {
     pub(crate) shared: Arc<Shared>,
     /// The scope, shared with the cache's key (a scope's bytes are what its budget counts):
     /// its values on the builder's are what is asked for.
-    pub(crate) scope: Arc<ScopeKey>,
+    pub(crate) scope: Arc<Scope>,
     /// When this scope's last session was obtained and when it expires (milliseconds since
     /// the Unix epoch on the injected clock; 0: none yet).
     pub(crate) obtained_at_ms: AtomicU64,
@@ -61,7 +61,7 @@ pub(crate) struct ScopeFetcher {
 }
 
 impl ScopeFetcher {
-    pub(crate) fn new(shared: Arc<Shared>, scope: Arc<ScopeKey>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, scope: Arc<Scope>) -> Self {
         ScopeFetcher {
             shared,
             scope,
@@ -137,7 +137,7 @@ impl FetchSession for ScopeFetcher {
 
     fn operation(&self) -> &'static str {
         // Scoped sessions assume a role (refused otherwise at build).
-        crate::request::Operation::AssumeRole.name()
+        crate::operation::Operation::AssumeRole.name()
     }
 }
 

@@ -25,7 +25,7 @@ use crate::sts::Sts;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, future};
 use cache::ScopeCache;
-use entry::{ScopeEntry, ScopeKey};
+use entry::ScopeEntry;
 use fetcher::{BaseCache, Shared};
 use limiter::{Limiter, Limits};
 use std::fmt;
@@ -90,6 +90,17 @@ impl fmt::Debug for ScopedSessionsBuilder {
             .field("sweep_interval", &self.sweep_interval)
             .field("on_refresh", &self.on_refresh.is_some())
             .finish()
+    }
+}
+
+impl Builder {
+    /// Scoped sessions for many tenants on this builder's base credentials and role, instead
+    /// of one provider: see [`ScopedSessions`](crate::ScopedSessions). The builder's request
+    /// is every scope's starting point (a scope's values win); its runtime settings (region,
+    /// endpoint, HTTP client, clock, sleep, load timeout) serve every scope through one STS
+    /// client.
+    pub fn scoped_sessions(self) -> ScopedSessionsBuilder {
+        ScopedSessionsBuilder::new(self)
     }
 }
 
@@ -407,17 +418,13 @@ impl ScopedSessions {
     pub fn provider(&self, scope: &Scope) -> Result<ScopedCredentials, BuildError> {
         let inner = &self.inner;
         scheduler::ensure_running(inner);
-        let key = ScopeKey {
-            label: scope.label.clone(),
-            request: scope.request.clone(),
-        };
-        if let Some(entry) = inner.cache.get(&key) {
+        if let Some(entry) = inner.cache.get(scope) {
             entry.touch(inner.shared.time.now());
             return Ok(ScopedCredentials { entry });
         }
         // Checked once, when the scope's entry is made; a hit checks nothing again.
         scope.request_on(&inner.shared.base_request)?;
-        let entry = inner.cache.get_or_insert(key, |key| {
+        let entry = inner.cache.get_or_insert(scope.clone(), |key| {
             let config = self.engine_config(key.label.as_deref());
             ScopeEntry::new(key, &inner.shared, config)
         });
@@ -456,13 +463,9 @@ impl ScopedSessions {
     /// The status of `scope`'s session, if the scope is cached (asking does not count as a
     /// use, nor add the scope).
     pub fn scope_status(&self, scope: &Scope) -> Option<ProviderStatus> {
-        let key = ScopeKey {
-            label: scope.label.clone(),
-            request: scope.request.clone(),
-        };
         self.inner
             .cache
-            .peek(&key)
+            .peek(scope)
             .map(|entry| entry.engine.status())
     }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// Checked when it is first used ([`ScopedSessions::credentials`](crate::ScopedSessions::credentials)
 /// or [`provider`](crate::ScopedSessions::provider)), with the rules `build()` applies; later
 /// uses of the same scope find it cached and check nothing again.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Scope {
     pub(crate) label: Option<Box<str>>,
     pub(crate) request: SessionRequest,

@@ -10,8 +10,10 @@ mod server_date;
 
 use crate::error::FetchError;
 use crate::mfa::MfaDevice;
-use crate::request::{Operation, SessionRequest};
-use crate::session::{MAX_CHAINED_SESSION_DURATION, Session};
+use crate::operation::MAX_CHAINED_SESSION_DURATION;
+use crate::operation::Operation;
+use crate::request::SessionRequest;
+use crate::session::Session;
 use crate::web_identity::{SamlSource, TokenSource, saml_assertion};
 use answer::{Receipt, into_session};
 use aws_credential_types::Credentials;
@@ -187,93 +189,127 @@ impl Sts {
         duration: Option<Duration>,
     ) -> Result<Session, CredentialsError> {
         let operation = request.operation();
-        let (serial_number, token_code) = match &self.mfa {
-            Some(mfa) => (
-                Some(mfa.serial_number.clone()),
-                Some(mfa.token_code(operation.name()).await?),
-            ),
-            None => (None, None),
+        let mfa = match &self.mfa {
+            Some(mfa) => Some((
+                mfa.serial_number.clone(),
+                mfa.token_code(operation.name()).await?,
+            )),
+            None => None,
         };
-        let date = ServerDateCapture::default();
-        // Sign this call with exactly the base credentials just resolved.
-        let signing = aws_sdk_sts::config::Builder::default().credentials_provider(base.clone());
-        let duration_seconds = duration.map(duration_seconds);
-        let (sts_credentials, assumed_role_arn) = match operation {
-            Operation::AssumeRole => {
-                let output = self
-                    .client
-                    .get()
-                    .assume_role()
-                    .set_role_arn(request.role_arn.as_deref().map(str::to_owned))
-                    .set_role_session_name(request.role_session_name.as_deref().map(str::to_owned))
-                    .set_duration_seconds(duration_seconds)
-                    .set_external_id(request.external_id().map(str::to_owned))
-                    .set_policy(request.policy.as_deref().map(str::to_owned))
-                    .set_policy_arns(non_empty(policy_descriptors(&request.policy_arns)))
-                    .set_tags(non_empty(sts_tags(&request.tags)?))
-                    .set_transitive_tag_keys(non_empty(request.transitive_tag_keys.to_vec()))
-                    .set_source_identity(request.source_identity.as_deref().map(str::to_owned))
-                    .set_serial_number(serial_number)
-                    .set_token_code(token_code)
-                    .customize()
-                    .config_override(signing)
-                    .interceptor(date.clone())
-                    .send()
-                    .await
-                    .map_err(|e| sts_error(operation.name(), e))?;
-                (
-                    output.credentials,
-                    output.assumed_role_user.map(|user| user.arn),
-                )
-            }
-            Operation::GetFederationToken => {
-                let output = self
-                    .client
-                    .get()
-                    .get_federation_token()
-                    .set_name(request.federation_token().map(str::to_owned))
-                    .set_duration_seconds(duration_seconds)
-                    .set_policy(request.policy.as_deref().map(str::to_owned))
-                    .set_policy_arns(non_empty(policy_descriptors(&request.policy_arns)))
-                    .set_tags(non_empty(sts_tags(&request.tags)?))
-                    .customize()
-                    .config_override(signing)
-                    .interceptor(date.clone())
-                    .send()
-                    .await
-                    .map_err(|e| sts_error(operation.name(), e))?;
-                (
-                    output.credentials,
-                    output.federated_user.map(|user| user.arn),
-                )
-            }
+        let call = SignedCall {
+            date: ServerDateCapture::default(),
+            // Sign this call with exactly the base credentials just resolved.
+            signing: aws_sdk_sts::config::Builder::default().credentials_provider(base.clone()),
+            duration_seconds: duration.map(duration_seconds),
+            mfa,
+        };
+        let (sts_credentials, principal_arn) = match operation {
+            Operation::AssumeRole => self.assume_role(request, &call).await?,
+            Operation::GetFederationToken => self.get_federation_token(request, &call).await?,
+            Operation::GetSessionToken => self.get_session_token(&call).await?,
             Operation::AssumeRoleWithWebIdentity | Operation::AssumeRoleWithSaml => {
                 return Err(CredentialsError::invalid_configuration(format!(
                     "{} is not signed with base credentials",
                     operation.name()
                 )));
             }
-            Operation::GetSessionToken => {
-                let output = self
-                    .client
-                    .get()
-                    .get_session_token()
-                    .set_duration_seconds(duration_seconds)
-                    .set_serial_number(serial_number)
-                    .set_token_code(token_code)
-                    .customize()
-                    .config_override(signing)
-                    .interceptor(date.clone())
-                    .send()
-                    .await
-                    .map_err(|e| sts_error(operation.name(), e))?;
-                (output.credentials, None)
-            }
         };
-        let receipt = self.receipt(&date, request, duration);
-        into_session(operation.name(), sts_credentials, assumed_role_arn, receipt)
+        let receipt = self.receipt(&call.date, request, duration);
+        into_session(operation.name(), sts_credentials, principal_arn, receipt)
+    }
+
+    /// `AssumeRole`: the session's credentials and the assumed role's ARN.
+    async fn assume_role(
+        &self,
+        request: &SessionRequest,
+        call: &SignedCall,
+    ) -> Result<Answer, CredentialsError> {
+        let (serial_number, token_code) = call.mfa.clone().unzip();
+        let output = self
+            .client
+            .get()
+            .assume_role()
+            .set_role_arn(request.role_arn.as_deref().map(str::to_owned))
+            .set_role_session_name(request.role_session_name.as_deref().map(str::to_owned))
+            .set_duration_seconds(call.duration_seconds)
+            .set_external_id(request.external_id().map(str::to_owned))
+            .set_policy(request.policy.as_deref().map(str::to_owned))
+            .set_policy_arns(non_empty(policy_descriptors(&request.policy_arns)))
+            .set_tags(non_empty(sts_tags(&request.tags)?))
+            .set_transitive_tag_keys(non_empty(request.transitive_tag_keys.to_vec()))
+            .set_source_identity(request.source_identity.as_deref().map(str::to_owned))
+            .set_serial_number(serial_number)
+            .set_token_code(token_code)
+            .customize()
+            .config_override(call.signing.clone())
+            .interceptor(call.date.clone())
+            .send()
+            .await
+            .map_err(|e| sts_error(Operation::AssumeRole.name(), e))?;
+        Ok((
+            output.credentials,
+            output.assumed_role_user.map(|user| user.arn),
+        ))
+    }
+
+    /// `GetFederationToken`: the session's credentials and the federated user's ARN.
+    async fn get_federation_token(
+        &self,
+        request: &SessionRequest,
+        call: &SignedCall,
+    ) -> Result<Answer, CredentialsError> {
+        let output = self
+            .client
+            .get()
+            .get_federation_token()
+            .set_name(request.federation_token().map(str::to_owned))
+            .set_duration_seconds(call.duration_seconds)
+            .set_policy(request.policy.as_deref().map(str::to_owned))
+            .set_policy_arns(non_empty(policy_descriptors(&request.policy_arns)))
+            .set_tags(non_empty(sts_tags(&request.tags)?))
+            .customize()
+            .config_override(call.signing.clone())
+            .interceptor(call.date.clone())
+            .send()
+            .await
+            .map_err(|e| sts_error(Operation::GetFederationToken.name(), e))?;
+        Ok((
+            output.credentials,
+            output.federated_user.map(|user| user.arn),
+        ))
+    }
+
+    /// `GetSessionToken`: the session's credentials (no principal of its own).
+    async fn get_session_token(&self, call: &SignedCall) -> Result<Answer, CredentialsError> {
+        let (serial_number, token_code) = call.mfa.clone().unzip();
+        let output = self
+            .client
+            .get()
+            .get_session_token()
+            .set_duration_seconds(call.duration_seconds)
+            .set_serial_number(serial_number)
+            .set_token_code(token_code)
+            .customize()
+            .config_override(call.signing.clone())
+            .interceptor(call.date.clone())
+            .send()
+            .await
+            .map_err(|e| sts_error(Operation::GetSessionToken.name(), e))?;
+        Ok((output.credentials, None))
     }
 }
+
+/// What every signed call is sent with: the base credentials to sign with, the capture of the
+/// answer's `Date`, the duration asked for and the MFA device's serial number and code.
+struct SignedCall {
+    date: ServerDateCapture,
+    signing: aws_sdk_sts::config::Builder,
+    duration_seconds: Option<i32>,
+    mfa: Option<(String, String)>,
+}
+
+/// An STS answer: the session's credentials, and the ARN of the principal they act as.
+type Answer = (Option<aws_sdk_sts::types::Credentials>, Option<String>);
 
 impl Sts {
     /// What the answer to `request` is checked against: when it came, STS's `Date`, and the
