@@ -10,7 +10,7 @@
 
 mod common;
 
-use chainable_credentials::{ChainableTemporaryCredentials, MfaTokenFuture, ProvideMfaToken};
+use chainable_credentials::{ChainableTemporaryCredentials, ProvideMfaToken, TokenFuture};
 use std::io::{BufRead, Write};
 
 /// Reads a 6-digit code from standard input, prompting on standard error.
@@ -19,7 +19,7 @@ struct StdinTokenProvider {
 }
 
 impl ProvideMfaToken for StdinTokenProvider {
-    fn mfa_token(&self) -> MfaTokenFuture<'_> {
+    fn mfa_token(&self) -> TokenFuture<'_> {
         let prompt = format!("MFA code for {}: ", self.serial_number);
         Box::pin(async move {
             // Reading a terminal blocks: keep it off the async workers.

@@ -18,18 +18,18 @@
 
 mod common;
 
-use chainable_credentials::{ChainableTemporaryCredentials, MfaTokenFuture, ProvideMfaToken};
+use chainable_credentials::{ChainableTemporaryCredentials, ProvideMfaToken, TokenFuture};
 use std::io::{BufRead, Write};
 
 /// Reads a 6-digit code from standard input, prompting on standard error with the device.
 struct StdinTokens;
 
 impl ProvideMfaToken for StdinTokens {
-    fn mfa_token(&self) -> MfaTokenFuture<'_> {
+    fn mfa_token(&self) -> TokenFuture<'_> {
         self.mfa_token_for("the MFA device")
     }
 
-    fn mfa_token_for(&self, serial_number: &str) -> MfaTokenFuture<'_> {
+    fn mfa_token_for(&self, serial_number: &str) -> TokenFuture<'_> {
         let prompt = format!("MFA code for {serial_number}: ");
         Box::pin(async move {
             // Reading a terminal blocks: keep it off the async workers.

@@ -70,7 +70,7 @@ pub enum Field {
     /// [`Builder::on_refresh`](crate::Builder::on_refresh)
     OnRefresh,
     /// [`Builder::scoped_sessions`](crate::Builder::scoped_sessions): a setting of the
-    /// [`ScopedSessionsBuilder`](crate::ScopedSessionsBuilder)
+    /// [`ScopedSessionsBuilder`](crate::scoped::ScopedSessionsBuilder)
     ScopedSessions,
 }
 

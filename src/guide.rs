@@ -150,22 +150,22 @@
 //! ```no_run
 //! # #[cfg(feature = "profile")]
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! use chainable_credentials::{ChainableTemporaryCredentials, MfaTokenFuture, ProvideMfaToken};
+//! use chainable_credentials::{ChainableTemporaryCredentials, TokenFuture, ProvideMfaToken};
 //!
 //! /// Codes from wherever the service keeps them (a TOTP secret, an operator's prompt, ...).
 //! struct Codes;
 //!
 //! impl ProvideMfaToken for Codes {
-//!     fn mfa_token(&self) -> MfaTokenFuture<'_> {
+//!     fn mfa_token(&self) -> TokenFuture<'_> {
 //!         self.mfa_token_for("")
 //!     }
 //!
-//!     fn mfa_token_for(&self, serial_number: &str) -> MfaTokenFuture<'_> {
+//!     fn mfa_token_for(&self, serial_number: &str) -> TokenFuture<'_> {
 //!         let serial = serial_number.to_owned();
 //!         Box::pin(async move { current_code(&serial) })
 //!     }
 //! }
-//! # fn current_code(_: &str) -> Result<String, chainable_credentials::MfaTokenError> { Ok("123456".into()) }
+//! # fn current_code(_: &str) -> Result<String, chainable_credentials::TokenError> { Ok("123456".into()) }
 //!
 //! let provider = ChainableTemporaryCredentials::builder()
 //!     .profile("home")
@@ -341,7 +341,7 @@
 //! HTTP client fetches the token.
 //!
 //! ```no_run
-//! use chainable_credentials::{ChainableTemporaryCredentials, WebIdentityTokenError};
+//! use chainable_credentials::{ChainableTemporaryCredentials, TokenError};
 //!
 //! fn deploy_role(
 //!     sdk_config: &aws_types::SdkConfig,
@@ -362,7 +362,7 @@
 //!
 //! /// GETs `url` with `Authorization: Bearer {bearer}` and returns the `value` of the JSON
 //! /// answer (with reqwest, hyper, or the HTTP client the program already has).
-//! async fn github_oidc_token(url: &str, bearer: &str) -> Result<String, WebIdentityTokenError> {
+//! async fn github_oidc_token(url: &str, bearer: &str) -> Result<String, TokenError> {
 //!     # let _ = (url, bearer);
 //!     # Ok(String::new())
 //! }
@@ -377,7 +377,7 @@
 //! base64 is a typed error before any STS call.
 //!
 //! ```no_run
-//! use chainable_credentials::{ChainableTemporaryCredentials, WebIdentityTokenError};
+//! use chainable_credentials::{ChainableTemporaryCredentials, TokenError};
 //! use std::sync::{Arc, Mutex};
 //!
 //! fn saml_session(
@@ -390,7 +390,7 @@
 //!         .saml_assertion("arn:aws:iam::123456789012:saml-provider/corporate-idp", move || {
 //!             let assertion = latest_assertion.lock().unwrap().clone();
 //!             async move {
-//!                 assertion.ok_or_else(|| WebIdentityTokenError::from("no SAML assertion received yet"))
+//!                 assertion.ok_or_else(|| TokenError::from("no SAML assertion received yet"))
 //!             }
 //!         })
 //!         .build()
@@ -428,12 +428,13 @@
 //! One role that tenants' sessions are cut from, and per tenant a session policy that narrows
 //! it to the tenant's own resources (the AWS whitepaper "SaaS tenant isolation strategies" calls
 //! this a token vending machine). The role's own policy grants what any tenant may do; the
-//! session policy intersects it with the tenant's prefix. [`ScopedSessions`](crate::ScopedSessions)
+//! session policy intersects it with the tenant's prefix. [`ScopedSessions`](crate::scoped::ScopedSessions)
 //! keeps one session per tenant, refreshed by one scheduler, with STS calls limited for all
 //! tenants together.
 //!
 //! ```no_run
-//! use chainable_credentials::{ChainableTemporaryCredentials, PolicyTemplate, Scope, ScopedSessions};
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//! use chainable_credentials::scoped::{PolicyTemplate, Scope, ScopedSessions};
 //!
 //! fn tenant_sessions(sdk_config: &aws_types::SdkConfig)
 //!     -> Result<(ScopedSessions, PolicyTemplate), chainable_credentials::BuildError>

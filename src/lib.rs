@@ -86,10 +86,11 @@ mod operation;
 mod panic;
 #[cfg(feature = "profile")]
 mod profile;
+mod provided;
 mod provider;
 mod refresh;
 mod request;
-mod scoped;
+pub mod scoped;
 mod session;
 mod status;
 mod sts;
@@ -98,18 +99,10 @@ mod web_identity;
 
 pub use builder::{Builder, DEFAULT_LOAD_TIMEOUT, DEFAULT_SESSION_NAME_PREFIX};
 pub use error::{BuildError, FetchError, Field, fetch_error};
-pub use mfa::{MfaDevice, MfaTokenError, MfaTokenFuture, ProvideMfaToken};
+pub use mfa::{MfaDevice, ProvideMfaToken};
 #[cfg(feature = "profile")]
 pub use mfa_process::MfaProcess;
+pub use provided::{TokenError, TokenFuture};
 pub use provider::ChainableTemporaryCredentials;
-pub use scoped::{
-    DEFAULT_MAX_STS_CALLS_IN_FLIGHT, DEFAULT_MAX_WAITING_FOR_STS, DEFAULT_SCOPE_CAPACITY,
-    DEFAULT_SCOPE_IDLE_EXPIRY, DEFAULT_STS_CALLS_PER_SECOND, DEFAULT_SWEEP_INTERVAL,
-    PolicyTemplate, Scope, ScopedCredentials, ScopedSessions, ScopedSessionsBuilder,
-    ScopedSessionsStatus, SharedScopeRefreshListener,
-};
 pub use status::{ProviderStatus, RefreshOutcome, SharedRefreshListener};
-pub use web_identity::{
-    ProvideSamlAssertion, ProvideWebIdentityToken, SamlAssertionFuture, WebIdentityTokenError,
-    WebIdentityTokenFuture,
-};
+pub use web_identity::{ProvideSamlAssertion, ProvideWebIdentityToken};

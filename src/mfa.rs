@@ -2,19 +2,11 @@
 
 use crate::error::FetchError;
 use crate::panic::{Panicked, catch_panic};
+use crate::provided::{TokenError, TokenFuture};
 use aws_credential_types::provider::error::CredentialsError;
-use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-
-/// The error a token provider may fail with (the user closed the prompt, a device is absent).
-pub type MfaTokenError = Box<dyn StdError + Send + Sync + 'static>;
-
-/// The future a [`ProvideMfaToken`] returns.
-pub type MfaTokenFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<String, MfaTokenError>> + Send + 'a>>;
 
 /// Supplies the current code of an MFA device. Asked once for every refresh that calls STS
 /// (a code is good for one call), never for cache hits.
@@ -28,12 +20,12 @@ pub type MfaTokenFuture<'a> =
 /// ```
 pub trait ProvideMfaToken: Send + Sync + 'static {
     /// The current 6-digit token code.
-    fn mfa_token(&self) -> MfaTokenFuture<'_>;
+    fn mfa_token(&self) -> TokenFuture<'_>;
 
     /// The current code of the device with this serial number (an MFA device ARN or a
     /// hardware serial), for providers that serve several devices — the profiles of a role
     /// chain may name more than one. By default, [`mfa_token`](Self::mfa_token).
-    fn mfa_token_for(&self, serial_number: &str) -> MfaTokenFuture<'_> {
+    fn mfa_token_for(&self, serial_number: &str) -> TokenFuture<'_> {
         let _ = serial_number;
         self.mfa_token()
     }
@@ -43,9 +35,9 @@ impl<F, Fut, E> ProvideMfaToken for F
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<String, E>> + Send + 'static,
-    E: Into<MfaTokenError>,
+    E: Into<TokenError>,
 {
-    fn mfa_token(&self) -> MfaTokenFuture<'_> {
+    fn mfa_token(&self) -> TokenFuture<'_> {
         let future = self();
         Box::pin(async move { future.await.map_err(Into::into) })
     }
@@ -81,7 +73,7 @@ impl MfaDevice {
         &self,
         operation: &'static str,
     ) -> Result<String, CredentialsError> {
-        let failed = |problem: String, source: Option<MfaTokenError>| {
+        let failed = |problem: String, source: Option<TokenError>| {
             CredentialsError::provider_error(FetchError::MfaToken {
                 operation,
                 problem,

@@ -9,7 +9,8 @@
 //! first line is read or the refresh asking for the code gives up (its load timeout): nothing
 //! it started outlives the wait for it.
 
-use crate::mfa::{MfaTokenError, MfaTokenFuture, ProvideMfaToken};
+use crate::mfa::ProvideMfaToken;
+use crate::provided::{TokenError, TokenFuture};
 use std::fmt;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -48,7 +49,7 @@ impl MfaProcess {
         }
     }
 
-    async fn code(&self) -> Result<String, MfaTokenError> {
+    async fn code(&self) -> Result<String, TokenError> {
         let mut command = shell(&self.command);
         command
             .stdin(Stdio::null())
@@ -122,12 +123,12 @@ fn shell(command: &str) -> tokio::process::Command {
     }
 }
 
-fn failed(problem: String) -> MfaTokenError {
+fn failed(problem: String) -> TokenError {
     format!("the MFA code command (mfa_process) {problem}").into()
 }
 
 impl ProvideMfaToken for MfaProcess {
-    fn mfa_token(&self) -> MfaTokenFuture<'_> {
+    fn mfa_token(&self) -> TokenFuture<'_> {
         Box::pin(self.code())
     }
 }

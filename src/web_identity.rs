@@ -6,21 +6,13 @@
 
 use crate::error::FetchError;
 use crate::panic::{Panicked, catch_panic};
+use crate::provided::{TokenError, TokenFuture};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_types::os_shim_internal::Fs;
-use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
-
-/// The error a web identity token source may fail with.
-pub type WebIdentityTokenError = Box<dyn StdError + Send + Sync + 'static>;
-
-/// The future a [`ProvideWebIdentityToken`] returns.
-pub type WebIdentityTokenFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<String, WebIdentityTokenError>> + Send + 'a>>;
 
 /// Supplies the current web identity (OIDC) token. Asked once for every refresh that calls
 /// STS, never for cache hits, so a token that rotates is read fresh each time.
@@ -34,16 +26,16 @@ pub type WebIdentityTokenFuture<'a> =
 /// ```
 pub trait ProvideWebIdentityToken: Send + Sync + 'static {
     /// The current token.
-    fn web_identity_token(&self) -> WebIdentityTokenFuture<'_>;
+    fn web_identity_token(&self) -> TokenFuture<'_>;
 }
 
 impl<F, Fut, E> ProvideWebIdentityToken for F
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<String, E>> + Send + 'static,
-    E: Into<WebIdentityTokenError>,
+    E: Into<TokenError>,
 {
-    fn web_identity_token(&self) -> WebIdentityTokenFuture<'_> {
+    fn web_identity_token(&self) -> TokenFuture<'_> {
         let future = self();
         Box::pin(async move { future.await.map_err(Into::into) })
     }
@@ -71,7 +63,7 @@ impl fmt::Debug for TokenSource {
 impl TokenSource {
     /// The current token, checked to be present; an error names the source, never the token.
     pub(crate) async fn token(&self, operation: &'static str) -> Result<String, CredentialsError> {
-        let failed = |problem: String, source: Option<WebIdentityTokenError>| {
+        let failed = |problem: String, source: Option<TokenError>| {
             CredentialsError::provider_error(FetchError::WebIdentityToken {
                 operation,
                 problem,
@@ -115,25 +107,21 @@ impl TokenSource {
     }
 }
 
-/// The future a [`ProvideSamlAssertion`] returns.
-pub type SamlAssertionFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<String, WebIdentityTokenError>> + Send + 'a>>;
-
 /// Supplies the current base64-encoded SAML assertion (the `SAMLResponse` an identity
 /// provider posts), for `AssumeRoleWithSAML`. Asked once for every refresh that calls STS,
 /// never for cache hits. Any closure returning a future works.
 pub trait ProvideSamlAssertion: Send + Sync + 'static {
     /// The current assertion, base64-encoded.
-    fn saml_assertion(&self) -> SamlAssertionFuture<'_>;
+    fn saml_assertion(&self) -> TokenFuture<'_>;
 }
 
 impl<F, Fut, E> ProvideSamlAssertion for F
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<String, E>> + Send + 'static,
-    E: Into<WebIdentityTokenError>,
+    E: Into<TokenError>,
 {
-    fn saml_assertion(&self) -> SamlAssertionFuture<'_> {
+    fn saml_assertion(&self) -> TokenFuture<'_> {
         let future = self();
         Box::pin(async move { future.await.map_err(Into::into) })
     }
@@ -154,7 +142,7 @@ pub(crate) async fn saml_assertion(
     source: &SamlSource,
     operation: &'static str,
 ) -> Result<String, CredentialsError> {
-    let failed = |problem: &str, source: Option<WebIdentityTokenError>| {
+    let failed = |problem: &str, source: Option<TokenError>| {
         CredentialsError::provider_error(FetchError::WebIdentityToken {
             operation,
             problem: problem.to_owned(),

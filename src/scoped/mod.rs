@@ -95,7 +95,7 @@ impl fmt::Debug for ScopedSessionsBuilder {
 
 impl Builder {
     /// Scoped sessions for many tenants on this builder's base credentials and role, instead
-    /// of one provider: see [`ScopedSessions`](crate::ScopedSessions). The builder's request
+    /// of one provider: see [`ScopedSessions`](crate::scoped::ScopedSessions). The builder's request
     /// is every scope's starting point (a scope's values win); its runtime settings (region,
     /// endpoint, HTTP client, clock, sleep, load timeout) serve every scope through one STS
     /// client.
@@ -354,7 +354,8 @@ struct Inner {
 /// [`Builder::scoped_sessions`]; clones share everything.
 ///
 /// ```no_run
-/// use chainable_credentials::{ChainableTemporaryCredentials, PolicyTemplate, Scope};
+/// use chainable_credentials::ChainableTemporaryCredentials;
+/// use chainable_credentials::scoped::{PolicyTemplate, Scope};
 ///
 /// # async fn example(sdk_config: &aws_types::SdkConfig) -> Result<(), Box<dyn std::error::Error>> {
 /// let sessions = ChainableTemporaryCredentials::builder()

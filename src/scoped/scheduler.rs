@@ -3,7 +3,7 @@
 //! point that were asked for during their current session. No task or thread per scope.
 //!
 //! It holds the sessions only weakly between sweeps and ends when the last clone of the
-//! [`ScopedSessions`](crate::ScopedSessions) is dropped.
+//! [`ScopedSessions`](crate::scoped::ScopedSessions) is dropped.
 
 use super::Inner;
 use aws_smithy_async::rt::sleep::AsyncSleep;

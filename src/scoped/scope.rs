@@ -12,8 +12,8 @@ use std::time::Duration;
 /// scope. Two scopes are the same scope — one cached session — when every value, the label
 /// included, is the same.
 ///
-/// Checked when it is first used ([`ScopedSessions::credentials`](crate::ScopedSessions::credentials)
-/// or [`provider`](crate::ScopedSessions::provider)), with the rules `build()` applies; later
+/// Checked when it is first used ([`ScopedSessions::credentials`](crate::scoped::ScopedSessions::credentials)
+/// or [`provider`](crate::scoped::ScopedSessions::provider)), with the rules `build()` applies; later
 /// uses of the same scope find it cached and check nothing again.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Scope {
@@ -155,7 +155,7 @@ pub(crate) fn merged(
 /// STS's packed-size limit is checked when the scope is used).
 ///
 /// ```
-/// use chainable_credentials::PolicyTemplate;
+/// use chainable_credentials::scoped::PolicyTemplate;
 ///
 /// let template = PolicyTemplate::new(r#"{"Version":"2012-10-17","Statement":[{
 ///     "Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],

@@ -16,7 +16,7 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use chainable_credentials::{
-    ChainableTemporaryCredentials, FetchError, MfaTokenFuture, ProvideMfaToken, fetch_error,
+    ChainableTemporaryCredentials, FetchError, ProvideMfaToken, TokenFuture, fetch_error,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,7 +66,7 @@ impl ProvideCredentials for PanickingBase {
 struct PanickingTokens(Arc<AtomicUsize>);
 
 impl ProvideMfaToken for PanickingTokens {
-    fn mfa_token(&self) -> MfaTokenFuture<'_> {
+    fn mfa_token(&self) -> TokenFuture<'_> {
         self.0.fetch_add(1, Ordering::SeqCst);
         Box::pin(async { panic!("the MFA token provider panics") })
     }

@@ -73,11 +73,11 @@ region = us-east-1
 struct Codes(Arc<(AtomicUsize, std::sync::Mutex<Vec<String>>)>);
 
 impl chainable_credentials::ProvideMfaToken for Codes {
-    fn mfa_token(&self) -> chainable_credentials::MfaTokenFuture<'_> {
+    fn mfa_token(&self) -> chainable_credentials::TokenFuture<'_> {
         self.mfa_token_for("unknown")
     }
 
-    fn mfa_token_for(&self, serial_number: &str) -> chainable_credentials::MfaTokenFuture<'_> {
+    fn mfa_token_for(&self, serial_number: &str) -> chainable_credentials::TokenFuture<'_> {
         self.0.0.fetch_add(1, Ordering::SeqCst);
         self.0.1.lock().unwrap().push(serial_number.to_owned());
         Box::pin(async { Ok("123456".to_owned()) })

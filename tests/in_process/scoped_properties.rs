@@ -7,7 +7,7 @@
 use crate::support;
 
 use aws_smithy_async::time::TimeSource;
-use chainable_credentials::{Scope, ScopedSessions};
+use chainable_credentials::scoped::{Scope, ScopedSessions};
 use proptest::prelude::*;
 use std::time::Duration;
 use support::{FakeSts, Reply, SettableClock, t0};

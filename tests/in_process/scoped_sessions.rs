@@ -7,10 +7,8 @@ use crate::support;
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_async::test_util::ManualTimeSource;
-use chainable_credentials::{
-    BuildError, ChainableTemporaryCredentials, Field, PolicyTemplate, Scope, ScopedSessions,
-    ScopedSessionsBuilder,
-};
+use chainable_credentials::scoped::{PolicyTemplate, Scope, ScopedSessions, ScopedSessionsBuilder};
+use chainable_credentials::{BuildError, ChainableTemporaryCredentials, Field};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -7,7 +7,8 @@
 use crate::support;
 
 use aws_credential_types::provider::ProvideCredentials;
-use chainable_credentials::{ChainableTemporaryCredentials, PolicyTemplate, Scope};
+use chainable_credentials::ChainableTemporaryCredentials;
+use chainable_credentials::scoped::{PolicyTemplate, Scope};
 use support::fault_proxy::FaultProxy;
 use support::moto::Moto;
 

@@ -8,7 +8,7 @@
 
 use crate::users::{UserPrefix, Users};
 use aws_credential_types::provider::ProvideCredentials as _;
-use chainable_credentials::{PolicyTemplate, Scope, ScopedCredentials, ScopedSessions};
+use chainable_credentials::scoped::{PolicyTemplate, Scope, ScopedCredentials, ScopedSessions};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;

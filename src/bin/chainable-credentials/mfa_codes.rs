@@ -7,7 +7,7 @@
 //! read only if it is a terminal itself: a pipe or a file is not someone typing (and may never
 //! send), so the command fails at once instead of waiting.
 
-use chainable_credentials::{MfaProcess, MfaTokenFuture, ProvideMfaToken};
+use chainable_credentials::{MfaProcess, ProvideMfaToken, TokenFuture};
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +31,7 @@ pub(crate) struct MfaCodes {
 }
 
 impl ProvideMfaToken for MfaCodes {
-    fn mfa_token(&self) -> MfaTokenFuture<'_> {
+    fn mfa_token(&self) -> TokenFuture<'_> {
         let device = self
             .serial_number
             .clone()
@@ -39,13 +39,13 @@ impl ProvideMfaToken for MfaCodes {
         self.code_for(device)
     }
 
-    fn mfa_token_for(&self, serial_number: &str) -> MfaTokenFuture<'_> {
+    fn mfa_token_for(&self, serial_number: &str) -> TokenFuture<'_> {
         self.code_for(serial_number.to_owned())
     }
 }
 
 impl MfaCodes {
-    fn code_for(&self, device: String) -> MfaTokenFuture<'_> {
+    fn code_for(&self, device: String) -> TokenFuture<'_> {
         match &self.source {
             CodeSource::Terminal => ask_for(device),
             CodeSource::Process(process) => process.mfa_token(),
@@ -71,7 +71,7 @@ const NO_CODE_IN_BACKGROUND: &str = "this server runs in the background and has 
      --mfa-process (or `mfa_process` in the profile) so that it gets codes itself";
 
 /// One line to the parent, `mfa DEVICE`; its answer, the code, on standard input.
-fn ask_parent(device: String) -> MfaTokenFuture<'static> {
+fn ask_parent(device: String) -> TokenFuture<'static> {
     Box::pin(async move {
         if !PARENT_LINK_OPEN.load(Ordering::SeqCst) {
             return Err(NO_CODE_IN_BACKGROUND.into());
@@ -90,7 +90,7 @@ fn ask_parent(device: String) -> MfaTokenFuture<'static> {
 }
 
 /// Prompts for the code of `device` on the terminal and reads it.
-pub(crate) fn ask_for(device: String) -> MfaTokenFuture<'static> {
+pub(crate) fn ask_for(device: String) -> TokenFuture<'static> {
     let prompt = format!("MFA code for {device}: ");
     Box::pin(async move {
         // Reading a terminal blocks: keep it off the async worker.
