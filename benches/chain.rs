@@ -5,7 +5,7 @@
 //!
 //! `cargo bench --bench chain`
 
-mod support;
+use test_support::bench as support;
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::ProvideCredentials;
@@ -13,7 +13,6 @@ use aws_smithy_async::time::SystemTimeSource;
 use chainable_credentials::ChainableTemporaryCredentials;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
-use support::BenchAws;
 
 const STS_LATENCY: Duration = Duration::from_millis(50);
 
@@ -25,7 +24,7 @@ fn chain(c: &mut Criterion) {
         .unwrap();
 
     // Ours: three hops, each caching.
-    let ours_aws = BenchAws::new(
+    let ours_aws = support::fake_aws(
         SystemTimeSource::new(),
         Duration::from_secs(3600),
         STS_LATENCY,
@@ -47,14 +46,14 @@ fn chain(c: &mut Criterion) {
         .build()
         .unwrap();
     runtime.block_on(hop3.provide_credentials()).unwrap();
-    let before = ours_aws.sts_calls();
+    let before = ours_aws.calls();
     // The last hop's session expires (as if): the next call refreshes it.
     hop3.invalidate();
     runtime.block_on(hop3.provide_credentials()).unwrap();
-    let ours_calls = ours_aws.sts_calls() - before;
+    let ours_calls = ours_aws.calls() - before;
 
     // AssumeRoleProvider: three hops chained with build_from_provider.
-    let theirs_aws = BenchAws::new(
+    let theirs_aws = support::fake_aws(
         SystemTimeSource::new(),
         Duration::from_secs(3600),
         STS_LATENCY,
@@ -75,9 +74,9 @@ fn chain(c: &mut Criterion) {
             .await
     });
     // What the SDK's identity cache does when the last hop's session expires.
-    let before = theirs_aws.sts_calls();
+    let before = theirs_aws.calls();
     runtime.block_on(theirs.provide_credentials()).unwrap();
-    let theirs_calls = theirs_aws.sts_calls() - before;
+    let theirs_calls = theirs_aws.calls() - before;
     assert_eq!(ours_calls, 1, "only the expired hop calls STS");
 
     let mut group = c.benchmark_group("chain_last_hop_expired");

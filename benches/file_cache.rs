@@ -5,7 +5,8 @@
 //!
 //! `cargo bench --features file-cache --bench file_cache`
 
-mod support;
+use test_support::FakeSts;
+use test_support::bench as support;
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_async::time::SystemTimeSource;
@@ -13,11 +14,10 @@ use chainable_credentials::ChainableTemporaryCredentials;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::path::Path;
 use std::time::Duration;
-use support::BenchAws;
 
 const STS_LATENCY: Duration = Duration::from_millis(50);
 
-fn new_provider(aws: &BenchAws, cache: Option<&Path>) -> ChainableTemporaryCredentials {
+fn new_provider(aws: &FakeSts, cache: Option<&Path>) -> ChainableTemporaryCredentials {
     let mut builder = ChainableTemporaryCredentials::builder()
         .configure(&support::sdk_config(aws))
         .base_credentials(support::base_credentials())
@@ -34,20 +34,20 @@ fn file_cache(c: &mut Criterion) {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let aws = BenchAws::new(
+    let aws = support::fake_aws(
         SystemTimeSource::new(),
         Duration::from_secs(3600),
         STS_LATENCY,
     );
     let providers = if support::test_mode() { 10 } else { 100 };
     let calls_for = |cache: Option<&Path>| {
-        let before = aws.sts_calls();
+        let before = aws.calls();
         for _ in 0..providers {
             runtime
                 .block_on(new_provider(&aws, cache).provide_credentials())
                 .unwrap();
         }
-        aws.sts_calls() - before
+        aws.calls() - before
     };
     let cached_calls = calls_for(Some(dir.path()));
     let uncached_calls = calls_for(None);
@@ -64,7 +64,7 @@ fn file_cache(c: &mut Criterion) {
                 .unwrap()
         })
     });
-    let before_hits = aws.sts_calls();
+    let before_hits = aws.calls();
     group.bench_function("file_cache_hit", |b| {
         b.to_async(&runtime).iter(|| async {
             new_provider(&aws, Some(dir.path()))
@@ -74,7 +74,7 @@ fn file_cache(c: &mut Criterion) {
         })
     });
     group.finish();
-    assert_eq!(aws.sts_calls(), before_hits, "no disk hit called STS");
+    assert_eq!(aws.calls(), before_hits, "no disk hit called STS");
     support::report(
         "file_cache",
         &format!(

@@ -10,14 +10,13 @@
 //!
 //! `cargo bench --bench fleet` (also draws docs/fleet.svg)
 
-mod support;
+use test_support::bench as support;
 
 use aws_smithy_async::test_util::tick_advance_sleep::tick_advance_time_and_sleep;
 use aws_smithy_async::time::TimeSource;
 use chainable_credentials::ChainableTemporaryCredentials;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
-use support::BenchAws;
 
 const SESSION: Duration = Duration::from_secs(3600);
 const REQUEST_EVERY_SECS: u64 = 60;
@@ -33,7 +32,7 @@ async fn simulate(instances: usize, horizon: Duration, background_refresh: bool)
     let (time, sleep) = tick_advance_time_and_sleep();
     time.tick(Duration::from_secs(T0_SECS)).await;
     let t0 = time.now();
-    let aws = BenchAws::new(time.clone(), SESSION, Duration::ZERO);
+    let aws = support::fake_aws(time.clone(), SESSION, Duration::ZERO);
     let sdk_config = support::sdk_config_on(&aws, time.clone(), sleep);
     // Instance i starts i/instances of a minute in, and sends its requests on that phase.
     let fleet: Vec<(u64, aws_sdk_s3::Client)> = (0..instances)
@@ -68,7 +67,7 @@ async fn simulate(instances: usize, horizon: Duration, background_refresh: bool)
         }
     }
     let mut per_second = vec![0u32; horizon.as_secs() as usize];
-    let mut calls = aws.sts_call_times();
+    let mut calls = aws.arrivals();
     calls.sort();
     for at in &calls[instances..] {
         per_second[at.duration_since(t0).unwrap().as_secs() as usize] += 1;

@@ -17,7 +17,8 @@
 //!
 //! `cargo bench --bench hot_path`
 
-mod support;
+use test_support::FakeSts;
+use test_support::bench as support;
 
 use arc_swap::ArcSwap;
 use aws_credential_types::provider::ProvideCredentials;
@@ -28,7 +29,6 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use support::BenchAws;
 
 /// Runs `work` on another thread until the returned guard is dropped: the contention.
 fn contend(work: impl Fn() + Send + 'static) -> impl Drop {
@@ -63,7 +63,7 @@ fn hot_path(c: &mut Criterion) {
         .unwrap();
     // The SDK's cache starts a Tokio timer on every call, hits included: stay in the runtime.
     let _runtime = runtime.enter();
-    let aws = BenchAws::new(
+    let aws = support::fake_aws(
         SystemTimeSource::new(),
         Duration::from_secs(43_200),
         Duration::ZERO,
@@ -73,7 +73,7 @@ fn hot_path(c: &mut Criterion) {
     let floor = Arc::new(ArcSwap::from_pointee(warm.clone()));
 
     // The SDK's identity cache, holding the same credentials.
-    let sdk_hit = support::sdk_cache::hit(warm.clone());
+    let sdk_hit = test_support::sdk_cache::hit(warm.clone());
     let _ = sdk_hit();
 
     let floor_hit = {
@@ -130,14 +130,14 @@ fn hot_path(c: &mut Criterion) {
         group.finish();
     }
     through_a_client(c, &runtime, &aws, &provider);
-    assert_eq!(aws.sts_calls(), 1, "every call above was a cache hit");
+    assert_eq!(aws.calls(), 1, "every call above was a cache hit");
 }
 
 /// One S3 request through a README client, with the SDK's identity cache and without.
 fn through_a_client(
     c: &mut Criterion,
     runtime: &tokio::runtime::Runtime,
-    aws: &BenchAws,
+    aws: &FakeSts,
     provider: &ChainableTemporaryCredentials,
 ) {
     let sdk_config = aws_types::SdkConfig::builder()

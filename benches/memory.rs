@@ -4,25 +4,24 @@
 //!
 //! `cargo bench --bench memory`
 
-mod support;
+use test_support::bench as support;
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_async::time::SystemTimeSource;
 use chainable_credentials::ChainableTemporaryCredentials;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
-use support::BenchAws;
-use support::counting::live;
+use test_support::heap::live;
 
 #[global_allocator]
-static ALLOCATOR: support::counting::Counting = support::counting::Counting;
+static ALLOCATOR: test_support::heap::Counting = test_support::heap::Counting;
 
 fn memory(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let aws = BenchAws::new(
+    let aws = support::fake_aws(
         SystemTimeSource::new(),
         Duration::from_secs(3600),
         Duration::ZERO,

@@ -16,7 +16,8 @@
 //!
 //! `cargo bench --bench refresh_latency` (also draws docs/refresh_latency.svg)
 
-mod support;
+use test_support::FakeSts;
+use test_support::bench as support;
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_smithy_async::rt::sleep::{AsyncSleep, TokioSleep};
@@ -31,7 +32,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::BenchAws;
 
 const STS_LATENCY: Duration = Duration::from_millis(300);
 /// Requests started per millisecond of real time.
@@ -49,7 +49,7 @@ type Samples = Arc<Mutex<Vec<(f64, f64)>>>;
 /// returns every request's real latency.
 async fn across_the_boundary(
     time: TickAdvanceTime,
-    aws: BenchAws,
+    aws: FakeSts,
     call: Call,
     steps: u32,
 ) -> Vec<(f64, f64)> {
@@ -65,7 +65,7 @@ async fn across_the_boundary(
     time.tick(from.duration_since(t0).unwrap()).await;
     let step = (to.duration_since(from).unwrap()) / steps;
     while time.now() < to {
-        if aws.sts_in_flight() == 0 {
+        if aws.in_flight() == 0 {
             time.tick(step).await;
         }
         for _ in 0..CALLS_PER_STEP {
@@ -136,10 +136,10 @@ fn summary(name: &str, samples: &[(f64, f64)]) -> (String, f64) {
 
 /// A tick-advance clock at the bench's start, an STS on it, and the configuration a program
 /// would load (region, HTTP client, time, sleep).
-async fn setting() -> (TickAdvanceTime, BenchAws, SdkConfig) {
+async fn setting() -> (TickAdvanceTime, FakeSts, SdkConfig) {
     let (time, sleep): (TickAdvanceTime, TickAdvanceSleep) = tick_advance_time_and_sleep();
     time.tick(Duration::from_secs(T0_SECS)).await;
-    let aws = BenchAws::new(time.clone(), Duration::from_secs(3600), STS_LATENCY);
+    let aws = support::fake_aws(time.clone(), Duration::from_secs(3600), STS_LATENCY);
     let sdk_config = support::sdk_config_on(&aws, time.clone(), sleep);
     (time, aws, sdk_config)
 }
@@ -173,7 +173,7 @@ async fn ours(steps: u32, background_refresh: bool) -> Vec<(f64, f64)> {
     let call = s3_call(&sdk_config, provider);
     assert!(call().await, "the first request loads a session");
     let samples = across_the_boundary(time, aws.clone(), call, steps).await;
-    assert_eq!(aws.sts_calls(), 2, "one refresh");
+    assert_eq!(aws.calls(), 2, "one refresh");
     samples
 }
 
@@ -187,7 +187,7 @@ async fn assume_role_provider(steps: u32) -> Vec<(f64, f64)> {
     let call = s3_call(&sdk_config, provider);
     assert!(call().await, "the first request loads a session");
     let samples = across_the_boundary(time, aws.clone(), call, steps).await;
-    assert_eq!(aws.sts_calls(), 2, "one refresh");
+    assert_eq!(aws.calls(), 2, "one refresh");
     samples
 }
 

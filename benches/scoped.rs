@@ -14,7 +14,8 @@
 //!
 //! `cargo bench --bench scoped` (`cargo test --benches` runs a reduced workload once).
 
-mod support;
+use test_support::FakeSts;
+use test_support::bench as support;
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_async::time::SystemTimeSource;
@@ -24,11 +25,10 @@ use chainable_credentials::{FetchError, fetch_error};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
-use support::BenchAws;
-use support::counting::live;
+use test_support::heap::live;
 
 #[global_allocator]
-static ALLOCATOR: support::counting::Counting = support::counting::Counting;
+static ALLOCATOR: test_support::heap::Counting = test_support::heap::Counting;
 
 /// The real time, through the SDK's time source (clippy keeps `Instant::now` out).
 fn wall_clock() -> SystemTime {
@@ -62,8 +62,8 @@ const TOKEN_LEN: usize = 1_000;
 
 const TEMPLATE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::uploads/tenants/{{tenant}}/*"}]}"#;
 
-fn bench_aws() -> BenchAws {
-    BenchAws::new(
+fn bench_aws() -> FakeSts {
+    support::fake_aws(
         SystemTimeSource::new(),
         Duration::from_secs(3600),
         Duration::ZERO,
@@ -71,7 +71,7 @@ fn bench_aws() -> BenchAws {
     .with_session_tokens_of(TOKEN_LEN)
 }
 
-fn sessions(aws: &BenchAws, capacity: usize, rate: Option<f64>) -> ScopedSessions {
+fn sessions(aws: &FakeSts, capacity: usize, rate: Option<f64>) -> ScopedSessions {
     let mut builder = support::role(aws)
         .scoped_sessions()
         .capacity(capacity)
@@ -109,7 +109,7 @@ fn scoped(c: &mut Criterion) {
     let before = live();
     let tasks_before = runtime.metrics().num_alive_tasks();
     let scoped = sessions(&aws, tenants, None);
-    let calls_before = aws.sts_calls();
+    let calls_before = aws.calls();
     let started = wall_clock();
     runtime.block_on(async {
         for _ in 0..requests {
@@ -119,7 +119,7 @@ fn scoped(c: &mut Criterion) {
         }
     });
     let took = since(started);
-    let sts_calls = aws.sts_calls() - calls_before;
+    let sts_calls = aws.calls() - calls_before;
     let heap = live() - before;
     let tasks = runtime.metrics().num_alive_tasks() - tasks_before;
     assert_eq!(sts_calls, tenants, "one STS call per tenant");
@@ -160,7 +160,8 @@ fn scoped(c: &mut Criterion) {
     let handle = scoped.provider(&scopes[0]).unwrap();
     let _enter = runtime.enter();
     // What an SDK client's own identity cache pays for a hit, holding the same scope's session.
-    let sdk_hit = support::sdk_cache::hit(support::ready(handle.provide_credentials()).unwrap());
+    let sdk_hit =
+        test_support::sdk_cache::hit(support::ready(handle.provide_credentials()).unwrap());
     let _ = sdk_hit();
     let mut group = c.benchmark_group("scoped/warm_hit");
     group.bench_function("single_provider", |b| {
@@ -183,13 +184,13 @@ fn scoped(c: &mut Criterion) {
         (1_000_000, 10_000)
     };
     // Its own STS, keeping no call times: the heap measured is the cache's.
-    let churn_aws = bench_aws().without_call_times();
+    let churn_aws = bench_aws().quiet();
     let churn = sessions(&churn_aws, capacity, None);
     runtime
         .block_on(churn.credentials(&tenant(&template, usize::MAX)))
         .unwrap();
     let base = live();
-    support::counting::reset_peak();
+    test_support::heap::reset_peak();
     let mut at_capacity = 0;
     runtime.block_on(async {
         for i in 0..distinct {
@@ -199,7 +200,7 @@ fn scoped(c: &mut Criterion) {
             }
         }
     });
-    let peak = support::counting::peak() - base;
+    let peak = test_support::heap::peak() - base;
     let end = live() - base;
     let status = churn.status();
     assert!(status.scopes_cached <= capacity);
@@ -257,7 +258,7 @@ fn scoped(c: &mut Criterion) {
         (served, refused, other)
     });
     let took = since(started);
-    let times = storm_aws.sts_call_times();
+    let times = storm_aws.arrivals();
     let peak_per_second = times
         .iter()
         .map(|start| {
@@ -357,13 +358,9 @@ fn per_tenant_clients(
             .saturating_sub(tasks_before);
         rows.push_str(&format!(
             "| {design} | {} | {heap} B | {tasks} |\n",
-            aws.sts_calls()
+            aws.calls()
         ));
-        assert_eq!(
-            aws.sts_calls(),
-            tenants,
-            "{design}: one STS call per tenant"
-        );
+        assert_eq!(aws.calls(), tenants, "{design}: one STS call per tenant");
         drop((clients, sessions));
     }
     rows

@@ -5,7 +5,8 @@
 //!
 //! `cargo bench --bench sts_calls`
 
-mod support;
+use test_support::FakeSts;
+use test_support::bench as support;
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::ProvideCredentials;
@@ -13,14 +14,13 @@ use aws_smithy_async::time::SystemTimeSource;
 use chainable_credentials::ChainableTemporaryCredentials;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
-use support::BenchAws;
 
 const CLIENTS: usize = 10;
 
 /// Sends `per_client` concurrent ListBuckets on each of 10 separately configured S3 clients
 /// signing with `provider`.
 async fn fleet_of_clients(
-    aws: &BenchAws,
+    aws: &FakeSts,
     provider: impl ProvideCredentials + Clone + 'static,
     per_client: usize,
 ) {
@@ -45,7 +45,7 @@ async fn fleet_of_clients(
 }
 
 async fn ours(per_client: usize) -> usize {
-    let aws = BenchAws::new(
+    let aws = support::fake_aws(
         SystemTimeSource::new(),
         Duration::from_secs(3600),
         Duration::ZERO,
@@ -57,11 +57,11 @@ async fn ours(per_client: usize) -> usize {
         .build()
         .unwrap();
     fleet_of_clients(&aws, provider, per_client).await;
-    aws.sts_calls()
+    aws.calls()
 }
 
 async fn assume_role_provider(per_client: usize) -> usize {
-    let aws = BenchAws::new(
+    let aws = support::fake_aws(
         SystemTimeSource::new(),
         Duration::from_secs(3600),
         Duration::ZERO,
@@ -76,7 +76,7 @@ async fn assume_role_provider(per_client: usize) -> usize {
         per_client,
     )
     .await;
-    aws.sts_calls()
+    aws.calls()
 }
 
 fn sts_calls(c: &mut Criterion) {

@@ -10,40 +10,14 @@
 
 mod common;
 
-use chainable_credentials::{ChainableTemporaryCredentials, ProvideMfaToken, TokenFuture};
-use std::io::{BufRead, Write};
-
-/// Reads a 6-digit code from standard input, prompting on standard error.
-struct StdinTokenProvider {
-    serial_number: String,
-}
-
-impl ProvideMfaToken for StdinTokenProvider {
-    fn mfa_token(&self) -> TokenFuture<'_> {
-        let prompt = format!("MFA code for {}: ", self.serial_number);
-        Box::pin(async move {
-            // Reading a terminal blocks: keep it off the async workers.
-            let line = tokio::task::spawn_blocking(move || {
-                eprint!("{prompt}");
-                std::io::stderr().flush()?;
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                Ok::<_, std::io::Error>(line)
-            })
-            .await??;
-            Ok(line.trim().to_owned())
-        })
-    }
-}
+use chainable_credentials::ChainableTemporaryCredentials;
 
 #[tokio::main]
 async fn main() -> Result<(), common::Failure> {
     let serial_number = common::arg(1, "mfa MFA_SERIAL [ROLE_ARN]")?;
     let role_arn = std::env::args().nth(2);
     let sdk_config = common::sdk_config().await;
-    let tokens = StdinTokenProvider {
-        serial_number: serial_number.clone(),
-    };
+    let tokens = common::StdinTokens;
     let mut builder = ChainableTemporaryCredentials::builder()
         .configure(&sdk_config)
         .mfa(serial_number, tokens)

@@ -18,33 +18,7 @@
 
 mod common;
 
-use chainable_credentials::{ChainableTemporaryCredentials, ProvideMfaToken, TokenFuture};
-use std::io::{BufRead, Write};
-
-/// Reads a 6-digit code from standard input, prompting on standard error with the device.
-struct StdinTokens;
-
-impl ProvideMfaToken for StdinTokens {
-    fn mfa_token(&self) -> TokenFuture<'_> {
-        self.mfa_token_for("the MFA device")
-    }
-
-    fn mfa_token_for(&self, serial_number: &str) -> TokenFuture<'_> {
-        let prompt = format!("MFA code for {serial_number}: ");
-        Box::pin(async move {
-            // Reading a terminal blocks: keep it off the async workers.
-            let line = tokio::task::spawn_blocking(move || {
-                eprint!("{prompt}");
-                std::io::stderr().flush()?;
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                Ok::<_, std::io::Error>(line)
-            })
-            .await??;
-            Ok(line.trim().to_owned())
-        })
-    }
-}
+use chainable_credentials::ChainableTemporaryCredentials;
 
 #[tokio::main]
 async fn main() -> Result<(), common::Failure> {
@@ -53,7 +27,7 @@ async fn main() -> Result<(), common::Failure> {
     // (AWS_REGION, AWS_ENDPOINT_URL, ...) win, as for the AWS CLI.
     let provider = ChainableTemporaryCredentials::builder()
         .profile(&profile)
-        .mfa_tokens(StdinTokens)
+        .mfa_tokens(common::StdinTokens)
         // A person types the code: more than the default 5 seconds.
         .load_timeout(std::time::Duration::from_secs(120))
         .build_from_profile()

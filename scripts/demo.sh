@@ -24,9 +24,10 @@ echo "local AWS at $endpoint: user base-user (sts:AssumeRole only), role $DEMO_R
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 export AWS_ACCESS_KEY_ID="$DEMO_BASE_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$DEMO_BASE_SECRET_ACCESS_KEY"
 export AWS_REGION="$DEMO_REGION" AWS_ENDPOINT_URL="$endpoint"
-# The `cli` feature adds the command-line tool; one build then serves it and the examples.
-features=(--features cli)
-cargo build --quiet "${features[@]}" --examples --bin chainable-credentials --bin upload-service
+# The library's examples (`profile` needs its feature), the command (`cli/`) and the upload
+# service, in one build of the workspace.
+features=(--features profile)
+cargo build --quiet --workspace --examples --bins
 # Where that build put the binaries (CARGO_TARGET_DIR moves them).
 built="${CARGO_TARGET_DIR:-$root/target}/debug"
 

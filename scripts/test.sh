@@ -3,7 +3,7 @@
 # (in-process fake STS with an injected clock) and the tests against a real local STS/IAM/S3
 # (moto, installed into .venv and started on 127.0.0.1 by this script, stopped on exit), the
 # command-line tool driven by the real AWS CLI and boto3 (installed into .venv too) and the
-# JavaScript SDK v3 (npm, into .node by scripts/node.sh), the upload
+# JavaScript SDK v3 (npm, into .node by cli/scripts/node.sh), the upload
 # service example over HTTP and its page in headless Chromium (installed from the distribution's
 # packages by scripts/browser.sh), then the doc tests. Extra arguments go to the test runner,
 # e.g. `scripts/test.sh moto_`.
@@ -15,25 +15,29 @@ cd "$root"
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL
 
-# Tests build with every feature (`cli` includes `file-cache`); the lints also check the
-# library without them. The commands below without `-p` act on the workspace's default
-# members: the library and the upload service example (`examples/upload_service`).
-features=(--features cli)
+# The workspace: the library, its command (`cli/`), the test support they share, the upload
+# service example, the bench plotter and the peers harness. Built together, the library has the
+# features its command needs (`file-cache`, `profile`) and its tests' `test-util`; the lints
+# also check the library alone, with each feature and without them.
 # Each section says when it starts, so a slow CI run shows where the time went.
 section() { echo "== $* (at ${SECONDS} s)"; }
 
 section "format and lints"
 cargo fmt --all -- --check
-# The whole workspace: the library, the upload service example, the bench plotter.
-cargo clippy --workspace --all-targets --features chainable-credentials/cli -- -D warnings
-# Plain `cargo test` (default features) must build too: its tests are checked here, so that
-# one needing a feature without its `cfg` is caught (the suite below runs with `cli`).
+cargo clippy --workspace --all-targets -- -D warnings
+# Plain `cargo test` (default features) must build too: the library's tests are checked here
+# alone, so that one needing a feature without its `cfg` is caught.
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p chainable-credentials --lib -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features --features file-cache -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features --features profile -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps "${features[@]}" --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p chainable-credentials --features file-cache,profile --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p chainable-credentials-cli --quiet
+# Both packages as crates.io would take them (the command's path dependency on the library is
+# checked against the library as packaged here).
+cargo package --workspace --exclude chainable-credentials-test-support --exclude upload-service \
+    --exclude bench-plots --exclude peers --no-verify --allow-dirty --quiet
 
 section "local AWS (moto)"
 scripts/moto.sh install
@@ -46,8 +50,8 @@ eval "$(.venv/bin/python scripts/moto_setup.py --endpoint "$open" --prefix CC_OP
 set +a
 echo "enforcing server at $enforcing, open server at $open"
 
-section "the JavaScript SDK v3 for the container-credentials tests (scripts/node.sh)"
-scripts/node.sh install
+section "the JavaScript SDK v3 for the container-credentials tests (cli/scripts/node.sh)"
+cli/scripts/node.sh install
 
 section "headless browser for the upload service's page test (scripts/browser.sh)"
 scripts/browser.sh install
@@ -56,22 +60,22 @@ scripts/browser.sh check
 export CC_REQUIRE_BROWSER=1
 
 section "tests"
-# The command-line tests run the examples' binaries (target/debug/examples/NAME), which
+# The command's tests run the examples' binaries (target/debug/examples/NAME), which
 # `cargo test` builds beside the tests but nextest's `--examples` does not (it builds them as
 # test harnesses, under hashed names).
-cargo build "${features[@]}" --examples
+cargo build --workspace --examples
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run "${features[@]}" --lib --bins --tests --examples --no-fail-fast "$@"
+    cargo nextest run --workspace --lib --bins --tests --examples --no-fail-fast "$@"
 else
-    cargo test "${features[@]}" --lib --bins --tests --examples --no-fail-fast -- "$@"
+    cargo test --workspace --lib --bins --tests --examples --no-fail-fast -- "$@"
 fi
 section "doc tests"
-cargo test --doc "${features[@]}"
+cargo test --doc --workspace
 if [[ $# -eq 0 ]]; then
     # Built in the test profile, which checks that they compile; `cargo bench` runs them for
     # real (see BENCHMARKS.md).
     section "benches, once each with a small workload (their assertions hold; no timing)"
-    cargo test --benches --quiet "${features[@]}"
+    cargo test --benches --quiet --workspace
     section "the peers comparison's clients start and report (scripts/peers.sh --smoke)"
     scripts/peers.sh --smoke
     section "examples against the local server (scripts/demo.sh)"

@@ -60,7 +60,7 @@ impl ProvideCredentials for EnvironmentKeys {
 
 mod default_chain {
     use super::EnvironmentKeys;
-    use crate::error::{FetchError, chain_text};
+    use crate::error::{FetchError, error_line};
     use aws_config::default_provider::credentials::DefaultCredentialsChain;
     use aws_config::provider_config::ProviderConfig;
     use aws_credential_types::provider::error::CredentialsError;
@@ -170,11 +170,11 @@ mod default_chain {
                 }
                 Err(timed_out @ CredentialsError::ProviderTimedOut(_)) => Err(timed_out),
                 Err(failed @ CredentialsError::InvalidConfiguration(_)) => {
-                    let hint = self.nothing_found(Some(chain_text(&failed)));
+                    let hint = self.nothing_found(Some(error_line(&failed)));
                     Err(CredentialsError::invalid_configuration(hint))
                 }
                 Err(failed) => {
-                    let hint = self.nothing_found(Some(chain_text(&failed)));
+                    let hint = self.nothing_found(Some(error_line(&failed)));
                     Err(CredentialsError::provider_error(hint))
                 }
                 answered => answered,

@@ -416,7 +416,7 @@ impl SharedFailure {
             Some(source) => match source.downcast_ref::<FetchError>() {
                 Some(fetch) => Box::new(fetch.clone()),
                 // Not one of this crate's errors: its text, the chain included.
-                None => chain_text(source).into(),
+                None => error_line(source).into(),
             },
             None => self.0.to_string().into(),
         };
@@ -438,15 +438,21 @@ impl fmt::Debug for SharedFailure {
 
 impl fmt::Display for SharedFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&chain_text(&*self.0))
+        f.write_str(&error_line(&*self.0))
     }
 }
 
 /// An error and its causes as one line of their `Display` texts, each cause after a `: `, a
-/// cause its parent already quotes left out, whitespace folded. Unlike aws-smithy's
-/// `DisplayErrorContext`, no `Debug` dump of the whole chain is appended: this is what users
-/// read (errors, `status().last_error`, logs).
-pub(crate) fn chain_text(error: &(dyn StdError + 'static)) -> String {
+/// cause its parent already quotes left out, whitespace folded: what a program prints when a
+/// call fails (`eprintln!("{}", error_line(&error))`), and what this crate's own errors,
+/// `status().last_error` and logs say. Unlike aws-smithy's `DisplayErrorContext`, no `Debug`
+/// dump of the whole chain is appended.
+///
+/// ```
+/// let error = std::io::Error::other("STS AssumeRole was refused");
+/// assert_eq!(chainable_credentials::error_line(&error), "STS AssumeRole was refused");
+/// ```
+pub fn error_line(error: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut current = Some(error);
     while let Some(e) = current {

@@ -62,8 +62,12 @@
 //!   (`Builder::file_cache`, the `file_cache` module).
 //! - `profile`: providers from the named profiles of `~/.aws/config` and `~/.aws/credentials`,
 //!   one cached hop per `role_arn`, MFA included (`Builder::build_from_profile`).
-//! - `cli`: the `chainable-credentials` command, a `credential_process` for the AWS CLI and
-//!   SDKs with the file cache on (`cargo install chainable-credentials --features cli`).
+//! - `test-util`: the setters only tests need (`Builder::env`, `Builder::fs`,
+//!   `file_cache::default_dir_in`, `ScopedSessions::sweep`).
+//!
+//! The `chainable-credentials` command — a `credential_process` for the AWS CLI and SDKs, and a
+//! container-credentials server for every process (`exec`, `serve`) — is a crate of its own:
+//! `cargo install chainable-credentials-cli`.
 //!
 //! [`CredentialsError`]: aws_credential_types::provider::error::CredentialsError
 #![forbid(unsafe_code)]
@@ -98,7 +102,7 @@ mod validation;
 mod web_identity;
 
 pub use builder::{Builder, DEFAULT_LOAD_TIMEOUT, DEFAULT_SESSION_NAME_PREFIX};
-pub use error::{BuildError, FetchError, Field, fetch_error};
+pub use error::{BuildError, FetchError, Field, error_line, fetch_error};
 pub use mfa::{MfaDevice, ProvideMfaToken};
 #[cfg(feature = "profile")]
 pub use mfa_process::MfaProcess;

@@ -110,7 +110,7 @@ impl ChainableTemporaryCredentials {
     /// refreshes started and failed, failures in a row, the last error's text, whether a
     /// still-valid session is served after a failed refresh — for a health endpoint or
     /// metrics. Cheap (one short lock) and without secrets. To be told of every refresh as it
-    /// ends, use [`Builder::on_refresh`].
+    /// ends, use [`Builder::on_refresh`](crate::Builder::on_refresh).
     pub fn status(&self) -> ProviderStatus {
         self.engine.status()
     }

@@ -2,7 +2,7 @@
 //! and a [`RefreshOutcome`] for every refresh, for metrics and alerts. Neither holds a secret
 //! key or a session token.
 
-use crate::error::chain_text;
+use crate::error::error_line;
 use crate::panic::{Panicked, catch_panic_now};
 use aws_credential_types::provider::error::CredentialsError;
 use std::fmt;
@@ -139,7 +139,7 @@ impl fmt::Display for RefreshOutcome<'_> {
             } => write!(
                 f,
                 "refresh failed ({failures_in_a_row} in a row): {}",
-                chain_text(*error)
+                error_line(*error)
             ),
         }
     }

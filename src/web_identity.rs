@@ -181,7 +181,7 @@ pub(crate) async fn saml_assertion(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{chain_text, fetch_error};
+    use crate::error::{error_line, fetch_error};
 
     const OPERATION: &str = "AssumeRoleWithWebIdentity";
 
@@ -205,7 +205,7 @@ mod tests {
             ),
             "{error:?}"
         );
-        chain_text(error)
+        error_line(error)
     }
 
     #[tokio::test]

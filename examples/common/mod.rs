@@ -1,6 +1,6 @@
 //! What the examples share: the SDK configuration from the environment, an S3 client for a
-//! provider, a plain HTTP client for presigned URLs, and the one-line error their `main`
-//! ends with.
+//! provider, a plain HTTP client for presigned URLs, an MFA code read from standard input, and
+//! the one-line error their `main` ends with.
 #![allow(dead_code)]
 
 use aws_config::BehaviorVersion;
@@ -25,6 +25,33 @@ pub fn s3(
             .credentials_provider(provider)
             .build(),
     )
+}
+
+/// Reads a 6-digit MFA code from standard input, prompting on standard error with the device
+/// (a person at the terminal, or a code piped in).
+pub struct StdinTokens;
+
+impl chainable_credentials::ProvideMfaToken for StdinTokens {
+    fn mfa_token(&self) -> chainable_credentials::TokenFuture<'_> {
+        self.mfa_token_for("the MFA device")
+    }
+
+    fn mfa_token_for(&self, serial_number: &str) -> chainable_credentials::TokenFuture<'_> {
+        use std::io::{BufRead, Write};
+        let prompt = format!("MFA code for {serial_number}: ");
+        Box::pin(async move {
+            // Reading a terminal blocks: keep it off the async workers.
+            let line = tokio::task::spawn_blocking(move || {
+                eprint!("{prompt}");
+                std::io::stderr().flush()?;
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                Ok::<_, std::io::Error>(line)
+            })
+            .await??;
+            Ok(line.trim().to_owned())
+        })
+    }
 }
 
 /// The `n`th command-line argument, or a usage error.
@@ -54,17 +81,6 @@ impl<E: Into<Box<dyn std::error::Error>>> From<E> for Failure {
 
 impl std::fmt::Debug for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut parts: Vec<String> = Vec::new();
-        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(self.0.as_ref());
-        while let Some(error) = current {
-            let text = error.to_string();
-            if !parts.iter().any(|part| part.contains(&text)) {
-                parts.push(text);
-            }
-            current = error.source();
-        }
-        // Some errors (aws-config's "no credentials found in chain") span lines: folded.
-        let text = parts.join(": ");
-        f.write_str(&text.split_whitespace().collect::<Vec<_>>().join(" "))
+        f.write_str(&chainable_credentials::error_line(self.0.as_ref()))
     }
 }

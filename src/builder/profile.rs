@@ -252,38 +252,6 @@ impl Builder {
         ))
     }
 
-    /// The STS settings `build_from_profile` reads — the region (set here, else `AWS_REGION`
-    /// or `AWS_DEFAULT_REGION`, else the profile's `region`, else the region of the
-    /// `SdkConfig` given to [`configure`](Self::configure)), the endpoint (set here, else
-    /// `AWS_ENDPOINT_URL_STS`, an `sts` entry of the profile's `services` section,
-    /// `AWS_ENDPOINT_URL` or the profile's `endpoint_url`, unless
-    /// `ignore_configured_endpoint_urls`; the global endpoint for `sts_regional_endpoints =
-    /// legacy`), `use_fips_endpoint` and `use_dualstack_endpoint` — of the profile set with
-    /// [`profile`](Self::profile) (else `AWS_PROFILE`, else `default`), as an [`SdkConfig`]
-    /// for [`configure`](Self::configure): for a program that takes the base credentials from
-    /// elsewhere but the settings from a profile, as the AWS CLI does. Reads the files and
-    /// variables given with [`fs`](Self::fs) and [`env`](Self::env) (by default the real
-    /// ones); no credentials, no instance metadata.
-    ///
-    /// # Errors
-    /// A [`BuildError::Profile`] when the files cannot be read or the profile's `region` is
-    /// malformed.
-    pub async fn profile_sts_settings(&self) -> Result<SdkConfig, BuildError> {
-        let selected = self
-            .profile
-            .name
-            .as_deref()
-            .or(self.profile.source.as_deref());
-        let profiles = LoadedProfiles::load(
-            &self.runtime.fs(),
-            &self.runtime.env(),
-            &self.profile.paths,
-            selected,
-        )
-        .await?;
-        self.sts_settings_of(&profiles)
-    }
-
     /// The STS settings of the selected profile with what is set here winning, on this
     /// builder's runtime parts (HTTP client, sleep, clock, retry and timeout settings).
     fn sts_settings_of(&self, profiles: &LoadedProfiles) -> Result<SdkConfig, BuildError> {

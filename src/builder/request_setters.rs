@@ -272,8 +272,8 @@ impl Builder {
     /// Like [`web_identity_token_file`](Self::web_identity_token_file), as the SDKs read it
     /// on EKS and in CI: the token file from `AWS_WEB_IDENTITY_TOKEN_FILE`, and the role and
     /// session name from `AWS_ROLE_ARN` and `AWS_ROLE_SESSION_NAME` unless set here — read at
-    /// `build()` from the builder's [`env`](Self::env). Without the token file variable,
-    /// `build()` fails naming `web_identity_token`.
+    /// `build()` from the environment (the process's; with `test-util`, `env`'s). Without the
+    /// token file variable, `build()` fails naming `web_identity_token`.
     ///
     /// Default: off.
     pub fn web_identity_from_environment(mut self) -> Self {

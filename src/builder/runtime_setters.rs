@@ -11,6 +11,7 @@ use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 use aws_smithy_runtime_api::client::http::{HttpClient, SharedHttpClient};
 use aws_smithy_runtime_api::shared::IntoShared;
 use aws_types::SdkConfig;
+#[cfg(feature = "test-util")]
 use aws_types::os_shim_internal::{Env, Fs};
 use aws_types::region::Region;
 
@@ -153,7 +154,7 @@ impl Builder {
         self
     }
 
-    /// The environment variables the provider reads (`AWS_REGION`, `AWS_PROFILE`, the
+    /// (Cargo feature `test-util`.) The environment variables the provider reads (`AWS_REGION`, `AWS_PROFILE`, the
     /// profile files' locations, endpoint settings, the environment's keys for the default
     /// base credentials), as aws-config's `ProviderConfig` takes them: a test passes
     /// `Env::from_slice(&[..])` and is then independent of the shell that runs it.
@@ -163,27 +164,31 @@ impl Builder {
     /// back to after the environment's keys (profile, web identity, ECS, IMDS), and those a
     /// profile's chain ends in (`credential_process`, SSO, web identity, instance metadata,
     /// the ECS endpoint); aws-config does not let them be given another.
+    #[cfg(feature = "test-util")]
     pub fn env(mut self, env: Env) -> Self {
         self.set_env(Some(env));
         self
     }
 
     /// Sets or clears the environment; see [`env`](Self::env).
+    #[cfg(feature = "test-util")]
     pub fn set_env(&mut self, env: Option<Env>) -> &mut Self {
         self.runtime.env = env;
         self
     }
 
-    /// The file system the profile files are read from, as aws-config's `ProviderConfig`
+    /// (Cargo feature `test-util`.) The file system the profile files are read from, as aws-config's `ProviderConfig`
     /// takes it: a test passes `Fs::from_map(..)`.
     ///
     /// Default: the real file system.
+    #[cfg(feature = "test-util")]
     pub fn fs(mut self, fs: Fs) -> Self {
         self.set_fs(Some(fs));
         self
     }
 
     /// Sets or clears the file system; see [`fs`](Self::fs).
+    #[cfg(feature = "test-util")]
     pub fn set_fs(&mut self, fs: Option<Fs>) -> &mut Self {
         self.runtime.fs = fs;
         self

@@ -83,11 +83,16 @@ pub const DIR_NAME: &str = "chainable-credentials";
 /// `XDG_CACHE_HOME` is an absolute path, else `$HOME/.cache/chainable-credentials`; `None`
 /// when neither is set. Reads the process's environment.
 pub fn default_dir() -> Option<PathBuf> {
-    default_dir_in(&Env::real())
+    dir_for(&Env::real())
 }
 
-/// [`default_dir`] for the variables of `env`.
+/// [`default_dir`] for the variables of `env` (cargo feature `test-util`).
+#[cfg(feature = "test-util")]
 pub fn default_dir_in(env: &Env) -> Option<PathBuf> {
+    dir_for(env)
+}
+
+fn dir_for(env: &Env) -> Option<PathBuf> {
     let absolute = |var: &str| {
         env.get(var)
             .ok()

@@ -488,8 +488,9 @@ impl ScopedSessions {
     }
 
     /// Runs one sweep of the scheduler now: drops the idle scopes, refreshes the due ones
-    /// (with the background refresh on). For tests and for programs without a Tokio runtime
-    /// to run the scheduler on.
+    /// (with the background refresh on), as the scheduler does every `sweep_interval`. For
+    /// tests on a manual clock (cargo feature `test-util`).
+    #[cfg(feature = "test-util")]
     pub async fn sweep(&self) {
         scheduler::sweep(&self.inner).await;
     }

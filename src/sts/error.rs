@@ -2,7 +2,7 @@
 //! `CredentialsError` whose source is a [`FetchError`], without keeping the raw response (whose
 //! body, for an unparseable success, would hold the secret key).
 
-use crate::error::{FetchError, chain_text};
+use crate::error::{FetchError, error_line};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::RequestId;
@@ -82,12 +82,12 @@ where
         SdkError::ConstructionFailure(_) => {
             CredentialsError::invalid_configuration(FetchError::Transport {
                 operation,
-                detail: chain_text(&error),
+                detail: error_line(&error),
             })
         }
         _ => CredentialsError::provider_error(FetchError::Transport {
             operation,
-            detail: chain_text(&error),
+            detail: error_line(&error),
         }),
     }
 }

@@ -2,8 +2,7 @@
 //! (`support::FakeSts`) and S3 (`support::fake_s3`), on injected clocks, plus the offline
 //! checks of the builder. Each module is one behaviour.
 
-#[path = "../support/mod.rs"]
-mod support;
+use test_support as support;
 
 mod background_refresh;
 mod behind_sdk_client;
@@ -19,6 +18,7 @@ mod parameters;
 #[cfg(feature = "profile")]
 mod profiles;
 mod properties;
+mod public_api;
 mod refresh_windows;
 mod scoped_properties;
 mod scoped_sessions;

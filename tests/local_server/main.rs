@@ -4,8 +4,7 @@
 //! injected by the project's proxy in front of it (`support::fault_proxy`). Each module is one
 //! behaviour.
 
-#[path = "../support/mod.rs"]
-mod support;
+use test_support as support;
 
 mod assume_role;
 mod base_credential_failures;

@@ -244,7 +244,7 @@ pub fn log_refresh(outcome: &RefreshOutcome<'_>) {
             serving_cached_until,
             ..
         } => tracing::warn!(
-            error = %ErrorChain(*error),
+            error = %chainable_credentials::error_line(*error),
             failures_in_a_row,
             next_attempt_at = %rfc3339(*next_attempt_at),
             serving_cached_until = serving_cached_until.map(rfc3339),
@@ -1331,7 +1331,7 @@ impl ApiError {
 
     /// A fault of the service itself: `what` failed, for the reason `error` (logged).
     fn internal(what: &str, error: &(dyn std::error::Error + 'static)) -> Self {
-        tracing::error!(what, error = %ErrorChain(error), "internal error");
+        tracing::error!(what, error = %chainable_credentials::error_line(error), "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     }
 
@@ -1350,7 +1350,7 @@ impl ApiError {
     /// No valid session: the role cannot be assumed right now. STS's refusal names the
     /// principal and the account: it goes to the log, the client learns to come back later.
     fn no_session(error: &CredentialsError) -> Self {
-        tracing::warn!(error = %ErrorChain(error), "no valid AWS session");
+        tracing::warn!(error = %chainable_credentials::error_line(error), "no valid AWS session");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "no valid AWS session; try again shortly",
@@ -1377,7 +1377,7 @@ impl ApiError {
         tracing::warn!(
             operation,
             code,
-            error = %ErrorChain(&error),
+            error = %chainable_credentials::error_line(&error),
             "S3 call failed"
         );
         match code {
@@ -1398,27 +1398,6 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
-    }
-}
-
-/// An error and its causes as one line of `Display` texts (each after a `: `, a cause its
-/// parent already quotes left out, whitespace folded), for the log: unlike aws-smithy's
-/// `DisplayErrorContext`, without a `Debug` dump of the SDK's error types.
-struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut parts: Vec<String> = Vec::new();
-        let mut current = Some(self.0);
-        while let Some(error) = current {
-            let text = error.to_string();
-            if !parts.iter().any(|part| part.contains(&text)) {
-                parts.push(text);
-            }
-            current = error.source();
-        }
-        let text = parts.join(": ");
-        f.write_str(&text.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 }
 

@@ -3,8 +3,7 @@
 //! what it refuses and hides (`security`), and how much of it one client can hold (`limits`).
 
 // The library's test support: the local server's fixtures, the fault proxy.
-#[path = "../../../../tests/support/mod.rs"]
-mod support;
+use test_support as support;
 
 mod api;
 mod browser;

@@ -15,16 +15,11 @@
 //! and, with `--benchmarks FILE`, between the `peers` markers of that file.
 #![forbid(unsafe_code)]
 
-// The tests' fault proxy, whole: the harness uses a part of it.
-#[allow(dead_code)]
-#[path = "../../../../tests/support/fault_proxy.rs"]
-mod fault_proxy;
-
 use aws_smithy_async::rt::sleep::{AsyncSleep, TokioSleep};
 use aws_smithy_async::time::{SystemTimeSource, TimeSource};
-use fault_proxy::{Fault, FaultProxy};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use test_support::fault_proxy::{Fault, FaultProxy};
 use tokio::io::AsyncBufReadExt;
 
 /// One SDK's client.

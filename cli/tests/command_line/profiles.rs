@@ -3,6 +3,7 @@
 //! support, boto3, the library (`build_from_profile`) and the command (`--profile`) end up as
 //! the same assumed role. The command caches each hop of the chain on disk.
 
+use crate::BINARY;
 use crate::support;
 
 use chainable_credentials::ChainableTemporaryCredentials;
@@ -83,7 +84,11 @@ async fn the_aws_cli_boto3_the_library_and_the_command_assume_the_same_role() {
     );
 
     // The command.
-    let json = credentials_json(&home.run(&["credential-process", "--profile", "hop3"]).await);
+    let json = credentials_json(
+        &home
+            .run(BINARY, &["credential-process", "--profile", "hop3"])
+            .await,
+    );
     assert_eq!(json["AccountId"], "123456789012");
     let printed = support::cli::printed_credentials(&json);
     assert_eq!(moto.caller_arn(printed).await, expected);
@@ -93,7 +98,11 @@ async fn the_aws_cli_boto3_the_library_and_the_command_assume_the_same_role() {
 async fn the_command_caches_each_hop_of_a_profile_chain() {
     let moto = Moto::enforcing();
     let home = chain_home(&moto);
-    let first = credentials_json(&home.run(&["credential-process", "--profile", "hop3"]).await);
+    let first = credentials_json(
+        &home
+            .run(BINARY, &["credential-process", "--profile", "hop3"])
+            .await,
+    );
     let entries = || {
         std::fs::read_dir(home.cache_dir())
             .unwrap()
@@ -108,7 +117,11 @@ async fn the_command_caches_each_hop_of_a_profile_chain() {
     };
     assert_eq!(entries(), 3, "one entry per hop");
     for _ in 0..3 {
-        let again = credentials_json(&home.run(&["credential-process", "--profile", "hop3"]).await);
+        let again = credentials_json(
+            &home
+                .run(BINARY, &["credential-process", "--profile", "hop3"])
+                .await,
+        );
         assert_eq!(again["AccessKeyId"], first["AccessKeyId"], "from the cache");
     }
     assert_eq!(entries(), 3);
@@ -134,7 +147,7 @@ async fn the_commands_profile_and_parameter_errors_say_what_to_change() {
     // A profile that cannot work is about a file (1); a bad flag value is a bad command line (2).
     let fails = |output| fails_with(1, output);
     let text = fails(
-        home.run(&["credential-process", "--profile", "loop-a"])
+        home.run(BINARY, &["credential-process", "--profile", "loop-a"])
             .await,
     );
     assert!(
@@ -143,13 +156,16 @@ async fn the_commands_profile_and_parameter_errors_say_what_to_change() {
     );
     // The same cycle reached as a source profile: the same error, in the same format.
     let as_source = fails(
-        home.run(&[
-            "credential-process",
-            "--source-profile",
-            "loop-a",
-            "--role-arn",
-            &moto.role_arn,
-        ])
+        home.run(
+            BINARY,
+            &[
+                "credential-process",
+                "--source-profile",
+                "loop-a",
+                "--role-arn",
+                &moto.role_arn,
+            ],
+        )
         .await,
     );
     assert!(
@@ -160,13 +176,16 @@ async fn the_commands_profile_and_parameter_errors_say_what_to_change() {
     assert!(!as_source.contains("infinite loop"), "{as_source}");
     let text = fails_with(
         2,
-        home.run(&[
-            "credential-process",
-            "--profile",
-            "hop3",
-            "--external-id",
-            "bad id",
-        ])
+        home.run(
+            BINARY,
+            &[
+                "credential-process",
+                "--profile",
+                "hop3",
+                "--external-id",
+                "bad id",
+            ],
+        )
         .await,
     );
     assert!(
@@ -178,16 +197,19 @@ async fn the_commands_profile_and_parameter_errors_say_what_to_change() {
     let empty = Home::new();
     let text = fails(
         empty
-            .run(&[
-                "credential-process",
-                "--role-arn",
-                &moto.role_arn,
-                "--region",
-                &moto.region,
-                "--endpoint-url",
-                &moto.endpoint,
-                "--no-cache",
-            ])
+            .run(
+                BINARY,
+                &[
+                    "credential-process",
+                    "--role-arn",
+                    &moto.role_arn,
+                    "--region",
+                    &moto.region,
+                    "--endpoint-url",
+                    &moto.endpoint,
+                    "--no-cache",
+                ],
+            )
             .await,
     );
     for part in [
@@ -203,13 +225,16 @@ async fn the_commands_profile_and_parameter_errors_say_what_to_change() {
     let text = fails_with(
         2,
         empty
-            .run(&[
-                "credential-process",
-                "--role-arn",
-                &moto.role_arn,
-                "--region",
-                "us east",
-            ])
+            .run(
+                BINARY,
+                &[
+                    "credential-process",
+                    "--role-arn",
+                    &moto.role_arn,
+                    "--region",
+                    "us east",
+                ],
+            )
             .await,
     );
     assert!(
@@ -234,30 +259,33 @@ async fn the_commands_session_parameters_reach_sts() {
     )
     .unwrap();
     let output = home
-        .run(&[
-            "credential-process",
-            "--source-profile",
-            "base",
-            "--role-arn",
-            &moto.role_arn,
-            "--session-name",
-            "scoped",
-            "--region",
-            &moto.region,
-            "--endpoint-url",
-            &moto.endpoint,
-            "--policy",
-            &format!("@{}", policy_file.display()),
-            "--policy-arn",
-            "arn:aws:iam::aws:policy/ReadOnlyAccess",
-            "--tag",
-            "project=reports",
-            "--transitive-tag-key",
-            "project",
-            "--source-identity",
-            "alice",
-            "--no-cache",
-        ])
+        .run(
+            BINARY,
+            &[
+                "credential-process",
+                "--source-profile",
+                "base",
+                "--role-arn",
+                &moto.role_arn,
+                "--session-name",
+                "scoped",
+                "--region",
+                &moto.region,
+                "--endpoint-url",
+                &moto.endpoint,
+                "--policy",
+                &format!("@{}", policy_file.display()),
+                "--policy-arn",
+                "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                "--tag",
+                "project=reports",
+                "--transitive-tag-key",
+                "project",
+                "--source-identity",
+                "alice",
+                "--no-cache",
+            ],
+        )
         .await;
     let json = credentials_json(&output);
     assert_eq!(json["AccountId"], "123456789012");
@@ -269,15 +297,18 @@ async fn the_commands_session_parameters_reach_sts() {
         "the session with every parameter was issued"
     );
     let output = home
-        .run(&[
-            "credential-process",
-            "--source-profile",
-            "base",
-            "--role-arn",
-            &moto.role_arn,
-            "--tag",
-            "novalue",
-        ])
+        .run(
+            BINARY,
+            &[
+                "credential-process",
+                "--source-profile",
+                "base",
+                "--role-arn",
+                &moto.role_arn,
+                "--tag",
+                "novalue",
+            ],
+        )
         .await;
     assert_eq!(output.status.code(), Some(2), "a bad command line");
     assert!(stderr(&output).contains("KEY=VALUE"), "{}", stderr(&output));
@@ -297,7 +328,7 @@ async fn the_command_asks_the_terminal_for_the_code_of_each_mfa_hop_once() {
     // `script` gives the command a terminal (the AWS CLI captures a credential_process's
     // output, so the prompt goes to the terminal); the code is typed on it.
     let line = support::cli::shell_words([
-        support::cli::BINARY,
+        BINARY,
         "credential-process",
         "--profile",
         "hop3",
@@ -359,7 +390,11 @@ async fn a_web_identity_profile_chain_is_cached_on_disk_hop_by_hop_per_token() {
         endpoint = proxy.endpoint,
     ));
     let run = || async {
-        credentials_json(&home.run(&["credential-process", "--profile", "data"]).await)
+        credentials_json(
+            &home
+                .run(BINARY, &["credential-process", "--profile", "data"])
+                .await,
+        )
     };
     let first = run().await;
     let printed = support::cli::printed_credentials(&first);

@@ -19,7 +19,7 @@ pub(crate) fn default_dir(env: &aws_types::os_shim_internal::Env) -> Result<Path
         .filter(|dir| dir.is_absolute() && check_private(dir).is_ok());
     let base = match runtime {
         Some(runtime) => runtime.join("chainable-credentials"),
-        None => chainable_credentials::file_cache::default_dir_in(env)
+        None => cache_dir(env)
             .map(|cache| cache.join("servers"))
             .ok_or(
                 "no private directory for the server's files: neither XDG_RUNTIME_DIR nor HOME \
@@ -37,6 +37,21 @@ pub(crate) fn default_dir(env: &aws_types::os_shim_internal::Env) -> Result<Path
     }
     check_private(&base)?;
     Ok(base)
+}
+
+/// The user's cache directory for this command, as the file cache finds it:
+/// `$XDG_CACHE_HOME/chainable-credentials` when that is absolute, else
+/// `$HOME/.cache/chainable-credentials`.
+fn cache_dir(env: &aws_types::os_shim_internal::Env) -> Option<PathBuf> {
+    let absolute = |var: &str| {
+        env.get(var)
+            .ok()
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    absolute("XDG_CACHE_HOME")
+        .or_else(|| absolute("HOME").map(|home| home.join(".cache")))
+        .map(|cache| cache.join(chainable_credentials::file_cache::DIR_NAME))
 }
 
 /// A new directory of the user's (0700) under a private base, removed with what is in it when

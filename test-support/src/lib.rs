@@ -1,16 +1,20 @@
-//! Shared test support: a scriptable in-process STS (`FakeSts`) and S3 (`fake_s3`), the local
-//! server's fixtures (`Moto`), the fault proxy, and small helpers.
-// Shared by the three test binaries, each of which uses only part of it.
-#![allow(dead_code)]
+//! Test support shared by the library's tests and benches, the command's, the upload service
+//! example's and the peers harness: a scriptable in-process STS (`FakeSts`) and S3
+//! (`fake_s3`), the local server's fixtures (`Moto`), the fault proxy, the command's processes
+//! (`cli`), the benches' helpers (`bench`, `heap`, `sdk_cache`, `http_server`), and small
+//! helpers.
 
-#[cfg(feature = "cli")]
+pub mod bench;
 pub mod cli;
 pub mod counting;
 pub mod environment;
 pub mod fake_s3;
 pub mod fake_sts;
 pub mod fault_proxy;
+pub mod heap;
+pub mod http_server;
 pub mod moto;
+pub mod sdk_cache;
 
 use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::test_util::ManualTimeSource;
@@ -25,8 +29,7 @@ pub use fake_sts::{FakeSts, Reply};
 pub const BACKOFF_INITIAL: Duration = Duration::from_secs(1);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
-/// The checkout's root (where `scripts/` is), from the crate whose tests these are: the
-/// library's, or the upload service example's inside it.
+/// The checkout's root (where `scripts/` is), found from this crate's place in it.
 pub fn repo_root() -> &'static std::path::Path {
     let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     crate_dir

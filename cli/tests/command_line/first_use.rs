@@ -6,13 +6,12 @@
 //! typed once for a server in the background, no credentials within the timeout, and a flood
 //! of connections under a low open-files limit.
 
+use crate::BINARY;
 use crate::support;
 
 use aws_smithy_async::rt::sleep::{AsyncSleep, TokioSleep};
 use std::time::Duration;
-use support::cli::{
-    BINARY, Home, client, example_binary, finish, node_modules, stderr, stdout, venv_bin,
-};
+use support::cli::{Home, client, example_binary, finish, node_modules, stderr, stdout, venv_bin};
 use support::fault_proxy::FaultProxy;
 use support::moto::Moto;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
@@ -423,13 +422,16 @@ async fn the_readmes_credential_process_profile_works_under_exec_and_source_prof
     // As a source profile, without a role: GetSessionToken on a role's session, which STS
     // refuses. Refused here, before any call, saying what to pass instead.
     let output = home
-        .run(&[
-            "credential-process",
-            "--source-profile",
-            "s3-reader",
-            "--endpoint-url",
-            &proxy.endpoint,
-        ])
+        .run(
+            BINARY,
+            &[
+                "credential-process",
+                "--source-profile",
+                "s3-reader",
+                "--endpoint-url",
+                &proxy.endpoint,
+            ],
+        )
         .await;
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let said = stderr(&output);
@@ -629,7 +631,7 @@ async fn mistakes_on_the_command_line_get_hints_with_the_real_binary() {
         ),
     ];
     for (args, hint) in cases {
-        let output = home.run(args).await;
+        let output = home.run(BINARY, args).await;
         let said = stderr(&output);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {said}");
         assert!(said.contains(hint), "{args:?}: {said}");
@@ -637,14 +639,17 @@ async fn mistakes_on_the_command_line_get_hints_with_the_real_binary() {
     }
     // -v before the subcommand is taken (the failure is then the missing credentials).
     let output = home
-        .run(&[
-            "-v",
-            "credential-process",
-            "--role-arn",
-            role,
-            "--timeout",
-            "2s",
-        ])
+        .run(
+            BINARY,
+            &[
+                "-v",
+                "credential-process",
+                "--role-arn",
+                role,
+                "--timeout",
+                "2s",
+            ],
+        )
         .await;
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(

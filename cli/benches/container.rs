@@ -9,7 +9,7 @@
 //! `cargo bench --features cli --bench container` (`cargo test --benches` runs a reduced
 //! workload once).
 
-mod support;
+use test_support::bench as support;
 
 use aws_smithy_async::time::{SystemTimeSource, TimeSource};
 use bytes::Bytes;
@@ -21,7 +21,6 @@ use hyper_util::rt::TokioExecutor;
 use std::hint::black_box;
 use std::process::Stdio;
 use std::time::{Duration, SystemTime};
-use support::BenchAws;
 use tokio::io::AsyncBufReadExt;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_chainable-credentials");
@@ -83,13 +82,13 @@ async fn ask(http: &Http, url: &str, token: &str) {
 fn container(c: &mut Criterion) {
     let runtime = support::runtime();
     let test = support::test_mode();
-    let aws = BenchAws::new(
+    let aws = support::fake_aws(
         SystemTimeSource::new(),
         Duration::from_secs(3600),
         Duration::ZERO,
     )
     .with_session_tokens_of(1000);
-    let sts = runtime.block_on(support::sts_server::serve(aws.clone()));
+    let sts = runtime.block_on(test_support::http_server::serve(aws.clone()));
     let cache = tempfile::tempdir().unwrap();
 
     // The server, in this process group (`--foreground`), and its variables.
@@ -231,7 +230,7 @@ fn container(c: &mut Criterion) {
     let runs_per_second = (process_clients * process_each) as f64 / process_took.as_secs_f64();
     let _ = server.start_kill();
 
-    let sts_calls = aws.sts_calls();
+    let sts_calls = aws.calls();
     let (k50, k99, kmax) = distribution(kept);
     let (f50, f99, fmax) = distribution(fresh);
     let (p50, p99, pmax) = distribution(process_runs);

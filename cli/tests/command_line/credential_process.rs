@@ -6,13 +6,14 @@
 //!
 //! STS is reached through the fault proxy (passing everything through) to count the calls.
 
+use crate::BINARY;
 use crate::support;
 
 use aws_smithy_async::time::{SystemTimeSource, TimeSource};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use support::cli::{BINARY, Home, credentials_json, finish, shell_words, stderr, stdout};
+use support::cli::{Home, credentials_json, finish, shell_words, stderr, stdout};
 use support::fault_proxy::FaultProxy;
 use support::moto::Moto;
 
@@ -88,7 +89,7 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
 #[tokio::test]
 async fn prints_exactly_the_credential_process_json_and_the_credentials_work() {
     let (moto, home, proxy) = setup().await;
-    let output = home.run(&role_args(&moto, &proxy, "base")).await;
+    let output = home.run(BINARY, &role_args(&moto, &proxy, "base")).await;
     let json = credentials_json(&output);
     assert!(stderr(&output).is_empty(), "stderr: {}", stderr(&output));
     assert_eq!(
@@ -189,12 +190,12 @@ async fn eight_processes_starting_together_make_one_sts_call_and_share_a_private
 async fn a_corrupted_entry_is_replaced_without_an_error() {
     let (moto, home, proxy) = setup().await;
     let args = role_args(&moto, &proxy, "base");
-    let first = credentials_json(&home.run(&args).await);
+    let first = credentials_json(&home.run(BINARY, &args).await);
     let entry = entries(&home.cache_dir()).remove(0);
     let text = fs::read_to_string(&entry).unwrap();
     fs::write(&entry, &text[..text.len() / 3]).unwrap();
 
-    let output = home.run(&args).await;
+    let output = home.run(BINARY, &args).await;
     let second = credentials_json(&output);
     assert!(
         stderr(&output).is_empty(),
@@ -207,7 +208,7 @@ async fn a_corrupted_entry_is_replaced_without_an_error() {
     assert_eq!(replaced["AccessKeyId"], second["AccessKeyId"]);
     assert_eq!(fs::metadata(&entry).unwrap().mode() & 0o777, 0o600);
 
-    let third = credentials_json(&home.run(&args).await);
+    let third = credentials_json(&home.run(BINARY, &args).await);
     assert_eq!(third["AccessKeyId"], second["AccessKeyId"]);
     assert_eq!(proxy.sts_requests(), 2);
 }
@@ -215,8 +216,8 @@ async fn a_corrupted_entry_is_replaced_without_an_error() {
 #[tokio::test]
 async fn another_source_users_entry_is_not_used() {
     let (moto, home, proxy) = setup().await;
-    let mine = credentials_json(&home.run(&role_args(&moto, &proxy, "base")).await);
-    let theirs = credentials_json(&home.run(&role_args(&moto, &proxy, "other")).await);
+    let mine = credentials_json(&home.run(BINARY, &role_args(&moto, &proxy, "base")).await);
+    let theirs = credentials_json(&home.run(BINARY, &role_args(&moto, &proxy, "other")).await);
     assert_ne!(mine["AccessKeyId"], theirs["AccessKeyId"]);
     assert_eq!(
         proxy.sts_requests(),
@@ -229,7 +230,7 @@ async fn another_source_users_entry_is_not_used() {
         "one entry per source user"
     );
     // Each keeps using its own.
-    let mine_again = credentials_json(&home.run(&role_args(&moto, &proxy, "base")).await);
+    let mine_again = credentials_json(&home.run(BINARY, &role_args(&moto, &proxy, "base")).await);
     assert_eq!(mine_again["AccessKeyId"], mine["AccessKeyId"]);
     assert_eq!(proxy.sts_requests(), 2);
 }
@@ -239,8 +240,8 @@ async fn no_cache_calls_sts_every_time_and_writes_nothing() {
     let (moto, home, proxy) = setup().await;
     let mut args = role_args(&moto, &proxy, "base");
     args.push("--no-cache");
-    let a = credentials_json(&home.run(&args).await);
-    let b = credentials_json(&home.run(&args).await);
+    let a = credentials_json(&home.run(BINARY, &args).await);
+    let b = credentials_json(&home.run(BINARY, &args).await);
     assert_ne!(a["AccessKeyId"], b["AccessKeyId"]);
     assert_eq!(proxy.sts_requests(), 2);
     assert!(!home.cache_dir().exists());
@@ -251,7 +252,7 @@ async fn env_prints_export_lines_that_a_shell_can_use() {
     let (moto, home, proxy) = setup().await;
     let mut args = role_args(&moto, &proxy, "base");
     args[0] = "env";
-    let output = home.run(&args).await;
+    let output = home.run(BINARY, &args).await;
     assert!(output.status.success(), "{}", stderr(&output));
     let lines = stdout(&output);
     let names: Vec<_> = lines
@@ -273,7 +274,7 @@ async fn env_prints_export_lines_that_a_shell_can_use() {
         .arg("-c")
         .arg(format!("{lines}\nprintf %s \"$AWS_ACCESS_KEY_ID\""));
     let evaluated = finish(shell).await;
-    let cached = credentials_json(&home.run(&role_args(&moto, &proxy, "base")).await);
+    let cached = credentials_json(&home.run(BINARY, &role_args(&moto, &proxy, "base")).await);
     assert_eq!(stdout(&evaluated), cached["AccessKeyId"].as_str().unwrap());
     assert_eq!(proxy.sts_requests(), 1);
 }
@@ -298,13 +299,13 @@ async fn a_chain_of_two_roles_is_cached_hop_by_hop() {
         "--endpoint-url",
         &proxy.endpoint,
     ];
-    let json = credentials_json(&home.run(&args).await);
+    let json = credentials_json(&home.run(BINARY, &args).await);
     assert_eq!(proxy.sts_requests(), 2, "one AssumeRole per hop");
     let arn = moto
         .caller_arn(support::cli::printed_credentials(&json))
         .await;
     assert!(arn.ends_with(":assumed-role/chain-hop-2/hop-1"), "{arn}");
-    let again = credentials_json(&home.run(&args).await);
+    let again = credentials_json(&home.run(BINARY, &args).await);
     assert_eq!(again["AccessKeyId"], json["AccessKeyId"]);
     assert_eq!(proxy.sts_requests(), 2, "both hops came from the cache");
 }
@@ -327,19 +328,34 @@ async fn failures_are_one_line_on_stderr_with_a_non_zero_exit() {
     let mut bad_duration = role_args(&moto, &proxy, "base");
     bad_duration.extend(["--duration", "10m"]);
     // A flag's value the builder refuses is a bad command line (exit 2), as clap's are.
-    assert_failed_with(&home.run(&bad_duration).await, 2, "--duration", &moto);
+    assert_failed_with(
+        &home.run(BINARY, &bad_duration).await,
+        2,
+        "--duration",
+        &moto,
+    );
 
     let mut zero_timeout = role_args(&moto, &proxy, "base");
     *zero_timeout.last_mut().unwrap() = "0";
-    assert_failed_with(&home.run(&zero_timeout).await, 2, "--timeout", &moto);
+    assert_failed_with(
+        &home.run(BINARY, &zero_timeout).await,
+        2,
+        "--timeout",
+        &moto,
+    );
 
     let mut bad_flag = role_args(&moto, &proxy, "base");
     bad_flag.push("--no-such-flag");
-    assert_failed_with(&home.run(&bad_flag).await, 2, "--no-such-flag", &moto);
+    assert_failed_with(
+        &home.run(BINARY, &bad_flag).await,
+        2,
+        "--no-such-flag",
+        &moto,
+    );
 
     let missing_profile = role_args(&moto, &proxy, "no-such-profile");
     assert_failed_with(
-        &home.run(&missing_profile).await,
+        &home.run(BINARY, &missing_profile).await,
         1,
         "no-such-profile",
         &moto,
@@ -348,11 +364,11 @@ async fn failures_are_one_line_on_stderr_with_a_non_zero_exit() {
     // STS refuses: chain-hop-2 does not trust the base user.
     let mut refused = role_args(&moto, &proxy, "base");
     refused[4] = &moto.chain_hop_arns[1];
-    assert_failed_with(&home.run(&refused).await, 1, "AccessDenied", &moto);
+    assert_failed_with(&home.run(BINARY, &refused).await, 1, "AccessDenied", &moto);
 
     // STS rejects the signature of a wrong secret.
     home.write_credentials(&[("base", &moto.base_access_key_id, "not-the-secret-key")]);
-    let output = home.run(&role_args(&moto, &proxy, "base")).await;
+    let output = home.run(BINARY, &role_args(&moto, &proxy, "base")).await;
     assert_failed_with(&output, 1, "AssumeRole", &moto);
     assert!(!stderr(&output).contains("not-the-secret-key"));
     assert!(!home.cache_dir().exists() || entries(&home.cache_dir()).is_empty());
@@ -368,7 +384,7 @@ async fn a_profile_whose_credential_process_calls_itself_fails_with_one_line() {
         moto.role_arn, moto.region, proxy.endpoint
     );
     home.write_config(&format!("[profile loop]\ncredential_process = {looping}\n"));
-    let output = home.run(&role_args(&moto, &proxy, "loop")).await;
+    let output = home.run(BINARY, &role_args(&moto, &proxy, "loop")).await;
     assert_failed_with(&output, 1, "recursion", &moto);
     assert!(
         stderr(&output).contains("profile loop"),
@@ -461,7 +477,7 @@ async fn without_source_profile_the_default_chain_supplies_the_base_credentials(
     from_profile.args(args).env("AWS_PROFILE", "other");
     credentials_json(&finish(from_profile).await);
     // Neither: a one-line error.
-    let output = home.run(&args).await;
+    let output = home.run(BINARY, &args).await;
     assert_failed_with(&output, 1, "credentials", &moto);
     assert_eq!(proxy.sts_requests(), 2);
 }
@@ -577,7 +593,7 @@ async fn every_invalid_flag_value_is_exit_code_2_and_anything_else_1() {
     ];
     for (extra, flag) in cases {
         let args = with_flags(role_args(&moto, &proxy, "base"), extra);
-        let output = home.run(&args).await;
+        let output = home.run(BINARY, &args).await;
         assert_failed_with(&output, 2, flag, &moto);
         assert!(
             !stderr(&output).contains("cannot be used multiple times"),
@@ -586,34 +602,37 @@ async fn every_invalid_flag_value_is_exit_code_2_and_anything_else_1() {
         );
     }
     let zero = home
-        .run(&with_flags(
-            role_args(&moto, &proxy, "base"),
-            &["--duration", "0"],
-        ))
+        .run(
+            BINARY,
+            &with_flags(role_args(&moto, &proxy, "base"), &["--duration", "0"]),
+        )
         .await;
     assert!(stderr(&zero).contains("got 0 seconds"), "{}", stderr(&zero));
     assert_eq!(proxy.sts_requests(), 0, "refused before any STS call");
     // Not the command line: STS refuses (the base user may not assume chain-hop-2).
     let mut refused = role_args(&moto, &proxy, "base");
     refused[4] = &moto.chain_hop_arns[1];
-    assert_failed_with(&home.run(&refused).await, 1, "AccessDenied", &moto);
+    assert_failed_with(&home.run(BINARY, &refused).await, 1, "AccessDenied", &moto);
 }
 
 #[tokio::test]
 async fn clap_s_whole_message_is_kept_on_one_line() {
     let (moto, home, proxy) = setup().await;
     let output = home
-        .run(&["credential-process", "--chain", &moto.chain_hop_arns[0]])
+        .run(
+            BINARY,
+            &["credential-process", "--chain", &moto.chain_hop_arns[0]],
+        )
         .await;
     assert_failed_with(&output, 2, "--role-arn", &moto);
-    let output = home.run(&[]).await;
+    let output = home.run(BINARY, &[]).await;
     assert_failed_with(&output, 2, "a subcommand is required", &moto);
     assert!(
         !stderr(&output).contains("Temporary AWS credentials"),
         "not the tool's description: {}",
         stderr(&output)
     );
-    let help = home.run(&["credential-process", "--help"]).await;
+    let help = home.run(BINARY, &["credential-process", "--help"]).await;
     assert!(help.status.success());
     assert!(stdout(&help).contains("Exit codes: 0"), "{}", stdout(&help));
     assert!(
@@ -629,14 +648,14 @@ async fn verbose_shows_a_cache_hit_and_warnings_show_without_it() {
     let (moto, home, proxy) = setup().await;
     let mut args = role_args(&moto, &proxy, "base");
     args.push("-v");
-    let first = home.run(&args).await;
+    let first = home.run(BINARY, &args).await;
     credentials_json(&first);
     assert!(
         stderr(&first).contains("obtained a new session from STS"),
         "{}",
         stderr(&first)
     );
-    let second = home.run(&args).await;
+    let second = home.run(BINARY, &args).await;
     credentials_json(&second);
     let text = stderr(&second);
     assert!(
@@ -652,7 +671,7 @@ async fn verbose_shows_a_cache_hit_and_warnings_show_without_it() {
     // An unusable cache directory is a warning whether or not -v is given.
     let mut unusable = role_args(&moto, &proxy, "base");
     unusable.extend(["--cache-dir", "/proc/nope"]);
-    let output = home.run(&unusable).await;
+    let output = home.run(BINARY, &unusable).await;
     credentials_json(&output);
     assert!(
         stderr(&output).contains("the file cache is not usable"),
@@ -669,7 +688,7 @@ async fn an_unreachable_endpoint_is_one_line_of_sentences() {
         role_args(&moto, &proxy, "base"),
         &["--endpoint-url", "http://127.0.0.1:9", "--no-cache"],
     );
-    let output = home.run(&args).await;
+    let output = home.run(BINARY, &args).await;
     assert_failed_with(&output, 1, "Connection refused", &moto);
     let text = stderr(&output);
     for dump in ["{", "DispatchFailure(", "ConnectorError", "Some("] {
@@ -732,7 +751,7 @@ async fn a_role_asked_to_assume_itself_from_an_earlier_eval_gets_a_hint() {
     let mut args = role_args(&moto, &proxy, "base");
     args[0] = "env";
     args.extend(["--no-cache", "--allow-terminal"]);
-    let first = home.run(&args).await;
+    let first = home.run(BINARY, &args).await;
     assert!(first.status.success(), "{}", stderr(&first));
     // The shell after `eval "$(chainable-credentials env ...)"`: the role's session in its
     // environment, and the same command again without --source-profile.
@@ -792,26 +811,29 @@ async fn a_web_identity_token_file_is_the_first_hop_without_base_credentials() {
     fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.command-token.signature").unwrap();
     let token_path = token_file.display().to_string();
     let output = home
-        .run(&[
-            "credential-process",
-            "--web-identity-token-file",
-            &token_path,
-            "--role-arn",
-            &moto.role_arn,
-            "--chain",
-            &moto.chain_hop_arns[0],
-            // Both for the role chained on (STS takes neither with a web identity token).
-            "--external-id",
-            "agreed-1234",
-            "--tag",
-            "Project=alpha",
-            "--region",
-            &moto.region,
-            "--endpoint-url",
-            &proxy.endpoint,
-            "--no-cache",
-            "-v",
-        ])
+        .run(
+            BINARY,
+            &[
+                "credential-process",
+                "--web-identity-token-file",
+                &token_path,
+                "--role-arn",
+                &moto.role_arn,
+                "--chain",
+                &moto.chain_hop_arns[0],
+                // Both for the role chained on (STS takes neither with a web identity token).
+                "--external-id",
+                "agreed-1234",
+                "--tag",
+                "Project=alpha",
+                "--region",
+                &moto.region,
+                "--endpoint-url",
+                &proxy.endpoint,
+                "--no-cache",
+                "-v",
+            ],
+        )
         .await;
     let json = credentials_json(&output);
     let printed = support::cli::printed_credentials(&json);

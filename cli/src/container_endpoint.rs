@@ -72,7 +72,7 @@ impl Endpoint {
                 // than the provider's backoff allows).
                 let body = serde_json::json!({
                     "code": "CredentialsUnavailable",
-                    "message": crate::one_line(&error),
+                    "message": chainable_credentials::error_line(&error),
                 });
                 (json(StatusCode::SERVICE_UNAVAILABLE, &body), "no session")
             }

@@ -177,18 +177,10 @@ async fn from_flags(
                 .await
                 .map_err(|e| flag_error(args, e))
         }
-        None => {
-            let settings = sts_settings(args).await.map_err(|e| flag_error(args, e))?;
-            let region = settings
-                .region()
-                .cloned()
-                .unwrap_or_else(|| Region::from_static(DEFAULT_REGION));
-            first
-                .configure(&settings)
-                .region(region)
-                .build()
-                .map_err(|e| flag_error(args, e))
-        }
+        None => first
+            .configure(&sts_settings(args).await)
+            .build()
+            .map_err(|e| flag_error(args, e)),
     }
 }
 
@@ -235,15 +227,25 @@ fn policy_text(value: &str) -> Result<String, Failure> {
     }
 }
 
-/// Region, endpoint, FIPS and dual-stack settings: the flags, else the environment and the
-/// profile (`--source-profile`, else `AWS_PROFILE`), read as the library reads a profile's.
-async fn sts_settings(args: &SessionArgs) -> Result<SdkConfig, BuildError> {
-    let mut builder = ChainableTemporaryCredentials::builder();
-    builder
-        .set_profile(args.source_profile.clone())
-        .set_region(args.region.clone().map(Region::new))
-        .set_endpoint_url(args.endpoint_url.clone());
-    builder.profile_sts_settings().await
+/// Region, endpoint, FIPS and dual-stack settings as the SDKs read them: the flags, else the
+/// environment, else the profile (`AWS_PROFILE`, else `default`), else us-east-1 — and no
+/// credentials (the library's default chain finds them, with its hint when there are none)
+/// and no instance metadata lookup for the region.
+async fn sts_settings(args: &SessionArgs) -> SdkConfig {
+    use aws_config::environment::region::EnvironmentVariableRegionProvider;
+    use aws_config::meta::region::RegionProviderChain;
+    use aws_config::profile::ProfileFileRegionProvider;
+    let region = RegionProviderChain::first_try(args.region.clone().map(Region::new))
+        .or_else(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::new())
+        .or_else(Region::from_static(DEFAULT_REGION));
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
+        .no_credentials();
+    if let Some(url) = &args.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
 }
 
 /// A build error, with the builder's field named as the command-line flag that set it: a bad

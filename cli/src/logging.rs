@@ -15,20 +15,15 @@ pub(crate) fn log_to_stderr(verbose: bool) {
     let filter = if verbose {
         tracing_subscriber::filter::Targets::new()
             .with_target("chainable_credentials", tracing::Level::DEBUG)
+            .with_target("chainable_credentials_cli", tracing::Level::DEBUG)
             .with_default(tracing::Level::WARN)
     } else {
-        // The library and this binary are both `chainable_credentials`: `provider` is the
-        // binary's module, the others the library's.
+        // The library's warnings that concern the user (the file cache, STS), and the
+        // command's own.
         tracing_subscriber::filter::Targets::new()
             .with_target("chainable_credentials::file_cache", tracing::Level::WARN)
             .with_target("chainable_credentials::sts", tracing::Level::WARN)
-            .with_target("chainable_credentials::provider", tracing::Level::WARN)
-            .with_target(
-                "chainable_credentials::container_server",
-                tracing::Level::WARN,
-            )
-            .with_target("chainable_credentials::serve", tracing::Level::WARN)
-            .with_target("chainable_credentials::commands", tracing::Level::WARN)
+            .with_target("chainable_credentials_cli", tracing::Level::WARN)
     };
     let subscriber = tracing_subscriber::registry()
         .with(

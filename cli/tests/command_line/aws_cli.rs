@@ -12,9 +12,10 @@
 //! Here STS is reached through the counting fault proxy and S3 directly on moto
 //! (`endpoint_url` in the profile).
 
+use crate::BINARY;
 use crate::support;
 
-use support::cli::{BINARY, Home, finish, stderr, stdout, venv_bin};
+use support::cli::{Home, finish, stderr, stdout, venv_bin};
 use support::fault_proxy::FaultProxy;
 use support::moto::Moto;
 

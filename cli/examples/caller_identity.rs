@@ -8,13 +8,23 @@
 //! chainable-credentials exec --profile admin -- cargo run --example caller_identity
 //! ```
 
-mod common;
-
+use aws_config::BehaviorVersion;
 use aws_config::ecs::EcsCredentialsProvider;
+use std::process::ExitCode;
 
 #[tokio::main]
-async fn main() -> Result<(), common::Failure> {
-    let sdk_config = common::sdk_config().await;
+async fn main() -> ExitCode {
+    match caller_identity().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}", chainable_credentials::error_line(error.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn caller_identity() -> Result<(), Box<dyn std::error::Error>> {
+    let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
     let default_chain = aws_sdk_sts::Client::new(&sdk_config);
     let arn = default_chain.get_caller_identity().send().await?;
     println!("default-chain {}", arn.arn().unwrap_or_default());

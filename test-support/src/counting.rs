@@ -15,6 +15,12 @@ pub struct CountingClient {
     bodies: Arc<Mutex<Vec<String>>>,
 }
 
+impl Default for CountingClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl CountingClient {
     /// Wraps the SDK's default HTTP(S) client.
     pub fn new() -> Self {

@@ -11,14 +11,13 @@
 //! environment, where COMMAND must not see them: a client that used them would be the base
 //! user, which S3 refuses.
 
+use crate::BINARY;
 use crate::support;
 
 use aws_smithy_async::rt::sleep::{AsyncSleep, TokioSleep};
 use std::collections::HashSet;
 use std::time::Duration;
-use support::cli::{
-    BINARY, Home, client, example_binary, finish, node_modules, stderr, stdout, venv_bin,
-};
+use support::cli::{Home, client, example_binary, finish, node_modules, stderr, stdout, venv_bin};
 use support::fault_proxy::{Fault, FaultProxy};
 use support::moto::Moto;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};

@@ -11,7 +11,12 @@
 //! Standard output carries the credentials (or `serve`'s shell lines) and nothing else; every
 //! failure is one line on standard error and a non-zero exit code (2 for a bad command line, 1
 //! for anything else; `exec` exits with COMMAND's code).
+//!
+//! This library is the command's, split from its `main` so that its log lines are its own
+//! (`chainable_credentials_cli::...`, apart from the library's `chainable_credentials::...`);
+//! it is not meant to be used from other programs.
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 mod args;
 mod background;
@@ -39,15 +44,14 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub(crate) use report::one_line;
-
 /// STS region used when none is given or configured anywhere: STS serves every account there.
 pub(crate) const DEFAULT_REGION: &str = "us-east-1";
 
 /// `--timeout` with `--mfa-serial`: time to read the code off a device and type it.
 pub(crate) const DEFAULT_MFA_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn main() -> ExitCode {
+/// The command: parses the command line and runs the subcommand; its exit code.
+pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return report::usage_error(error),
@@ -69,7 +73,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return report::fail(&format!("cannot start the async runtime: {e}")),
     };
-    let ended = runtime.block_on(run(&cli.command, &env, outer_stack.as_deref()));
+    let ended = runtime.block_on(run_command(&cli.command, &env, outer_stack.as_deref()));
     // A thread of the runtime's blocking pool may still be inside a read no timeout can
     // interrupt — an MFA prompt nobody answers, a DNS lookup that hangs — and dropping the
     // runtime would wait for it: the process would outlive `--timeout`, and the AWS CLI, which
@@ -85,7 +89,11 @@ fn main() -> ExitCode {
 }
 
 /// The subcommand.
-async fn run(command: &Command, env: &Env, outer_stack: Option<&str>) -> Result<ExitCode, Failure> {
+async fn run_command(
+    command: &Command,
+    env: &Env,
+    outer_stack: Option<&str>,
+) -> Result<ExitCode, Failure> {
     match command {
         Command::CredentialProcess(args) | Command::Env(args) => {
             commands::print_credentials(command, args, env).await

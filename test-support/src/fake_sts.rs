@@ -1,6 +1,9 @@
 //! An in-process STS: answers AssumeRole and GetSessionToken like STS does (XML body, `Date`
 //! header), issues a new access key per call, counts calls, and can be scripted to fail, to
-//! hang, to be slow, or to hold every answer until the test releases it.
+//! hang, to be slow, or to hold every answer until the test releases it. For the benches, it
+//! keeps no record per call when asked (`quiet`: a million calls cost no memory of its own),
+//! issues session tokens as long as real ones (`with_session_tokens_of`), and answers anything
+//! that is not an STS call as an empty S3 bucket list (`other_calls`).
 
 use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
@@ -71,6 +74,13 @@ struct State {
     arrivals: Mutex<Vec<std::time::SystemTime>>,
     /// Each call's URI and `Authorization` header.
     requests: Mutex<Vec<(String, String)>>,
+    /// Whether each call is recorded (bodies, log, arrivals, requests, issued, in flight by
+    /// name): not for benches that make millions of calls and measure the heap.
+    recording: std::sync::atomic::AtomicBool,
+    /// Session tokens are padded to this many characters (real ones run to about 1,000).
+    token_len: AtomicUsize,
+    /// Requests that were not STS calls (S3), answered with an empty bucket list.
+    other_calls: AtomicUsize,
 }
 
 /// The fake STS. Clones share state.
@@ -96,7 +106,33 @@ impl FakeSts {
             issued: Mutex::new(Vec::new()),
             arrivals: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
+            recording: std::sync::atomic::AtomicBool::new(true),
+            token_len: AtomicUsize::new(0),
+            other_calls: AtomicUsize::new(0),
         }))
+    }
+
+    /// Keeps no record of each call (no bodies, log, arrivals, requests or issued keys; no
+    /// count per session name): for benches that make millions of calls and measure the heap.
+    /// Counts stay.
+    pub fn quiet(self) -> Self {
+        self.0.recording.store(false, Ordering::SeqCst);
+        self
+    }
+
+    /// Issues session tokens of `len` characters, as long as real STS tokens run.
+    pub fn with_session_tokens_of(self, len: usize) -> Self {
+        self.0.token_len.store(len, Ordering::SeqCst);
+        self
+    }
+
+    /// Requests received that were not STS calls (S3).
+    pub fn other_calls(&self) -> usize {
+        self.0.other_calls.load(Ordering::SeqCst)
+    }
+
+    fn recording(&self) -> bool {
+        self.0.recording.load(Ordering::Relaxed)
     }
 
     /// The answer for every call not scripted with `then`.
@@ -191,9 +227,11 @@ impl FakeSts {
             .unwrap_or_default();
         // Numbered under the bodies' lock: the n-th session (ASIAFAKE000n) answers the n-th
         // body, also when calls are answered concurrently.
-        let n = {
+        let n = if self.recording() {
             let mut bodies = self.0.bodies.lock().unwrap();
             bodies.push(body.clone());
+            self.0.calls.fetch_add(1, Ordering::SeqCst) + 1
+        } else {
             self.0.calls.fetch_add(1, Ordering::SeqCst) + 1
         };
         // The operation the request names (its answer's element names follow it).
@@ -226,16 +264,23 @@ impl FakeSts {
             }
         };
         let mut date = now;
-        self.0.log.lock().unwrap().push((now, answered));
+        if self.recording() {
+            self.0.log.lock().unwrap().push((now, answered));
+        }
+        let token_len = self.0.token_len.load(Ordering::Relaxed);
+        let session_xml =
+            |operation, n, expiration| session_xml(operation, n, expiration, token_len);
         let (status, xml, with_date) = match reply {
             Reply::Hang => return None,
             Reply::Panic => panic!("FakeSts: the HTTP client panics (scripted)"),
             Reply::Session(lifetime) => {
-                self.0
-                    .issued
-                    .lock()
-                    .unwrap()
-                    .push((format!("ASIAFAKE{n:04}"), now + lifetime));
+                if self.recording() {
+                    self.0
+                        .issued
+                        .lock()
+                        .unwrap()
+                        .push((format!("ASIAFAKE{n:04}"), now + lifetime));
+                }
                 (200, session_xml(operation, n, now + lifetime), true)
             }
             Reply::SessionExpiringIn {
@@ -295,8 +340,17 @@ fn error_xml(code: &str, message: &str, n: usize) -> String {
     )
 }
 
-fn session_xml(operation: &str, n: usize, expiration: std::time::SystemTime) -> String {
+fn session_xml(
+    operation: &str,
+    n: usize,
+    expiration: std::time::SystemTime,
+    token_len: usize,
+) -> String {
     let expiration = DateTime::from(expiration).fmt(Format::DateTime).unwrap();
+    let mut token = fake_token(n);
+    while token.len() < token_len {
+        token.push('x');
+    }
     let user = if operation.starts_with("AssumeRole") {
         "<AssumedRoleUser><AssumedRoleId>AROAFAKE:test-session</AssumedRoleId>\
          <Arn>arn:aws:sts::123456789012:assumed-role/test-role/test-session</Arn></AssumedRoleUser>"
@@ -314,13 +368,20 @@ fn session_xml(operation: &str, n: usize, expiration: std::time::SystemTime) -> 
          <ResponseMetadata><RequestId>fake-request-{n}</RequestId></ResponseMetadata>\
          </{operation}Response>",
         secret = fake_secret(n),
-        token = fake_token(n),
     )
 }
 
 impl HttpConnector for FakeSts {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let this = self.clone();
+        let is_sts = request
+            .body()
+            .bytes()
+            .is_none_or(|body| body.starts_with(b"Action="));
+        if !is_sts {
+            this.0.other_calls.fetch_add(1, Ordering::SeqCst);
+            return HttpConnectorFuture::ready(Ok(empty_bucket_list()));
+        }
         HttpConnectorFuture::new(async move {
             let now = this.0.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             this.0.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -333,7 +394,7 @@ impl HttpConnector for FakeSts {
                 .find_map(|pair| pair.strip_prefix("RoleSessionName="))
                 .unwrap_or_default()
                 .to_owned();
-            {
+            if this.recording() {
                 let mut by_name = this.0.in_flight_by_name.lock().unwrap();
                 let count = by_name.entry(name.clone()).or_default();
                 *count += 1;
@@ -352,15 +413,17 @@ impl HttpConnector for FakeSts {
                 }
             }
             let _out = Out(this.0.clone(), name);
-            this.0.arrivals.lock().unwrap().push(this.0.clock.now());
-            this.0.requests.lock().unwrap().push((
-                request.uri().to_owned(),
-                request
-                    .headers()
-                    .get("authorization")
-                    .unwrap_or_default()
-                    .to_owned(),
-            ));
+            if this.recording() {
+                this.0.arrivals.lock().unwrap().push(this.0.clock.now());
+                this.0.requests.lock().unwrap().push((
+                    request.uri().to_owned(),
+                    request
+                        .headers()
+                        .get("authorization")
+                        .unwrap_or_default()
+                        .to_owned(),
+                ));
+            }
             let latency = this.0.latency.lock().unwrap().clone();
             if let Some((sleep, latency)) = latency {
                 sleep.sleep(latency).await;
@@ -375,6 +438,14 @@ impl HttpConnector for FakeSts {
             }
         })
     }
+}
+
+/// What S3 answers `ListBuckets` with when there is no bucket: the benches' S3 clients call it.
+fn empty_bucket_list() -> HttpResponse {
+    HttpResponse::new(
+        StatusCode::try_from(200).unwrap(),
+        SdkBody::from("<ListAllMyBucketsResult><Buckets></Buckets></ListAllMyBucketsResult>"),
+    )
 }
 
 impl HttpClient for FakeSts {

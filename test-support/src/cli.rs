@@ -1,12 +1,10 @@
 //! Running the `chainable-credentials` binary, the AWS CLI and boto3 as separate processes, each
-//! test in its own home: config and credentials files, cache directory.
+//! test in its own home: config and credentials files, cache directory. The binary's path is
+//! the command's tests' (`CARGO_BIN_EXE_chainable-credentials`), which they pass in.
 
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
-
-/// The binary under test, built by cargo for this test run.
-pub const BINARY: &str = env!("CARGO_BIN_EXE_chainable-credentials");
 
 /// Longest a process may run: a hang (or a runaway recursion) fails the test instead.
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(120);
@@ -28,6 +26,12 @@ pub fn venv_bin(program: &str) -> PathBuf {
 /// A private home for one test: `~/.aws/config`, `~/.aws/credentials` and the cache directory.
 pub struct Home {
     dir: tempfile::TempDir,
+}
+
+impl Default for Home {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Home {
@@ -89,9 +93,9 @@ impl Home {
         command
     }
 
-    /// Runs the binary with `args` and waits for it.
-    pub async fn run(&self, args: &[&str]) -> Output {
-        let mut command = self.command(BINARY);
+    /// Runs `program` (the binary under test) with `args` and waits for it.
+    pub async fn run(&self, program: &str, args: &[&str]) -> Output {
+        let mut command = self.command(program);
         command.args(args);
         finish(command).await
     }
@@ -158,14 +162,14 @@ pub fn printed_credentials(json: &serde_json::Value) -> aws_credential_types::Cr
 }
 
 /// The JavaScript SDK v3 packages (`node_modules`, for `NODE_PATH`), installed by
-/// `scripts/node.sh install` on first use (idempotent; `scripts/test.sh` installs them first).
+/// `cli/scripts/node.sh install` on first use (idempotent; `scripts/test.sh` installs them first).
 pub fn node_modules() -> PathBuf {
     static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     INSTALLED
         .get_or_init(|| {
             let root = super::repo_root();
             let installed = std::process::Command::new("bash")
-                .arg(root.join("scripts/node.sh"))
+                .arg(root.join("cli/scripts/node.sh"))
                 .arg("install")
                 .status()
                 .expect("run scripts/node.sh install");
@@ -179,7 +183,7 @@ pub fn node_modules() -> PathBuf {
 
 /// A test client program of the checkout's `tests/clients/`.
 pub fn client(name: &str) -> PathBuf {
-    super::repo_root().join("tests/clients").join(name)
+    super::repo_root().join("cli/tests/clients").join(name)
 }
 
 /// An example's binary, which `cargo test` builds beside the test binaries (and

@@ -57,7 +57,7 @@ fn explain(error: &(dyn Error + 'static)) -> String {
             );
         }
     }
-    one_line(error)
+    chainable_credentials::error_line(error)
 }
 
 /// When STS refused a role to base credentials that are a temporary session from the
@@ -109,22 +109,6 @@ fn own_credentials_hint(args: &SessionArgs, error: &(dyn Error + 'static)) -> St
         ),
         _ => String::new(),
     }
-}
-
-/// The error and its causes on one line, without repeating a cause its parent already quotes.
-pub(crate) fn one_line(error: &(dyn Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for e in std::iter::successors(Some(error), |&e| e.source()) {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-    }
-    parts
-        .join(": ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// One line on standard error, exit code 1.

@@ -1,7 +1,7 @@
-//! The benches' in-process STS ([`BenchAws`](super::BenchAws)) served over HTTP on 127.0.0.1,
-//! for a bench that runs the command as a separate process.
+//! The in-process STS ([`FakeSts`](crate::FakeSts)) served over HTTP on 127.0.0.1, for a
+//! bench or a test that runs the command as a separate process.
 
-use super::BenchAws;
+use crate::FakeSts;
 use aws_smithy_runtime_api::client::http::HttpConnector;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
@@ -12,7 +12,7 @@ use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 
 /// Serves `aws` on a free loopback port until the runtime ends; its URL.
-pub async fn serve(aws: BenchAws) -> String {
+pub async fn serve(aws: FakeSts) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -33,7 +33,7 @@ pub async fn serve(aws: BenchAws) -> String {
     url
 }
 
-async fn answer(aws: &BenchAws, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn answer(aws: &FakeSts, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let body = request
         .into_body()
         .collect()
@@ -49,6 +49,12 @@ async fn answer(aws: &BenchAws, request: hyper::Request<Incoming>) -> hyper::Res
     for (name, value) in response.headers() {
         answer = answer.header(name, value);
     }
-    let bytes = response.body().bytes().unwrap_or_default().to_vec();
-    answer.body(Full::new(Bytes::from(bytes))).unwrap()
+    // The fake answers with a streaming body, as a real HTTP client does.
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map(|body| body.to_bytes())
+        .unwrap_or_default();
+    answer.body(Full::new(bytes)).unwrap()
 }
