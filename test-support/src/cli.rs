@@ -101,7 +101,7 @@ impl Home {
     }
 }
 
-/// Waits for a command (bounded by [`PROCESS_TIMEOUT`]) and returns what it printed.
+/// Waits for a command (bounded by `PROCESS_TIMEOUT`) and returns what it printed.
 pub async fn finish(mut command: tokio::process::Command) -> Output {
     let child = command
         .stdin(std::process::Stdio::null())

@@ -1,4 +1,4 @@
-//! The in-process STS ([`FakeSts`](crate::FakeSts)) served over HTTP on 127.0.0.1, for a
+//! The in-process STS ([`FakeSts`]) served over HTTP on 127.0.0.1, for a
 //! bench or a test that runs the command as a separate process.
 
 use crate::FakeSts;
