@@ -19,12 +19,10 @@ pub(crate) fn default_dir(env: &aws_types::os_shim_internal::Env) -> Result<Path
         .filter(|dir| dir.is_absolute() && check_private(dir).is_ok());
     let base = match runtime {
         Some(runtime) => runtime.join("chainable-credentials"),
-        None => cache_dir(env)
-            .map(|cache| cache.join("servers"))
-            .ok_or(
-                "no private directory for the server's files: neither XDG_RUNTIME_DIR nor HOME \
+        None => cache_dir(env).map(|cache| cache.join("servers")).ok_or(
+            "no private directory for the server's files: neither XDG_RUNTIME_DIR nor HOME \
                  is set; give --token-file PATH",
-            )?,
+        )?,
     };
     if let Some(parent) = base.parent() {
         std::fs::create_dir_all(parent)
