@@ -116,7 +116,9 @@ fn exec_config(
     let Some(found) = files.default_credentials() else {
         return Ok(None);
     };
-    let base = crate::private_dir::default_dir(env).map_err(failed)?;
+    let base =
+        crate::private_dir::default_dir(env, chainable_credentials::file_cache::default_dir())
+            .map_err(failed)?;
     let dir = PrivateDir::new(&base, "exec").map_err(failed)?;
     let config = files
         .write_exec_config(&dir.path)

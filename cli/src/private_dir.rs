@@ -7,9 +7,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The user's base directory for them: `$XDG_RUNTIME_DIR/chainable-credentials` (a per-user
-/// directory the system empties at logout), else `servers` in the user's cache directory.
+/// directory the system empties at logout), else `servers` in `cache`, the user's cache
+/// directory (the file cache's).
 /// Created 0700; refused unless it is a directory of the user's that nobody else can enter.
-pub(crate) fn default_dir(env: &aws_types::os_shim_internal::Env) -> Result<PathBuf, String> {
+pub(crate) fn default_dir(
+    env: &aws_types::os_shim_internal::Env,
+    cache: Option<PathBuf>,
+) -> Result<PathBuf, String> {
     // The runtime directory only if it is the user's own and closed to others: a variable
     // kept across `sudo -E` may name another user's.
     let runtime = env
@@ -19,7 +23,7 @@ pub(crate) fn default_dir(env: &aws_types::os_shim_internal::Env) -> Result<Path
         .filter(|dir| dir.is_absolute() && check_private(dir).is_ok());
     let base = match runtime {
         Some(runtime) => runtime.join("chainable-credentials"),
-        None => cache_dir(env).map(|cache| cache.join("servers")).ok_or(
+        None => cache.map(|cache| cache.join("servers")).ok_or(
             "no private directory for the server's files: neither XDG_RUNTIME_DIR nor HOME \
                  is set; give --token-file PATH",
         )?,
@@ -35,21 +39,6 @@ pub(crate) fn default_dir(env: &aws_types::os_shim_internal::Env) -> Result<Path
     }
     check_private(&base)?;
     Ok(base)
-}
-
-/// The user's cache directory for this command, as the file cache finds it:
-/// `$XDG_CACHE_HOME/chainable-credentials` when that is absolute, else
-/// `$HOME/.cache/chainable-credentials`.
-fn cache_dir(env: &aws_types::os_shim_internal::Env) -> Option<PathBuf> {
-    let absolute = |var: &str| {
-        env.get(var)
-            .ok()
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    absolute("XDG_CACHE_HOME")
-        .or_else(|| absolute("HOME").map(|home| home.join(".cache")))
-        .map(|cache| cache.join(chainable_credentials::file_cache::DIR_NAME))
 }
 
 /// A new directory of the user's (0700) under a private base, removed with what is in it when
@@ -160,7 +149,7 @@ mod tests {
         std::fs::create_dir(&runtime).unwrap();
         std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
         let env = Env::from_slice(&[("XDG_RUNTIME_DIR", runtime.to_str().unwrap())]);
-        let dir = default_dir(&env).unwrap();
+        let dir = default_dir(&env, None).unwrap();
         assert_eq!(dir, runtime.join("chainable-credentials"));
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
@@ -174,29 +163,25 @@ mod tests {
 
         // Made open to others (by hand, or by someone who made it first): refused.
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let error = default_dir(&env).unwrap_err();
+        let error = default_dir(&env, None).unwrap_err();
         assert!(error.contains("open to other users"), "{error}");
 
         // A runtime directory open to others (or another user's) is not used.
         std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let home = root.path().join("home");
-        let env = Env::from_slice(&[
-            ("XDG_RUNTIME_DIR", runtime.to_str().unwrap()),
-            ("HOME", home.to_str().unwrap()),
-        ]);
+        let cache = root.path().join("home/.cache/chainable-credentials");
+        let env = Env::from_slice(&[("XDG_RUNTIME_DIR", runtime.to_str().unwrap())]);
         assert_eq!(
-            default_dir(&env).unwrap(),
-            home.join(".cache/chainable-credentials/servers")
+            default_dir(&env, Some(cache.clone())).unwrap(),
+            cache.join("servers")
         );
 
         // Without a runtime directory: the cache directory, never /tmp.
-        let home = root.path().join("home");
-        let env = Env::from_slice(&[("HOME", home.to_str().unwrap())]);
+        let env = Env::from_slice(&[]);
         assert_eq!(
-            default_dir(&env).unwrap(),
-            home.join(".cache/chainable-credentials/servers")
+            default_dir(&env, Some(cache.clone())).unwrap(),
+            cache.join("servers")
         );
-        let error = default_dir(&Env::from_slice(&[])).unwrap_err();
+        let error = default_dir(&env, None).unwrap_err();
         assert!(error.contains("give --token-file PATH"), "{error}");
     }
 }

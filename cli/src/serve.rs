@@ -137,7 +137,7 @@ fn token_file(token: &Token, args: &ServerArgs, env: &Env) -> Result<Option<Toke
         ),
     };
     match TokenFile::write(token, path.as_deref(), || {
-        crate::private_dir::default_dir(env)
+        crate::private_dir::default_dir(env, chainable_credentials::file_cache::default_dir())
     }) {
         Ok(file) => Ok(Some(file)),
         Err(TokenFileError::Path(reason)) => Err(Failure::Usage(reason)),

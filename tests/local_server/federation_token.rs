@@ -39,42 +39,42 @@ async fn a_federated_users_session_from_the_base_users_keys() {
     assert!(moto.bucket_names(provider).await.contains(&moto.bucket));
 }
 
+/// `GetFederationToken` and `GetSessionToken` take long-term IAM user keys only: with a
+/// session (a role's, or one from `credential_process` or SSO) STS refuses them, so nothing is
+/// sent.
 #[tokio::test]
 async fn temporary_base_credentials_are_refused_before_any_sts_call() {
     let moto = Moto::open();
     let proxy = FaultProxy::start(&moto.endpoint).await;
-    let provider = ChainableTemporaryCredentials::builder()
-        .base_credentials(Credentials::new(
-            "ASIATEMPORARY",
-            "temporary-secret",
-            Some("a-session-token".into()),
-            None,
-            "test",
-        ))
-        .region(moto.region())
-        .endpoint_url(&proxy.endpoint)
-        .federation_token("partner-upload")
-        .build()
-        .unwrap();
-    let error = provider.provide_credentials().await.unwrap_err();
-    assert!(
-        matches!(error, CredentialsError::InvalidConfiguration(_)),
-        "{error:?}"
-    );
-    let cause = fetch_error(&error).expect("typed");
-    assert!(
-        matches!(
-            cause,
-            FetchError::BaseNotAccepted {
-                operation: "GetFederationToken",
-                ..
-            }
-        ),
-        "{cause:?}"
-    );
-    assert!(
-        cause.to_string().contains("long-term IAM user keys only"),
-        "{cause}"
-    );
+    for (operation, federation) in [("GetFederationToken", true), ("GetSessionToken", false)] {
+        let mut builder = ChainableTemporaryCredentials::builder()
+            .base_credentials(Credentials::new(
+                "ASIATEMPORARY",
+                "temporary-secret",
+                Some("a-session-token".into()),
+                None,
+                "test",
+            ))
+            .region(moto.region())
+            .endpoint_url(&proxy.endpoint);
+        if federation {
+            builder = builder.federation_token("partner-upload");
+        }
+        let provider = builder.build().unwrap();
+        let error = provider.provide_credentials().await.unwrap_err();
+        assert!(
+            matches!(error, CredentialsError::InvalidConfiguration(_)),
+            "{error:?}"
+        );
+        let cause = fetch_error(&error).expect("typed");
+        assert!(
+            matches!(cause, FetchError::BaseNotAccepted { operation: op, .. } if *op == operation),
+            "{cause:?}"
+        );
+        assert!(
+            cause.to_string().contains("long-term IAM user keys only"),
+            "{cause}"
+        );
+    }
     assert_eq!(proxy.sts_requests(), 0);
 }

@@ -616,27 +616,18 @@ async fn serve_refuses_every_bad_request_while_a_real_client_is_served() {
             .unwrap();
         stalled.push(stream);
     }
-    let aws = home
-        .command(venv_bin("aws"))
-        .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &serving.url)
-        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &token)
-        .env("AWS_DEFAULT_REGION", &moto.region)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .args([
-            "sts",
-            "get-caller-identity",
-            "--query",
-            "Arn",
-            "--output",
-            "text",
-        ])
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(60), aws)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output).trim(), assumed_role_arn(&moto));
+    let caller = tokio::time::timeout(
+        Duration::from_secs(60),
+        crate::first_use::aws_cli_caller(
+            &home,
+            &moto,
+            &serving.url,
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", &token),
+        ),
+    )
+    .await
+    .expect("the AWS CLI was served");
+    assert_eq!(caller, assumed_role_arn(&moto));
     // The cap held: the server closed most of the stalled connections to make room.
     let mut closed = 0;
     for stream in &mut stalled {

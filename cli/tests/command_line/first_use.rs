@@ -99,6 +99,32 @@ fn now() -> std::time::SystemTime {
     aws_smithy_async::time::SystemTimeSource::new().now()
 }
 
+/// What the AWS CLI says the caller is, its credentials from the server at `url` with the token
+/// in `token` (`AWS_CONTAINER_AUTHORIZATION_TOKEN` or `_FILE`, and its value).
+pub(crate) async fn aws_cli_caller(
+    home: &Home,
+    moto: &Moto,
+    url: &str,
+    token: (&str, &str),
+) -> String {
+    let mut aws = home.command(venv_bin("aws"));
+    aws.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", url)
+        .env(token.0, token.1)
+        .env("AWS_DEFAULT_REGION", &moto.region)
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ]);
+    let output = finish(aws).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    stdout(&output).trim().to_owned()
+}
+
 /// Stops a server in the background (SIGTERM) when dropped: a failing test leaves none
 /// running (it is in a session of its own, which no `kill_on_drop` reaches).
 struct StopOnDrop(u32);
@@ -524,22 +550,14 @@ async fn one_token_file_one_server() {
         .strip_prefix("export AWS_CONTAINER_CREDENTIALS_FULL_URI='")
         .unwrap()
         .trim_end_matches('\'');
-    let mut aws = home.command(venv_bin("aws"));
-    aws.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", url)
-        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path)
-        .env("AWS_DEFAULT_REGION", &moto.region)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .args([
-            "sts",
-            "get-caller-identity",
-            "--query",
-            "Arn",
-            "--output",
-            "text",
-        ]);
-    let output = finish(aws).await;
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output).trim(), assumed_role_arn(&moto));
+    let caller = aws_cli_caller(
+        &home,
+        &moto,
+        url,
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path),
+    )
+    .await;
+    assert_eq!(caller, assumed_role_arn(&moto));
 
     let pid = first.id().unwrap().to_string();
     std::process::Command::new("kill")
@@ -948,22 +966,14 @@ async fn a_flood_under_ulimit_64_keeps_the_cpu_low_and_a_real_client_is_served()
             stalled.push(stream);
         }
     }
-    let mut aws = home.command(venv_bin("aws"));
-    aws.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &url)
-        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &token)
-        .env("AWS_DEFAULT_REGION", &moto.region)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .args([
-            "sts",
-            "get-caller-identity",
-            "--query",
-            "Arn",
-            "--output",
-            "text",
-        ]);
-    let output = finish(aws).await;
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output).trim(), assumed_role_arn(&moto));
+    let caller = aws_cli_caller(
+        &home,
+        &moto,
+        &url,
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", &token),
+    )
+    .await;
+    assert_eq!(caller, assumed_role_arn(&moto));
     // Held a few seconds more: a server spinning on `accept` would burn a core meanwhile.
     TokioSleep::new().sleep(Duration::from_secs(3)).await;
     let wall = now()
