@@ -5,7 +5,8 @@
 # command-line tool driven by the real AWS CLI and boto3 (installed into .venv too) and the
 # JavaScript SDK v3 (npm, into .node by cli/scripts/node.sh), the upload
 # service example over HTTP and its page in headless Chromium (installed from the distribution's
-# packages by scripts/browser.sh), then the doc tests. Extra arguments go to the test runner,
+# packages by scripts/browser.sh), the session store against a real redis-server (installed by
+# scripts/redis.sh, one server per test on a free loopback port), then the doc tests. Extra arguments go to the test runner,
 # e.g. `scripts/test.sh moto_`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,7 +33,9 @@ cargo clippy -p chainable-credentials --lib -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features --features file-cache -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features --features profile -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p chainable-credentials --features file-cache,profile --quiet
+cargo clippy -p chainable-credentials --lib --no-default-features --features redis-store -- -D warnings
+cargo clippy -p chainable-credentials --lib --no-default-features --features session-store -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p chainable-credentials --features file-cache,profile,redis-store --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p chainable-credentials-cli --quiet
 # Both packages as crates.io would take them (the command's path dependency on the library is
 # checked against the library as packaged here).
@@ -49,6 +52,10 @@ eval "$(.venv/bin/python scripts/moto_setup.py --endpoint "$enforcing" --enforce
 eval "$(.venv/bin/python scripts/moto_setup.py --endpoint "$open" --prefix CC_OPEN_)"
 set +a
 echo "enforcing server at $enforcing, open server at $open"
+
+section "Valkey/Redis for the session store's tests (scripts/redis.sh)"
+scripts/redis.sh install
+scripts/redis.sh check
 
 section "the JavaScript SDK v3 for the container-credentials tests (cli/scripts/node.sh)"
 cli/scripts/node.sh install

@@ -48,6 +48,8 @@ pub enum Field {
     Prefetch,
     /// `Builder::file_cache` (feature `file-cache`)
     FileCache,
+    /// `Builder::session_store`, and the settings of a store's builder (`redis::RedisStoreBuilder`)
+    SessionStore,
     /// [`Builder::base_credentials`](crate::Builder::base_credentials)
     BaseCredentials,
     /// [`Builder::http_client`](crate::Builder::http_client)
@@ -92,6 +94,7 @@ impl Field {
         Field::LoadTimeout,
         Field::Prefetch,
         Field::FileCache,
+        Field::SessionStore,
         Field::BaseCredentials,
         Field::HttpClient,
         Field::SleepImpl,
@@ -123,6 +126,7 @@ impl Field {
             Field::LoadTimeout => "load_timeout",
             Field::Prefetch => "prefetch",
             Field::FileCache => "file_cache",
+            Field::SessionStore => "session_store",
             Field::BaseCredentials => "base_credentials",
             Field::HttpClient => "http_client",
             Field::SleepImpl => "sleep_impl",

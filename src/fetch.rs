@@ -24,9 +24,9 @@ pub(crate) struct SessionFetcher {
     pub(crate) sts: Sts,
     /// What is asked for: names the refresh's tracing span.
     pub(crate) request: SessionRequest,
-    /// Sessions shared with other processes through a directory, if configured.
-    #[cfg(feature = "file-cache")]
-    pub(crate) file_cache: Option<crate::file_cache::FileCache>,
+    /// Sessions shared beyond this process (a directory, Valkey), if configured.
+    #[cfg(feature = "session-store")]
+    pub(crate) store: Option<crate::session_store::ProviderStore>,
 }
 
 impl SessionFetcher {
@@ -49,17 +49,20 @@ impl SessionFetcher {
                 .await
                 .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))?
         };
-        #[cfg(feature = "file-cache")]
-        if let Some(cache) = &self.file_cache {
-            return cache
-                .load_or_fetch(crate::file_cache::KeySource::Credentials(&base), from_sts)
+        #[cfg(feature = "session-store")]
+        if let Some(store) = &self.store {
+            return store
+                .load_or_fetch(
+                    crate::session_store::KeySource::Credentials(&base),
+                    from_sts,
+                )
                 .await;
         }
         from_sts.await
     }
 
     /// No base credentials: the token (the assertion), read once for this refresh, is the
-    /// identity. A web identity session is shared through the file cache under a key that
+    /// identity. A web identity session is shared through the session store under a key that
     /// hashes the token (a rotated token is a new entry); SAML assertions are single-use, so
     /// theirs are not.
     async fn unsigned_session(&self) -> Result<Session, CredentialsError> {
@@ -70,13 +73,13 @@ impl SessionFetcher {
                 .await
                 .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))?
         };
-        #[cfg(feature = "file-cache")]
-        if let (Some(cache), crate::sts::Unsigned::WebIdentityToken(token)) =
-            (&self.file_cache, &identity)
+        #[cfg(feature = "session-store")]
+        if let (Some(store), crate::sts::Unsigned::WebIdentityToken(token)) =
+            (&self.store, &identity)
         {
-            return cache
+            return store
                 .load_or_fetch(
-                    crate::file_cache::KeySource::WebIdentityToken(token),
+                    crate::session_store::KeySource::WebIdentityToken(token),
                     from_sts,
                 )
                 .await;
@@ -91,10 +94,17 @@ impl FetchSession for SessionFetcher {
     }
 
     fn discard(&self, _credentials: &Credentials) {
-        #[cfg(feature = "file-cache")]
-        if let Some(cache) = &self.file_cache {
-            cache.discard(_credentials.access_key_id());
+        #[cfg(feature = "session-store")]
+        if let Some(store) = &self.store {
+            store.discard(_credentials.access_key_id());
         }
+    }
+
+    #[cfg(feature = "session-store")]
+    fn store_counts(&self) -> Option<crate::session_store::StoreCounts> {
+        self.store
+            .as_ref()
+            .map(crate::session_store::ProviderStore::counts)
     }
 
     fn operation(&self) -> &'static str {

@@ -493,6 +493,61 @@
 //! evaluate session policies, so "tenant A cannot read tenant B's objects" is shown only on a
 //! real account.
 //!
+//! # A fleet on one role: deploy storms, token vending at scale
+//!
+//! N instances started together (a deploy, an autoscaling step) each call STS for the same
+//! role in the same second; STS's request quota is per account and region. A
+//! [`SessionStore`](crate::session_store::SessionStore) in Valkey or Redis (cargo feature
+//! `redis-store`) makes the fleet call once per session lifetime: the first instance that
+//! needs a session takes the key's lease, calls STS and writes the sealed session; the others
+//! wait for it (at most half the load timeout) and take it. Each instance keeps its own
+//! jittered refresh point; the first to reach it refreshes and writes, the others, reaching
+//! theirs, take the newer session from the store.
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis-store")]
+//! # fn example(sdk_config: &aws_types::SdkConfig) -> Result<(), chainable_credentials::BuildError> {
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//! use chainable_credentials::session_store::redis::RedisStoreBuilder;
+//!
+//! // One store for the process: clones share its connection and its counts.
+//! let store = RedisStoreBuilder::new("rediss://sessions.internal:6379/0")
+//!     .sealing_key_file("/run/secrets/session-store-key")
+//!     .key_prefix("reports-service:")
+//!     .build()?;
+//! let provider = ChainableTemporaryCredentials::builder()
+//!     .configure(sdk_config)
+//!     .role_arn("arn:aws:iam::123456789012:role/reports")
+//!     .session_store(store.clone())
+//!     .build()?;
+//! # let _ = provider;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! **Where the sealing key lives, and how it is rotated.** The key is 32 random bytes (`openssl
+//! rand -hex 32`), in a file readable by the service only (a secret manager's mounted file, a
+//! Kubernetes secret): whoever has it and the store's credentials can read every session. To
+//! rotate: deploy `[new]` second everywhere (`old` seals, both open), then first (`new` seals,
+//! both open), then alone. Entries sealed with a key no instance holds cost one STS call each,
+//! nothing else.
+//!
+//! **When the store is down**: nothing breaks. Each command has a short timeout (250 ms by
+//! default); a failure is one warning, and for 1 to 30 seconds the instance does not try the
+//! store and calls STS as without it. The fleet then makes the calls it would have made
+//! without a store — STS's quota is the limit again — and uses the store as soon as it is back.
+//!
+//! **Sizing, on paper.** An entry is the session (about 1,300 bytes with a real session token)
+//! sealed (+ 40 bytes) under a 86-byte name: about 1.5 KB. A million tenants' sessions are
+//! about 1.5 GB of Valkey memory; the fleet's traffic is two commands (a lookup, and on a miss
+//! a lease and a write) per refresh per instance, not per request: 1,000 instances refreshing
+//! a one-hour session make about 1,000 lookups in the refresh window, a few per second.
+//! **Cluster and replicas**: each key and its lease live on one shard (their names hash
+//! independently; the lease guards only the STS call, so a lease and its entry on different
+//! shards is fine); reads from replicas are not used (a lagging replica would only cost STS
+//! calls). A failover that loses the last writes costs one STS call per lost entry, nothing
+//! more: entries are a cache of sessions STS can always issue again.
+//!
 //! # Regional and global STS endpoints
 //!
 //! The provider calls the STS endpoint of the region it is given (`sts.REGION.amazonaws.com`),

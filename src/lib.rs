@@ -96,6 +96,8 @@ mod refresh;
 mod request;
 pub mod scoped;
 mod session;
+#[cfg(feature = "session-store")]
+pub mod session_store;
 mod status;
 mod sts;
 mod validation;

@@ -335,7 +335,7 @@ impl SessionRequest {
     /// Everything that changes the session, as canonical JSON (field order fixed): what the
     /// file cache's key is a hash of. Take it before a default session name is generated: a
     /// name that differs per process must not split the cache.
-    #[cfg(feature = "file-cache")]
+    #[cfg(feature = "session-store")]
     pub(crate) fn cache_identity(&self) -> serde_json::Value {
         // Destructured without `..`: a new field cannot be left out of the key.
         let SessionRequest {
@@ -464,7 +464,7 @@ mod tests {
         (full, variants)
     }
 
-    #[cfg(feature = "file-cache")]
+    #[cfg(feature = "session-store")]
     #[test]
     fn requests_differing_in_any_one_field_have_different_cache_identities() {
         let (full, variants) = every_field_changed();

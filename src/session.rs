@@ -14,9 +14,9 @@ pub(crate) const PROVIDER_NAME: &str = "ChainableTemporaryCredentials";
 pub(crate) enum Origin {
     /// This provider's own STS call.
     Sts,
-    /// The file cache: another process (or an earlier run) made the STS call.
-    #[cfg(feature = "file-cache")]
-    FileCache,
+    /// The session store: another process (or an earlier run) made the STS call.
+    #[cfg(feature = "session-store")]
+    Store,
     /// A profile's own credentials (no `role_arn`), read through aws-config: no STS call.
     #[cfg(feature = "profile")]
     Profile,

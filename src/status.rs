@@ -57,6 +57,11 @@ pub struct ProviderStatus {
     /// The background refresh task is running (see
     /// [`Builder::background_refresh`](crate::Builder::background_refresh)).
     pub background_refresh_running: bool,
+    /// With a session store ([`Builder::session_store`](crate::Builder::session_store) or the
+    /// file cache): its hits, misses, rejected entries and errors, for every provider using the
+    /// same store.
+    #[cfg(feature = "session-store")]
+    pub store: Option<crate::session_store::StoreCounts>,
 }
 
 /// How one refresh ended, as told to the listener given to

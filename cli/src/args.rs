@@ -259,6 +259,24 @@ pub(crate) struct SessionArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
     pub(crate) cache_dir: Option<PathBuf>,
 
+    /// Share sessions through Valkey/Redis instead of the cache directory, so that processes
+    /// on different machines (CI runners, developers behind one bastion) make one STS call:
+    /// redis://[USER[:PASSWORD]@]HOST[:PORT][/DB], or rediss:// for TLS. Entries are sealed
+    /// with the key of --session-store-key-file.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "session_store_key_file",
+        conflicts_with_all = ["no_cache", "cache_dir"]
+    )]
+    pub(crate) session_store: Option<String>,
+
+    /// The sealing keys of --session-store: 64 hexadecimal characters (32 bytes) a line, the
+    /// first seals, the others are older keys still read; the file must not be readable by
+    /// others.
+    #[arg(long, value_name = "PATH", requires = "session_store")]
+    pub(crate) session_store_key_file: Option<PathBuf>,
+
     /// Print the secret even when standard output is a terminal (by default the command
     /// refuses, so that it does not end up on screen or in a scrollback buffer).
     #[arg(long)]

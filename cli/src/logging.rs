@@ -22,6 +22,7 @@ pub(crate) fn log_to_stderr(verbose: bool) {
         // command's own.
         tracing_subscriber::filter::Targets::new()
             .with_target("chainable_credentials::file_cache", tracing::Level::WARN)
+            .with_target("chainable_credentials::session_store", tracing::Level::WARN)
             .with_target("chainable_credentials::sts", tracing::Level::WARN)
             .with_target("chainable_credentials_cli", tracing::Level::WARN)
     };

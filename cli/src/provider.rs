@@ -56,6 +56,7 @@ pub(crate) async fn build(
         args,
         codes,
         cache_dir: cache_dir(args),
+        store: session_store(args)?,
         timeout: timeout(args),
         policy: args.policy.as_deref().map(policy_text).transpose()?,
     };
@@ -84,6 +85,8 @@ pub(crate) async fn build(
 /// The flags every hop shares, and those of the last role (the printed session's).
 struct HopFlags<'a> {
     args: &'a SessionArgs,
+    /// `--session-store`: one store (one connection) for every hop.
+    store: Option<chainable_credentials::session_store::SessionStore>,
     codes: &'a CodeSource,
     cache_dir: Option<PathBuf>,
     timeout: Duration,
@@ -107,6 +110,7 @@ impl HopFlags<'_> {
             .allow_insecure_endpoint(args.allow_insecure_endpoint);
         builder
             .set_file_cache(self.cache_dir.clone())
+            .set_session_store(self.store.clone())
             .set_role_session_name(args.session_name.clone())
             .set_duration(args.duration)
             .set_external_id(args.external_id.clone());
@@ -191,9 +195,26 @@ fn default_region() -> SdkConfig {
         .build()
 }
 
-/// `--cache-dir`, else the conventional directory, unless `--no-cache`.
+/// `--session-store` with its keys, if given.
+fn session_store(
+    args: &SessionArgs,
+) -> Result<Option<chainable_credentials::session_store::SessionStore>, Failure> {
+    let Some(url) = &args.session_store else {
+        return Ok(None);
+    };
+    let mut builder = chainable_credentials::session_store::redis::RedisStoreBuilder::new(url);
+    if let Some(path) = &args.session_store_key_file {
+        builder = builder.sealing_key_file(path);
+    }
+    builder
+        .build()
+        .map(Some)
+        .map_err(|e| Failure::Usage(format!("--session-store: {e}")))
+}
+
+/// `--cache-dir`, else the conventional directory, unless `--no-cache` or `--session-store`.
 fn cache_dir(args: &SessionArgs) -> Option<PathBuf> {
-    if args.no_cache {
+    if args.no_cache || args.session_store.is_some() {
         return None;
     }
     let dir = args
@@ -280,6 +301,7 @@ fn flag_given(args: &SessionArgs, field: Field) -> bool {
         Field::Profile => args.profile.is_some(),
         Field::SourceProfile => args.source_profile.is_some(),
         Field::FileCache => args.cache_dir.is_some(),
+        Field::SessionStore => args.session_store.is_some(),
         Field::Policy => args.policy.is_some(),
         Field::PolicyArns => !args.policy_arns.is_empty(),
         Field::Tags => !args.tags.is_empty(),
@@ -305,6 +327,7 @@ fn flag_of(field: Field) -> Option<&'static str> {
         Field::Profile => "--profile",
         Field::SourceProfile => "--source-profile",
         Field::FileCache => "--cache-dir",
+        Field::SessionStore => "--session-store",
         Field::Policy => "--policy",
         Field::PolicyArns => "--policy-arn",
         Field::Tags => "--tag",

@@ -58,26 +58,28 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
         refreshing,
         runtime,
     } = parts;
-    // The file cache's key is taken from the request as given: a generated session name,
-    // which differs per process, must not split the cache.
-    // A SAML assertion is single-use (its id and minutes of validity): memory only.
-    #[cfg(feature = "file-cache")]
-    let file_cache = refreshing
-        .file_cache
+    // The store's key is taken from the request as given: a generated session name, which
+    // differs per process, must not split the cache. A SAML assertion is single-use (its id
+    // and minutes of validity): memory only.
+    #[cfg(feature = "session-store")]
+    let store = refreshing
+        .session_store
         .clone()
         .filter(|_| request.saml_provider_arn().is_none())
-        .map(|dir| {
-            crate::file_cache::FileCache::new(
-                dir,
-                crate::file_cache::KeyBasis::new(
+        .map(|store| {
+            crate::session_store::ProviderStore::new(
+                Arc::new(crate::session_store::SharedSessions::new(
+                    store,
+                    runtime.time_source.clone(),
+                    runtime.sleep.clone(),
+                    refreshing.load_timeout / 2,
+                )),
+                crate::session_store::KeyBasis::new(
                     &request,
                     &runtime.region,
                     runtime.endpoint_url.as_deref(),
                 ),
                 request.longest_lifetime(request.duration),
-                runtime.time_source.clone(),
-                runtime.sleep.clone(),
-                refreshing.load_timeout / 2,
             )
         });
     name_the_session(&mut request, &runtime);
@@ -90,8 +92,8 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
             runtime.time_source.clone(),
         ),
         request: request.clone(),
-        #[cfg(feature = "file-cache")]
-        file_cache,
+        #[cfg(feature = "session-store")]
+        store,
     };
     let engine = RefreshEngine::new(Arc::new(fetcher), engine_config(&refreshing, &runtime));
     ChainableTemporaryCredentials::new(

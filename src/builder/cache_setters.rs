@@ -151,4 +151,30 @@ impl Builder {
         self.cache.file_cache = dir;
         self
     }
+
+    /// Shares sessions beyond this process through `store`: a directory (the processes of
+    /// one user on one machine) or Valkey/Redis (a fleet; cargo feature `redis-store`). A
+    /// session is fetched once and reused from the store while more than its advisory window
+    /// is left; providers that miss together make one STS call between them; a store that
+    /// fails is left alone for a while and sessions come from STS as without it. Serves every
+    /// hop of a chain or a profile built from this builder. See
+    /// [`session_store`](crate::session_store). Not together with
+    /// [`file_cache`](Self::file_cache), which is a directory store.
+    ///
+    /// Default: none.
+    #[cfg(feature = "session-store")]
+    pub fn session_store(mut self, store: crate::session_store::SessionStore) -> Self {
+        self.set_session_store(Some(store));
+        self
+    }
+
+    /// Sets or clears the session store; see [`session_store`](Self::session_store).
+    #[cfg(feature = "session-store")]
+    pub fn set_session_store(
+        &mut self,
+        store: Option<crate::session_store::SessionStore>,
+    ) -> &mut Self {
+        self.cache.session_store = store;
+        self
+    }
 }

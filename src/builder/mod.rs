@@ -75,6 +75,16 @@ pub(crate) struct ScopedParts {
     pub(crate) time: aws_smithy_async::time::SharedTimeSource,
     pub(crate) sleep: aws_smithy_async::rt::sleep::SharedAsyncSleep,
     pub(crate) base: aws_credential_types::provider::SharedCredentialsProvider,
+    /// Where sessions are shared beyond this process, and what names a scope's entry: the
+    /// builder's request as given (a generated session name would split the store), the
+    /// region and the endpoint.
+    #[cfg(feature = "session-store")]
+    pub(crate) store: Option<(
+        crate::session_store::SessionStore,
+        SessionRequest,
+        aws_types::region::Region,
+        Option<String>,
+    )>,
 }
 
 /// How the session is cached and refreshed, as set on the builder.
@@ -86,6 +96,8 @@ struct CacheSettings {
     on_refresh: Option<RefreshListener>,
     #[cfg(feature = "file-cache")]
     file_cache: Option<std::path::PathBuf>,
+    #[cfg(feature = "session-store")]
+    session_store: Option<crate::session_store::SessionStore>,
 }
 
 /// The cache settings, checked and defaulted.
@@ -94,8 +106,9 @@ struct Refreshing {
     background_refresh: bool,
     prefetch: bool,
     on_refresh: Option<RefreshListener>,
-    #[cfg(feature = "file-cache")]
-    file_cache: Option<std::path::PathBuf>,
+    /// Where sessions are shared beyond this process: the one set, or the file cache's.
+    #[cfg(feature = "session-store")]
+    session_store: Option<crate::session_store::SessionStore>,
 }
 
 impl fmt::Debug for Builder {
@@ -179,12 +192,6 @@ impl Builder {
                  role is needed, and no web identity token, SAML assertion or federation token",
             );
         }
-        if self.cache.file_cache_dir().is_some() {
-            return conflict(
-                Field::FileCache,
-                "scoped sessions are set: they are kept in memory, in their own bounded cache",
-            );
-        }
         if self.cache.prefetch == Some(true) {
             return conflict(
                 Field::Prefetch,
@@ -201,6 +208,15 @@ impl Builder {
         }
         let refreshing = self.cache.resolve(false)?;
         let runtime = self.runtime.resolve(refreshing.load_timeout)?;
+        #[cfg(feature = "session-store")]
+        let store = refreshing.session_store.clone().map(|store| {
+            (
+                store,
+                request.clone(),
+                runtime.region.clone(),
+                runtime.endpoint_url.clone(),
+            )
+        });
         assemble::name_the_session(&mut request, &runtime);
         Ok(ScopedParts {
             sts_config: assemble::sts_config(&runtime),
@@ -210,6 +226,8 @@ impl Builder {
             time: runtime.time_source,
             sleep: runtime.sleep,
             base: runtime.base,
+            #[cfg(feature = "session-store")]
+            store,
         })
     }
 
@@ -300,6 +318,25 @@ impl CacheSettings {
         None
     }
 
+    /// The session store: the one set, else a directory store for the file cache.
+    #[cfg(feature = "session-store")]
+    fn store(&self) -> Result<Option<crate::session_store::SessionStore>, BuildError> {
+        #[cfg(feature = "file-cache")]
+        if let Some(dir) = &self.file_cache {
+            if self.session_store.is_some() {
+                return Err(BuildError::Conflict {
+                    field: Field::FileCache,
+                    requires: "a `session_store` is set too: sessions are shared through one of \
+                               them",
+                });
+            }
+            return Ok(Some(crate::session_store::SessionStore::directory(
+                dir.clone(),
+            )));
+        }
+        Ok(self.session_store.clone())
+    }
+
     /// The settings with their defaults: the background refresh is off by default when an
     /// MFA code is needed somewhere in the chain (a code is asked for when someone needs
     /// credentials, not at a refresh point while nobody is there).
@@ -329,8 +366,8 @@ impl CacheSettings {
             background_refresh,
             prefetch,
             on_refresh: self.on_refresh.clone(),
-            #[cfg(feature = "file-cache")]
-            file_cache: self.file_cache.clone(),
+            #[cfg(feature = "session-store")]
+            session_store: self.store()?,
         })
     }
 }

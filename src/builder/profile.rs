@@ -306,6 +306,10 @@ impl Builder {
         {
             builder.cache.file_cache = self.cache.file_cache.clone();
         }
+        #[cfg(feature = "session-store")]
+        {
+            builder.cache.session_store = self.cache.session_store.clone();
+        }
         builder
     }
 

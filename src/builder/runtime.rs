@@ -33,8 +33,8 @@ pub(crate) struct RuntimeSettings {
 
 /// How STS is reached, resolved.
 pub(crate) struct Runtime {
-    /// Part of the file cache's key.
-    #[cfg(feature = "file-cache")]
+    /// Part of the session store's key.
+    #[cfg(feature = "session-store")]
     pub(crate) region: Region,
     pub(crate) endpoint_url: Option<String>,
     pub(crate) allow_insecure_endpoint: bool,
@@ -115,7 +115,7 @@ impl RuntimeSettings {
             base: &base,
         });
         Ok(Runtime {
-            #[cfg(feature = "file-cache")]
+            #[cfg(feature = "session-store")]
             region,
             endpoint_url,
             allow_insecure_endpoint,

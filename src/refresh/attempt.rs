@@ -195,10 +195,10 @@ impl RefreshAttempt {
         );
         let (outcome, message) = match session.origin {
             Origin::Sts => ("refreshed", "obtained a new session from STS"),
-            #[cfg(feature = "file-cache")]
-            Origin::FileCache => (
-                "from the file cache",
-                "took the session from the file cache (no STS call)",
+            #[cfg(feature = "session-store")]
+            Origin::Store => (
+                "from the session store",
+                "took the session from the session store (no STS call)",
             ),
             #[cfg(feature = "profile")]
             Origin::Profile => (

@@ -211,6 +211,8 @@ impl RefreshEngine {
             last_error: control.last_failure.as_ref().map(ToString::to_string),
             serving_cached_after_failure: has_valid_session && control.failures > 0,
             background_refresh_running: state.background_running.load(Ordering::Acquire),
+            #[cfg(feature = "session-store")]
+            store: state.fetcher.store_counts(),
         }
     }
 

@@ -11,7 +11,7 @@ mod state;
 
 pub(crate) use backoff::Backoff;
 pub(crate) use engine::RefreshEngine;
-#[cfg(feature = "file-cache")]
+#[cfg(feature = "session-store")]
 pub(crate) use schedule::advisory_window;
 pub(crate) use state::EngineConfig;
 
@@ -37,6 +37,12 @@ pub(crate) trait FetchSession: Send + Sync + fmt::Debug + 'static {
     fn operation(&self) -> &'static str;
 
     /// Told when the provider is invalidated while holding these credentials: a fetcher that
-    /// keeps sessions elsewhere (the file cache) must not hand them back.
+    /// keeps sessions elsewhere (a session store) must not hand them back.
     fn discard(&self, _credentials: &Credentials) {}
+
+    /// What the session store did for this fetcher, if it has one.
+    #[cfg(feature = "session-store")]
+    fn store_counts(&self) -> Option<crate::session_store::StoreCounts> {
+        None
+    }
 }

@@ -45,6 +45,20 @@ pub(crate) struct Shared {
     pub(crate) max_wait: Duration,
     /// STS calls made (a slot granted and the call started).
     pub(crate) sts_calls: AtomicU64,
+    /// Where sessions are shared beyond this process, if configured.
+    #[cfg(feature = "session-store")]
+    pub(crate) store: Option<ScopeStore>,
+}
+
+/// The session store as every scope uses it: the store on the sessions' clock, and what names
+/// a scope's entry besides the scope (the builder's request as given, region, endpoint).
+#[cfg(feature = "session-store")]
+#[derive(Debug)]
+pub(crate) struct ScopeStore {
+    pub(crate) shared: crate::session_store::SharedSessions,
+    pub(crate) request: SessionRequest,
+    pub(crate) region: aws_types::region::Region,
+    pub(crate) endpoint_url: Option<String>,
 }
 
 /// Fetches one scope's sessions.
@@ -81,6 +95,54 @@ impl ScopeFetcher {
         let shared = &*self.shared;
         let request = self.request()?;
         let operation = request.operation().name();
+        let base = shared.base.credentials(operation).await?;
+        let new_session = self.new_session(&request, &base);
+        #[cfg(feature = "session-store")]
+        let session = match &shared.store {
+            // Looked up before the limiter: a session another instance fetched costs no slot.
+            Some(store) => self.stored_or_new(store, &base, new_session).await?,
+            None => new_session.await?,
+        };
+        #[cfg(not(feature = "session-store"))]
+        let session = new_session.await?;
+        self.obtained_at_ms
+            .store(millis(session.received_at), Ordering::Relaxed);
+        self.expires_at_ms
+            .store(millis(session.expires_at), Ordering::Relaxed);
+        Ok(session)
+    }
+
+    /// The scope's session from the store, else `new_session`'s, written there.
+    #[cfg(feature = "session-store")]
+    async fn stored_or_new(
+        &self,
+        store: &ScopeStore,
+        base: &Credentials,
+        new_session: impl std::future::Future<Output = Result<Session, CredentialsError>>,
+    ) -> Result<Session, CredentialsError> {
+        let request = merged(&self.scope.request, &store.request)
+            .map_err(CredentialsError::invalid_configuration)?;
+        let key = crate::session_store::KeyBasis::new(
+            &request,
+            &store.region,
+            store.endpoint_url.as_deref(),
+        )
+        .key_for(crate::session_store::KeySource::Credentials(base));
+        let longest = request.longest_lifetime(request.duration);
+        store
+            .shared
+            .load_or_fetch(&key, longest, None, new_session)
+            .await
+    }
+
+    /// A new session from STS, within the limits on STS calls.
+    async fn new_session(
+        &self,
+        request: &SessionRequest,
+        base: &Credentials,
+    ) -> Result<Session, CredentialsError> {
+        let shared = &*self.shared;
+        let operation = request.operation().name();
         let now = millis(shared.time.now());
         // A scope whose session is still valid yields to scopes whose callers have nothing.
         let priority = if now < self.expires_at_ms.load(Ordering::Relaxed) {
@@ -101,16 +163,10 @@ impl ScopeFetcher {
                 };
                 CredentialsError::provider_error(FetchError::StsLimit { operation, waiting })
             })?;
-        let base = shared.base.credentials(operation).await?;
         shared.sts_calls.fetch_add(1, Ordering::Relaxed);
-        let session = catch_panic(shared.sts.session_for(&request, &base))
+        catch_panic(shared.sts.session_for(request, base))
             .await
-            .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))??;
-        self.obtained_at_ms
-            .store(millis(session.received_at), Ordering::Relaxed);
-        self.expires_at_ms
-            .store(millis(session.expires_at), Ordering::Relaxed);
-        Ok(session)
+            .map_err(|Panicked| panicked(operation, "the STS call (its HTTP client)"))?
     }
 }
 

@@ -236,7 +236,8 @@ impl ScopedSessionsBuilder {
     pub fn build(self) -> Result<ScopedSessions, BuildError> {
         let capacity = self.check_settings()?;
         let limits = self.limits;
-        let parts = self.builder.into_scoped_parts()?;
+        #[cfg_attr(not(feature = "session-store"), allow(unused_mut))]
+        let mut parts = self.builder.into_scoped_parts()?;
         let limiter = Arc::new(Limiter::new(
             limits,
             parts.time.clone(),
@@ -255,6 +256,8 @@ impl ScopedSessionsBuilder {
             spawn_refreshes: false,
             on_refresh: None,
         });
+        #[cfg(feature = "session-store")]
+        let store = scope_store(&mut parts);
         let shared = Arc::new(Shared {
             sts: Sts::new(
                 parts.sts_config,
@@ -270,6 +273,8 @@ impl ScopedSessionsBuilder {
             // The limiter's typed error comes before the engine's timeout.
             max_wait: parts.load_timeout * 9 / 10,
             sts_calls: Default::default(),
+            #[cfg(feature = "session-store")]
+            store,
         });
         let inner = Arc::new(Inner {
             cache: ScopeCache::new(capacity),
@@ -327,6 +332,23 @@ impl ScopedSessionsBuilder {
         }
         Ok(capacity)
     }
+}
+
+/// The session store as the scopes use it, if one was set on the builder.
+#[cfg(feature = "session-store")]
+fn scope_store(parts: &mut crate::builder::ScopedParts) -> Option<fetcher::ScopeStore> {
+    let (store, request, region, endpoint_url) = parts.store.take()?;
+    Some(fetcher::ScopeStore {
+        shared: crate::session_store::SharedSessions::new(
+            store,
+            parts.time.clone(),
+            parts.sleep.clone(),
+            parts.load_timeout / 2,
+        ),
+        request,
+        region,
+        endpoint_url,
+    })
 }
 
 /// The settings every scope shares.
@@ -484,6 +506,12 @@ impl ScopedSessions {
             waiting_for_sts: limiter.waiting(),
             refused_by_sts_limit: limiter.counts.refused.load(Ordering::Relaxed),
             scheduler_running: inner.scheduler_running.load(Ordering::Acquire),
+            #[cfg(feature = "session-store")]
+            store: inner
+                .shared
+                .store
+                .as_ref()
+                .map(|store| store.shared.counts()),
         }
     }
 
@@ -519,6 +547,11 @@ pub struct ScopedSessionsStatus {
     pub refused_by_sts_limit: u64,
     /// The scheduler task is alive.
     pub scheduler_running: bool,
+    /// With a session store ([`Builder::session_store`](crate::Builder::session_store) or the
+    /// file cache): its hits, misses, rejected entries and errors — every user of the same
+    /// store together.
+    #[cfg(feature = "session-store")]
+    pub store: Option<crate::session_store::StoreCounts>,
 }
 
 /// One scope's credentials provider, from [`ScopedSessions::provider`]. Clones share the

@@ -21,7 +21,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
 use aws_smithy_async::time::SharedTimeSource;
 use error::{is_role_chaining_limit, sts_error};
-#[cfg(feature = "file-cache")]
+#[cfg(feature = "session-store")]
 pub(crate) use server_date::EXPIRY_ALLOWANCE;
 use server_date::ServerDateCapture;
 use std::sync::atomic::{AtomicBool, Ordering};

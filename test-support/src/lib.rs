@@ -1,6 +1,7 @@
 //! Test support shared by the library's tests and benches, the command's, the upload service
 //! example's and the peers harness: a scriptable in-process STS (`FakeSts`) and S3
-//! (`fake_s3`), the local server's fixtures (`Moto`), the fault proxy, the command's processes
+//! (`fake_s3`), the local server's fixtures (`Moto`), a Valkey/Redis server of a test's own
+//! (`redis`), the fault proxy, the command's processes
 //! (`cli`), the benches' helpers (`bench`, `heap`, `sdk_cache`, `http_server`), and small
 //! helpers.
 
@@ -14,6 +15,7 @@ pub mod fault_proxy;
 pub mod heap;
 pub mod http_server;
 pub mod moto;
+pub mod redis;
 pub mod sdk_cache;
 
 use aws_smithy_async::rt::sleep::TokioSleep;
@@ -36,6 +38,18 @@ pub fn repo_root() -> &'static std::path::Path {
         .ancestors()
         .find(|dir| dir.join("scripts/moto.sh").exists())
         .expect("the checkout's scripts/ above the crate")
+}
+
+/// The real time, for tests that measure how long something took (read through
+/// `SystemTimeSource`, as everywhere).
+pub fn now() -> SystemTime {
+    SystemTimeSource::new().now()
+}
+
+/// A real pause, for tests against real servers.
+pub async fn pause(duration: Duration) {
+    use aws_smithy_async::rt::sleep::AsyncSleep;
+    TokioSleep::new().sleep(duration).await;
 }
 
 /// A fixed start for manual clocks in tests that do not talk to moto.

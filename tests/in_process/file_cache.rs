@@ -290,7 +290,7 @@ async fn damaged_foreign_and_exposed_entries_are_ignored_and_replaced() {
         );
     }
     let text = traces.text();
-    assert!(text.contains("ignoring the cached entry"), "{text}");
+    assert!(text.contains("ignoring a stored entry"), "{text}");
     assert!(!text.contains("fake-secret-key") && !text.contains("fake-session-token"));
 }
 
@@ -422,7 +422,7 @@ async fn an_unusable_directory_disables_caching_with_one_warning_never_an_error(
     assert_eq!(sts.calls(), 2);
     let text = traces.text();
     assert_eq!(
-        text.matches("the file cache is not usable").count(),
+        text.matches("the session store is not usable").count(),
         1,
         "warned once: {text}"
     );

@@ -324,13 +324,34 @@ fn what_scoped_sessions_cannot_use_is_refused_naming_the_field() {
         Field::OnRefresh,
         "label",
     );
-    #[cfg(feature = "file-cache")]
-    refused(
-        builder()
-            .role_arn(ROLE_ARN)
-            .file_cache("/tmp/never-used")
-            .scoped_sessions(),
-        Field::FileCache,
-        "in memory",
-    );
+}
+
+/// Two processes (two `ScopedSessions` on one cache directory, as two runs of a tool on one
+/// machine): each scope costs one STS call between them, and each scope its own session.
+#[cfg(feature = "file-cache")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_directory_share_each_scopes_session() {
+    let clock = ManualTimeSource::new(t0());
+    let sts = FakeSts::new(clock.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let process = || {
+        let mut builder = support::fake_builder(&sts, &clock)
+            .file_cache(dir.path())
+            .scoped_sessions()
+            .sweep_interval(Duration::from_secs(3600));
+        builder.set_sts_calls_per_second(None);
+        builder.build().unwrap()
+    };
+    let (first, second) = (process(), process());
+    let mut keys = Vec::new();
+    for name in ["acme", "globex"] {
+        let a = first.credentials(&tenant(name)).await.unwrap();
+        let b = second.credentials(&tenant(name)).await.unwrap();
+        assert_eq!(a.access_key_id(), b.access_key_id(), "{name}: one session");
+        keys.push(a.access_key_id().to_owned());
+    }
+    assert_ne!(keys[0], keys[1], "each scope its own session");
+    assert_eq!(sts.calls(), 2, "one STS call per scope for both processes");
+    let counts = second.status().store.expect("a store is configured");
+    assert_eq!((counts.hits, counts.misses), (2, 0), "{counts:?}");
 }

@@ -20,6 +20,8 @@ mod presign;
 mod saml;
 mod scoped_sessions;
 mod secrets;
+#[cfg(feature = "redis-store")]
+mod session_store;
 mod slow_sts;
 mod throttling;
 mod transport_failures;

@@ -659,11 +659,11 @@ async fn verbose_shows_a_cache_hit_and_warnings_show_without_it() {
     credentials_json(&second);
     let text = stderr(&second);
     assert!(
-        text.contains("reusing the session from the file cache"),
+        text.contains("reusing the session from the session store"),
         "{text}"
     );
     assert!(
-        text.contains("took the session from the file cache (no STS call)"),
+        text.contains("took the session from the session store (no STS call)"),
         "{text}"
     );
     assert!(!text.contains("from STS"), "{text}");
@@ -674,7 +674,7 @@ async fn verbose_shows_a_cache_hit_and_warnings_show_without_it() {
     let output = home.run(BINARY, &unusable).await;
     credentials_json(&output);
     assert!(
-        stderr(&output).contains("the file cache is not usable"),
+        stderr(&output).contains("the session store is not usable"),
         "{}",
         stderr(&output)
     );

@@ -12,3 +12,4 @@ mod credential_process;
 mod examples;
 mod first_use;
 mod profiles;
+mod session_store;

@@ -84,7 +84,7 @@ pub(crate) fn from_bytes(key: &str, bytes: &[u8]) -> Result<Session, String> {
         received_at,
         expires_at,
     );
-    session.origin = Origin::FileCache;
+    session.origin = Origin::Store;
     Ok(session)
 }
 

@@ -1,0 +1,311 @@
+//! What a shared session store does whatever holds the bytes: the first to need a session
+//! calls STS and writes it; the others reuse it while more than its advisory window is left.
+//! Entries are believed only when their times are plausible, never read back after
+//! `invalidate`, and fetched once per key at a time (the store's lock, with a bounded wait for
+//! whoever holds it). A store that fails is skipped for a while and the session fetched from
+//! STS as without a store: it is never in the way.
+
+use super::{Lock, Read, SessionStore, StoreCounts, entry};
+use crate::mutex::lock;
+use crate::refresh::advisory_window;
+use crate::session::Session;
+use crate::sts::EXPIRY_ALLOWANCE;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_smithy_async::rt::sleep::SharedAsyncSleep;
+use aws_smithy_async::time::SharedTimeSource;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+/// The first pause after the store failed, and the longest: while it is paused, refreshes go
+/// to STS at once instead of paying the store's timeout each time.
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+const LONGEST_PAUSE: Duration = Duration::from_secs(30);
+
+/// A store as the providers (every hop, every scope) of one builder use it: on their clock,
+/// waiting for each other at most `lock_wait`.
+#[derive(Debug)]
+pub(crate) struct SharedSessions {
+    store: SessionStore,
+    time: SharedTimeSource,
+    sleep: SharedAsyncSleep,
+    /// How long to wait for another process's fetch before fetching anyway.
+    lock_wait: Duration,
+}
+
+/// Whether the store works; when it does not, until when it is left alone.
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    paused_until: Option<SystemTime>,
+    pause: Option<Duration>,
+}
+
+impl SharedSessions {
+    pub(crate) fn new(
+        store: SessionStore,
+        time: SharedTimeSource,
+        sleep: SharedAsyncSleep,
+        lock_wait: Duration,
+    ) -> Self {
+        SharedSessions {
+            store,
+            time,
+            sleep,
+            lock_wait,
+        }
+    }
+
+    /// The store's counts.
+    pub(crate) fn counts(&self) -> StoreCounts {
+        self.store.counters.snapshot()
+    }
+
+    /// A session for the entry `key` (whose sessions live at most `longest`): a reusable
+    /// entry if there is one, else `fetch`'s, which is then written for the next process.
+    /// `discarded` is the access key id of a session the provider was told to drop.
+    pub(crate) async fn load_or_fetch(
+        &self,
+        key: &str,
+        longest: Duration,
+        discarded: Option<&str>,
+        fetch: impl Future<Output = Result<Session, CredentialsError>>,
+    ) -> Result<Session, CredentialsError> {
+        if self.paused() {
+            return fetch.await;
+        }
+        let wanted = Wanted {
+            key,
+            longest,
+            discarded,
+        };
+        match self.reusable(&wanted).await {
+            Looked::Usable(session) => return Ok(session),
+            // The store does not work: no lock, no write, until it is back.
+            Looked::StoreFailed => return fetch.await,
+            Looked::Nothing => {}
+        }
+        let lock = match self.lock_or_reuse(&wanted).await {
+            Ok(session) => return Ok(session),
+            Err(lock) => lock,
+        };
+        let session = fetch.await?;
+        self.store(key, &session).await;
+        // Let go at once: the others are waiting for it (or for the entry just written).
+        if let Some(guard) = lock {
+            guard.release().await;
+        }
+        Ok(session)
+    }
+
+    /// The key's lock, or the session its holder wrote meanwhile. `Err(None)`: fetch without
+    /// the lock (the wait is over, or the store cannot lock).
+    async fn lock_or_reuse(
+        &self,
+        wanted: &Wanted<'_>,
+    ) -> Result<Session, Option<Box<dyn super::LockGuard>>> {
+        let mut wait = self.lock_wait;
+        loop {
+            let lock = self.store.store.lock(wanted.key, wait, &self.sleep).await;
+            // Whoever held the lock has probably just written a fresh entry.
+            let looked = match &lock {
+                Lock::Unavailable(_) => Looked::StoreFailed,
+                _ => self.reusable(wanted).await,
+            };
+            if let Looked::Usable(session) = looked {
+                if let Lock::Acquired(guard) = lock {
+                    guard.release().await;
+                }
+                return Ok(session);
+            }
+            match lock {
+                Lock::Acquired(guard) => return Err(Some(guard)),
+                // Its holder let go without writing a usable entry (its STS call failed):
+                // the lock again, for what is left of the wait.
+                Lock::Released { waited } if waited < wait => wait -= waited,
+                Lock::Released { .. } | Lock::GaveUp => {
+                    tracing::debug!(
+                        wait = ?self.lock_wait,
+                        "another process is still fetching this session; fetching too"
+                    );
+                    return Err(None);
+                }
+                Lock::Unavailable(problem) => {
+                    self.failed(&problem);
+                    return Err(None);
+                }
+            }
+        }
+    }
+
+    /// Writes `session` as the entry, to expire with it.
+    async fn store(&self, key: &str, session: &Session) {
+        if self.paused() {
+            return;
+        }
+        let Some(bytes) = entry::to_bytes(key, session) else {
+            tracing::debug!("the session's times cannot be stored; not shared");
+            return;
+        };
+        let now = self.time.now();
+        let ttl = session.expires_at.duration_since(now).unwrap_or_default();
+        if ttl.is_zero() {
+            return;
+        }
+        match self.store.store.write(key, bytes, ttl, now).await {
+            Ok(()) => {
+                self.recovered();
+                tracing::debug!(
+                    store = self.store.kind(),
+                    "wrote the session to the session store"
+                );
+            }
+            Err(problem) => self.failed(&problem),
+        }
+    }
+
+    /// The entry, if it is sound, believable and has more than its advisory window left.
+    async fn reusable(&self, wanted: &Wanted<'_>) -> Looked {
+        let bytes = match self.store.store.read(wanted.key).await {
+            Read::Found(bytes) => bytes,
+            Read::Absent => {
+                self.recovered();
+                self.store.counters.miss();
+                return Looked::Nothing;
+            }
+            Read::Rejected(problem) => {
+                self.recovered();
+                self.rejected(&problem);
+                return Looked::Nothing;
+            }
+            Read::Failed(problem) => {
+                self.failed(&problem);
+                return Looked::StoreFailed;
+            }
+        };
+        self.recovered();
+        let session = match entry::from_bytes(wanted.key, &bytes).and_then(|session| {
+            believable(&session, self.time.now(), wanted.longest).map(|()| session)
+        }) {
+            Ok(session) => session,
+            Err(problem) => {
+                self.rejected(&problem);
+                return Looked::Nothing;
+            }
+        };
+        if let Err(problem) = self.usable(&session, wanted) {
+            tracing::debug!(
+                store = self.store.kind(),
+                problem,
+                "not reusing the stored session"
+            );
+            self.store.counters.miss();
+            return Looked::Nothing;
+        }
+        tracing::debug!(
+            store = self.store.kind(),
+            expires_at = %aws_smithy_types::DateTime::from(session.expires_at),
+            "reusing the session from the session store"
+        );
+        self.store.counters.hit();
+        Looked::Usable(session)
+    }
+
+    /// Whether a believable entry may be used now: more than its advisory window left, and
+    /// not the session the provider was told to drop.
+    fn usable(&self, session: &Session, wanted: &Wanted<'_>) -> Result<(), String> {
+        let now = self.time.now();
+        let lifetime = session
+            .expires_at
+            .duration_since(session.received_at)
+            .unwrap_or_default();
+        let left = session.expires_at.duration_since(now).unwrap_or_default();
+        if left <= advisory_window(lifetime) {
+            return Err("too close to its expiry".into());
+        }
+        if wanted.discarded == Some(session.credentials.access_key_id()) {
+            return Err("the provider was told to drop this session".into());
+        }
+        Ok(())
+    }
+
+    /// An entry that is not a session of this key (tampered with, sealed with another key, of
+    /// another format): ignored, counted, replaced by the next write.
+    fn rejected(&self, problem: &str) {
+        self.store.counters.reject();
+        tracing::debug!(
+            store = self.store.kind(),
+            problem,
+            "ignoring a stored entry; it will be replaced"
+        );
+    }
+
+    /// The store failed: one warning for the outage (not one per refresh), and the store left
+    /// alone for a growing pause, during which refreshes go to STS at once.
+    fn failed(&self, problem: &str) {
+        self.store.counters.error();
+        let mut health = lock(&self.store.health);
+        let pause = health
+            .pause
+            .map_or(FIRST_PAUSE, |last| (last * 2).min(LONGEST_PAUSE));
+        if health.pause.is_none() {
+            tracing::warn!(
+                store = self.store.kind(),
+                problem,
+                "the session store is not usable; sessions come from STS without it until it is back"
+            );
+        }
+        health.pause = Some(pause);
+        health.paused_until = Some(self.time.now() + pause);
+    }
+
+    /// The store answered: an outage, if there was one, is over.
+    fn recovered(&self) {
+        let mut health = lock(&self.store.health);
+        if health.pause.take().is_some() {
+            health.paused_until = None;
+            tracing::info!(store = self.store.kind(), "the session store is back");
+        }
+    }
+
+    /// Whether the store is being left alone after a failure.
+    fn paused(&self) -> bool {
+        lock(&self.store.health)
+            .paused_until
+            .is_some_and(|until| self.time.now() < until)
+    }
+}
+
+/// What a look into the store found.
+enum Looked {
+    Usable(Session),
+    Nothing,
+    /// The store does not work (now): go to STS without it.
+    StoreFailed,
+}
+
+/// What a provider looks for.
+struct Wanted<'a> {
+    key: &'a str,
+    longest: Duration,
+    discarded: Option<&'a str>,
+}
+
+/// Whether an entry's times could be those of a session this provider asked for: received no
+/// later than now, living no longer than requested. Another process (a clock set far ahead, a
+/// bug, a forged entry) must not hand out a session past its real expiry.
+fn believable(session: &Session, now: SystemTime, longest: Duration) -> Result<(), String> {
+    if session.received_at > now + EXPIRY_ALLOWANCE {
+        return Err("it was received later than now".into());
+    }
+    let lifetime = session
+        .expires_at
+        .duration_since(session.received_at)
+        .unwrap_or_default();
+    if lifetime > longest + EXPIRY_ALLOWANCE {
+        return Err(format!(
+            "it claims a lifetime of {} s, longer than the {} s asked for",
+            lifetime.as_secs(),
+            longest.as_secs()
+        ));
+    }
+    Ok(())
+}
