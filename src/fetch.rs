@@ -1,9 +1,9 @@
-//! The one fetch pipeline: base credentials → file cache → STS. What the refresh engine calls
+//! The one fetch pipeline: base credentials → session store → STS. What the refresh engine calls
 //! when it needs a new session.
 //!
 //! The base credentials are resolved here, before STS is called, rather than by the STS client,
 //! so a failure of theirs is reported as such and not as an STS signing error; their access key
-//! id also names the file cache entry (the source principal).
+//! id also names the session store entry (the source principal).
 
 use crate::error::{FetchError, panicked};
 use crate::operation::Operation;

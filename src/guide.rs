@@ -537,17 +537,38 @@
 //! store and calls STS as without it. The fleet then makes the calls it would have made
 //! without a store — STS's quota is the limit again — and uses the store as soon as it is back.
 //!
-//! **Sizing, on paper.** An entry is the session (about 1,300 bytes with a real session token)
-//! sealed (+ 40 bytes) under a 86-byte name: about 1.5 KB. A million tenants' sessions are
-//! about 1.5 GB of Valkey memory; the fleet's traffic is two commands (a lookup, and on a miss
-//! a lease and a write) per refresh per instance, not per request: 1,000 instances refreshing
-//! a one-hour session make about 1,000 lookups in the refresh window, a few per second.
-//! **Cluster and replicas**: each key and its lease live on one shard (their names hash
-//! independently; the lease guards only the STS call, so a lease and its entry on different
-//! shards is fine); reads from replicas are not used (a lagging replica would only cost STS
-//! calls). A failover that loses the last writes costs one STS call per lost entry, nothing
-//! more: entries are a cache of sessions STS can always issue again.
+//! **Token vending at fleet scale.** Give the builder the store before
+//! [`scoped_sessions`](crate::Builder::scoped_sessions): each scope's entry is keyed by the
+//! base principal and the scope's whole request (policy, tags, session name), so every instance
+//! of a multi-tenant service takes a tenant's session from the store once one instance fetched
+//! it. Each instance keeps its own capacity, idle expiry and limits on STS calls (a store hit
+//! takes no STS slot); the fleet makes one call per tenant per session lifetime instead of one
+//! per tenant per instance (BENCHMARKS.md, "A fleet on one store", measures it).
 //!
+//! **Sizing, on paper.** An entry is the session (about 1,300 bytes with a real session token
+//! of about 1,000 characters) sealed (+ 40 bytes: format, key id, nonce, tag) under a name of
+//! about 90 bytes: about 1.5 KB, plus Valkey's per-key overhead (about 70 bytes). A million
+//! tenants' sessions are about 1.6 GB of Valkey memory. The traffic is per refresh, not per
+//! request: a lookup (`MGET`), and on a miss a lease (`SET NX PX`), a write (`SET PX`) and a
+//! release (a script) — 1,000 instances refreshing a one-hour session make about 1,000 lookups
+//! in the 7.5-minute refresh window (a few a second) and 4 commands for the one fetch; a million
+//! tenants spread over an hour's refreshes, about 300 lookups and 1,100 commands a second at
+//! most.
+//!
+//! **Cluster and replicas.** The store talks to one primary (`redis::aio::ConnectionManager`):
+//! a standalone server, or a primary with replicas behind a failover endpoint (Sentinel, a
+//! managed service's primary endpoint, ElastiCache or MemoryDB with cluster mode off). Cluster
+//! mode (sharded) is not supported: keys on another shard answer `MOVED`, which the store
+//! counts as errors and falls back from. Replicas are never read (a lagging one would only cost
+//! STS calls). A failover that loses the last writes costs one STS call per lost entry, nothing
+//! more: entries are a cache of sessions STS can always issue again; a lease lost with them
+//! lets a second instance fetch the same key once.
+//!
+//! **Eviction and memory.** Every entry carries its session's expiry as a TTL, so
+//! `volatile-*` and `allkeys-*` eviction policies may drop entries before they expire: each
+//! costs one STS call. Under `noeviction` at `maxmemory`, writes fail: an outage like any other
+//! (counted, one warning, the store left alone for 1 to 30 seconds, sessions from STS).
+
 //! # Regional and global STS endpoints
 //!
 //! The provider calls the STS endpoint of the region it is given (`sts.REGION.amazonaws.com`),

@@ -159,9 +159,16 @@ impl Store for DirectoryStore {
         &'a self,
         key: &'a str,
         wait: Duration,
+        // A file lock ends with its holder: nothing to bound.
+        _lease_for: Duration,
         sleep: &'a SharedAsyncSleep,
     ) -> BoxFuture<'a, Lock> {
         Box::pin(self.lock_entry(key, wait, sleep))
+    }
+
+    fn clock_allowance(&self) -> Duration {
+        // One machine, one clock.
+        crate::sts::EXPIRY_ALLOWANCE
     }
 }
 

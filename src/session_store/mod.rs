@@ -16,12 +16,13 @@
 //!   endpoint: two principals, or two differently scoped sessions, never share an entry.
 //! - **Reused only with room to spare.** A session is taken from the store only while more than
 //!   its advisory window is left, so whoever takes it has the whole usual refresh margin.
-//! - **Believed only when plausible.** An entry received later than now, or claiming a longer
+//! - **Believed only when plausible.** An entry received later than now (by more than the
+//!   store's clock allowance: 1 s on one machine, 30 s across a fleet), or claiming a longer
 //!   lifetime than the provider asks STS for, is ignored.
 //! - **Nothing read back after `invalidate`.**
 //! - **One STS call per key at a time.** The store's lock (a file lock; a lease in Valkey)
-//!   makes the others wait for the first one's call, at most half the load timeout, then
-//!   fetch themselves.
+//!   makes the others wait for the first one's call, at most half the load timeout all told
+//!   (however slow the store's answers), then fetch themselves.
 //! - **Never in the way.** An unusable store means sessions come from STS as without one: one
 //!   warning per outage, the store left alone for a growing pause (1 to 30 seconds), then used
 //!   again. A damaged or foreign entry is ignored (and counted), never an error for the caller.
@@ -124,13 +125,19 @@ pub(crate) trait Store: Send + Sync + fmt::Debug + 'static {
         now: std::time::SystemTime,
     ) -> BoxFuture<'a, Result<(), String>>;
 
-    /// Takes the lock of `key`, waiting (on `sleep`) at most `wait` for whoever holds it.
+    /// Takes the lock of `key`, waiting (on `sleep`) at most `wait` for whoever holds it; a
+    /// lock that outlives its holder (a lease) lasts `lease_for` unless released.
     fn lock<'a>(
         &'a self,
         key: &'a str,
         wait: Duration,
+        lease_for: Duration,
         sleep: &'a SharedAsyncSleep,
     ) -> BoxFuture<'a, Lock>;
+
+    /// How far ahead of this process's clock an entry's times may be and still be believed:
+    /// the clock differences between the processes sharing the store.
+    fn clock_allowance(&self) -> Duration;
 }
 
 /// What a read found.
@@ -162,6 +169,7 @@ pub(crate) enum Lock {
     /// Its holder let go after `waited` (of the wait allowed): read the entry it wrote, and
     /// only if there is none usable, ask for the lock again. A store whose waiters would
     /// otherwise take the lock one after the other (a lease in Valkey) says this instead.
+    #[cfg_attr(not(feature = "redis-store"), allow(dead_code))]
     Released { waited: Duration },
     /// The store could not lock.
     Unavailable(String),
@@ -206,12 +214,16 @@ impl StoreCounters {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StoreCounts {
-    /// Sessions taken from the store instead of STS.
+    /// Sessions taken from the store instead of STS (at once, or after waiting for another
+    /// process's fetch). One per session load.
     pub hits: u64,
-    /// Looks that found no usable session (none, or too close to its expiry).
+    /// Session loads that went to STS although the store answered: no entry, or none usable
+    /// (too close to its expiry, rejected). One per session load; `hits + misses` is every load
+    /// the store answered.
     pub misses: u64,
-    /// Entries ignored because they were not a session of their key: tampered with, sealed
-    /// with an unknown key, of another format, not private.
+    /// Session loads that met an entry which was not a session of their key: tampered with,
+    /// sealed with an unknown key, of another format, not private, with unbelievable times.
+    /// Each such load is a miss too.
     pub rejected: u64,
     /// Store operations that failed (down, slow, refused): each one a fall back to STS.
     pub errors: u64,

@@ -5,15 +5,17 @@
 //! whoever holds it). A store that fails is skipped for a while and the session fetched from
 //! STS as without a store: it is never in the way.
 
-use super::{Lock, Read, SessionStore, StoreCounts, entry};
+use super::{Lock, LockGuard, Read, SessionStore, StoreCounts, entry};
 use crate::mutex::lock;
 use crate::refresh::advisory_window;
 use crate::session::Session;
 use crate::sts::EXPIRY_ALLOWANCE;
 use aws_credential_types::provider::error::CredentialsError;
-use aws_smithy_async::rt::sleep::SharedAsyncSleep;
+use aws_smithy_async::future::timeout::Timeout;
+use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::SharedTimeSource;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// The first pause after the store failed, and the longest: while it is paused, refreshes go
@@ -61,7 +63,9 @@ impl SharedSessions {
 
     /// A session for the entry `key` (whose sessions live at most `longest`): a reusable
     /// entry if there is one, else `fetch`'s, which is then written for the next process.
-    /// `discarded` is the access key id of a session the provider was told to drop.
+    /// `discarded` is the access key id of a session the provider was told to drop. Counts one
+    /// hit (the store's session) or one miss (the store answered, with nothing usable) per
+    /// call, and a rejected entry at most once.
     pub(crate) async fn load_or_fetch(
         &self,
         key: &str,
@@ -76,17 +80,19 @@ impl SharedSessions {
             key,
             longest,
             discarded,
+            answered: AtomicBool::new(false),
+            rejected: AtomicBool::new(false),
         };
-        match self.reusable(&wanted).await {
-            Looked::Usable(session) => return Ok(session),
-            // The store does not work: no lock, no write, until it is back.
-            Looked::StoreFailed => return fetch.await,
-            Looked::Nothing => {}
-        }
-        let lock = match self.lock_or_reuse(&wanted).await {
-            Ok(session) => return Ok(session),
+        let lock = match self.find(&wanted).await {
+            Ok(session) => {
+                self.store.counters.hit();
+                return Ok(session);
+            }
             Err(lock) => lock,
         };
+        if wanted.answered.load(Ordering::Relaxed) {
+            self.store.counters.miss();
+        }
         let session = fetch.await?;
         self.store(key, &session).await;
         // Let go at once: the others are waiting for it (or for the entry just written).
@@ -96,43 +102,67 @@ impl SharedSessions {
         Ok(session)
     }
 
-    /// The key's lock, or the session its holder wrote meanwhile. `Err(None)`: fetch without
-    /// the lock (the wait is over, or the store cannot lock).
+    /// A usable entry, or the key's lock to fetch under (`Err(None)`: fetch without it). The
+    /// wait for the lock is bounded as a whole by `lock_wait`: a slow store, each command
+    /// within its timeout, does not stretch it.
+    async fn find(&self, wanted: &Wanted<'_>) -> Result<Session, Option<Box<dyn LockGuard>>> {
+        match self.reusable(wanted).await {
+            Looked::Usable(session) => return Ok(session),
+            // The store does not work: no lock, no write, until it is back.
+            Looked::StoreFailed => return Err(None),
+            Looked::Nothing => {}
+        }
+        let waiting = self.lock_or_reuse(wanted);
+        match Timeout::new(waiting, self.sleep.sleep(self.lock_wait)).await {
+            Ok(found) => found,
+            Err(_) => {
+                tracing::debug!(
+                    wait = ?self.lock_wait,
+                    "another process is still fetching this session; fetching too"
+                );
+                Err(None)
+            }
+        }
+    }
+
+    /// The key's lock, or the session its holder wrote meanwhile.
     async fn lock_or_reuse(
         &self,
         wanted: &Wanted<'_>,
-    ) -> Result<Session, Option<Box<dyn super::LockGuard>>> {
+    ) -> Result<Session, Option<Box<dyn LockGuard>>> {
         let mut wait = self.lock_wait;
         loop {
-            let lock = self.store.store.lock(wanted.key, wait, &self.sleep).await;
-            // Whoever held the lock has probably just written a fresh entry.
-            let looked = match &lock {
-                Lock::Unavailable(_) => Looked::StoreFailed,
-                _ => self.reusable(wanted).await,
-            };
-            if let Looked::Usable(session) = looked {
-                if let Lock::Acquired(guard) = lock {
-                    guard.release().await;
-                }
-                return Ok(session);
-            }
-            match lock {
-                Lock::Acquired(guard) => return Err(Some(guard)),
-                // Its holder let go without writing a usable entry (its STS call failed):
-                // the lock again, for what is left of the wait.
-                Lock::Released { waited } if waited < wait => wait -= waited,
-                Lock::Released { .. } | Lock::GaveUp => {
-                    tracing::debug!(
-                        wait = ?self.lock_wait,
-                        "another process is still fetching this session; fetching too"
-                    );
-                    return Err(None);
-                }
+            let lock = self
+                .store
+                .store
+                .lock(wanted.key, wait, self.lock_wait * 2, &self.sleep)
+                .await;
+            let guard = match lock {
+                Lock::Acquired(guard) => guard,
+                // Its holder let go: read what it wrote; if nothing usable (its STS call
+                // failed), the lock again, for what is left of the wait.
+                Lock::Released { waited } => match self.reusable(wanted).await {
+                    Looked::Usable(session) => return Ok(session),
+                    Looked::Nothing if waited < wait => {
+                        wait -= waited;
+                        continue;
+                    }
+                    Looked::Nothing | Looked::StoreFailed => return Err(None),
+                },
+                Lock::GaveUp => return Err(None),
                 Lock::Unavailable(problem) => {
                     self.failed(&problem);
                     return Err(None);
                 }
-            }
+            };
+            // Taken after a wait, its holder has probably just written a fresh entry.
+            return match self.reusable(wanted).await {
+                Looked::Usable(session) => {
+                    guard.release().await;
+                    Ok(session)
+                }
+                Looked::Nothing | Looked::StoreFailed => Err(Some(guard)),
+            };
         }
     }
 
@@ -168,12 +198,13 @@ impl SharedSessions {
             Read::Found(bytes) => bytes,
             Read::Absent => {
                 self.recovered();
-                self.store.counters.miss();
+                wanted.answered.store(true, Ordering::Relaxed);
                 return Looked::Nothing;
             }
             Read::Rejected(problem) => {
                 self.recovered();
-                self.rejected(&problem);
+                wanted.answered.store(true, Ordering::Relaxed);
+                self.rejected(wanted, &problem);
                 return Looked::Nothing;
             }
             Read::Failed(problem) => {
@@ -182,12 +213,14 @@ impl SharedSessions {
             }
         };
         self.recovered();
+        wanted.answered.store(true, Ordering::Relaxed);
+        let allowance = self.store.store.clock_allowance();
         let session = match entry::from_bytes(wanted.key, &bytes).and_then(|session| {
-            believable(&session, self.time.now(), wanted.longest).map(|()| session)
+            believable(&session, self.time.now(), wanted.longest, allowance).map(|()| session)
         }) {
             Ok(session) => session,
             Err(problem) => {
-                self.rejected(&problem);
+                self.rejected(wanted, &problem);
                 return Looked::Nothing;
             }
         };
@@ -197,7 +230,6 @@ impl SharedSessions {
                 problem,
                 "not reusing the stored session"
             );
-            self.store.counters.miss();
             return Looked::Nothing;
         }
         tracing::debug!(
@@ -205,7 +237,6 @@ impl SharedSessions {
             expires_at = %aws_smithy_types::DateTime::from(session.expires_at),
             "reusing the session from the session store"
         );
-        self.store.counters.hit();
         Looked::Usable(session)
     }
 
@@ -228,9 +259,11 @@ impl SharedSessions {
     }
 
     /// An entry that is not a session of this key (tampered with, sealed with another key, of
-    /// another format): ignored, counted, replaced by the next write.
-    fn rejected(&self, problem: &str) {
-        self.store.counters.reject();
+    /// another format): ignored, counted (once per look-up), replaced by the next write.
+    fn rejected(&self, wanted: &Wanted<'_>, problem: &str) {
+        if !wanted.rejected.swap(true, Ordering::Relaxed) {
+            self.store.counters.reject();
+        }
         tracing::debug!(
             store = self.store.kind(),
             problem,
@@ -282,18 +315,28 @@ enum Looked {
     StoreFailed,
 }
 
-/// What a provider looks for.
+/// What a provider looks for, and what its look-up met so far (for the counts).
 struct Wanted<'a> {
     key: &'a str,
     longest: Duration,
     discarded: Option<&'a str>,
+    /// The store answered a read.
+    answered: AtomicBool,
+    /// A rejected entry was counted.
+    rejected: AtomicBool,
 }
 
 /// Whether an entry's times could be those of a session this provider asked for: received no
-/// later than now, living no longer than requested. Another process (a clock set far ahead, a
-/// bug, a forged entry) must not hand out a session past its real expiry.
-fn believable(session: &Session, now: SystemTime, longest: Duration) -> Result<(), String> {
-    if session.received_at > now + EXPIRY_ALLOWANCE {
+/// later than now (give or take `allowance`, the store's clock differences), living no longer
+/// than requested. Another process (a clock set far ahead, a bug, a forged entry) must not hand
+/// out a session past its real expiry.
+fn believable(
+    session: &Session,
+    now: SystemTime,
+    longest: Duration,
+    allowance: Duration,
+) -> Result<(), String> {
+    if session.received_at > now + allowance {
         return Err("it was received later than now".into());
     }
     let lifetime = session
@@ -308,4 +351,112 @@ fn believable(session: &Session, now: SystemTime, longest: Duration) -> Result<(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refresh::BoxFuture;
+    use crate::session::Origin;
+    use crate::session_store::Store;
+    use aws_credential_types::Credentials;
+    use aws_smithy_async::rt::sleep::TokioSleep;
+    use aws_smithy_async::time::{SystemTimeSource, TimeSource};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
+    /// The worst a slow store can do within its timeouts: every read takes `latency` and
+    /// finds nothing; every lock waits `latency`, then says its holder let go after 10 ms of
+    /// waiting, without writing anything.
+    #[derive(Debug)]
+    struct SlowStore {
+        latency: Duration,
+        sleep: SharedAsyncSleep,
+        locks: Arc<AtomicU64>,
+    }
+
+    impl Store for SlowStore {
+        fn kind(&self) -> &'static str {
+            "slow"
+        }
+        fn read<'a>(&'a self, _key: &'a str) -> BoxFuture<'a, Read> {
+            Box::pin(async move {
+                self.sleep.sleep(self.latency).await;
+                Read::Absent
+            })
+        }
+        fn write<'a>(
+            &'a self,
+            _key: &'a str,
+            _bytes: Vec<u8>,
+            _ttl: Duration,
+            _now: SystemTime,
+        ) -> BoxFuture<'a, Result<(), String>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn lock<'a>(
+            &'a self,
+            _key: &'a str,
+            _wait: Duration,
+            _lease_for: Duration,
+            sleep: &'a SharedAsyncSleep,
+        ) -> BoxFuture<'a, Lock> {
+            self.locks.fetch_add(1, Ordering::Relaxed);
+            Box::pin(async move {
+                sleep.sleep(self.latency).await;
+                Lock::Released {
+                    waited: Duration::from_millis(10),
+                }
+            })
+        }
+        fn clock_allowance(&self) -> Duration {
+            EXPIRY_ALLOWANCE
+        }
+    }
+
+    fn session() -> Session {
+        let now = SystemTimeSource::new().now();
+        Session {
+            credentials: Credentials::for_tests(),
+            received_at: now,
+            expires_at: now + Duration::from_secs(3600),
+            origin: Origin::Sts,
+        }
+    }
+
+    /// Each command of the store within its timeout, yet slow: the wait for another process's
+    /// fetch still ends at `lock_wait` (plus the first look), and the caller fetches. Counted
+    /// per round, the waits alone (10 ms each) would have allowed 250 rounds of 400 ms.
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_store_does_not_stretch_the_wait_past_lock_wait() {
+        let sleep = SharedAsyncSleep::new(TokioSleep::new());
+        let locks = Arc::new(AtomicU64::new(0));
+        let store = SessionStore::of(SlowStore {
+            latency: Duration::from_millis(200),
+            sleep: sleep.clone(),
+            locks: locks.clone(),
+        });
+        let lock_wait = Duration::from_millis(2_500);
+        let shared = SharedSessions::new(
+            store.clone(),
+            SharedTimeSource::new(SystemTimeSource::new()),
+            sleep,
+            lock_wait,
+        );
+        let started = tokio::time::Instant::now();
+        let fetched = shared
+            .load_or_fetch("key", Duration::from_secs(3600), None, async {
+                Ok(session())
+            })
+            .await;
+        let took = started.elapsed();
+        assert!(fetched.is_ok());
+        assert!(
+            took <= lock_wait + Duration::from_millis(200),
+            "waited {took:?}"
+        );
+        assert!(locks.load(Ordering::Relaxed) <= 7, "{locks:?} rounds");
+        let counts = store.counts();
+        assert_eq!((counts.hits, counts.misses), (0, 1), "one load, one miss");
+    }
 }

@@ -13,6 +13,12 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     binary: PathBuf,
+    /// The server's own settings beyond the defaults (a password, TLS).
+    settings: Vec<String>,
+    /// The password of the default user, if it has one (the test's own commands use it).
+    password: Option<String>,
+    /// With TLS: the directory of the CA, the server's certificate and key.
+    tls: Option<tempfile::TempDir>,
 }
 
 impl Drop for RedisServer {
@@ -60,18 +66,88 @@ fn free_port() -> u16 {
 impl RedisServer {
     /// A new server, answering.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(Vec::new(), None, None)
+    }
+
+    /// A server whose default user needs `password`, and with `acl_user` (`NAME PASSWORD`)
+    /// allowed every command on every key.
+    pub fn with_passwords(password: &str, (user, user_password): (&str, &str)) -> RedisServer {
+        let settings = vec![
+            "--requirepass".into(),
+            password.into(),
+            // Each rule its own argument: the server's command line splits nothing.
+            "--user".into(),
+            user.into(),
+            "on".into(),
+            format!(">{user_password}"),
+            "~*".into(),
+            "+@all".into(),
+        ];
+        RedisServer::start_with(settings, Some(password.into()), None)
+    }
+
+    /// A server that speaks TLS only, with a certificate for 127.0.0.1 issued by a CA of its
+    /// own ([`RedisServer::ca_file`]); clients need no certificate. Its URL is `rediss://`.
+    pub fn with_tls() -> RedisServer {
+        let dir = tempfile::tempdir().unwrap();
+        write_certificates(dir.path());
+        let file = |name: &str| dir.path().join(name).display().to_string();
+        let settings = vec![
+            "--tls-port".into(),
+            "PORT".into(),
+            "--port".into(),
+            "0".into(),
+            "--tls-cert-file".into(),
+            file("server.crt"),
+            "--tls-key-file".into(),
+            file("server.key"),
+            "--tls-ca-cert-file".into(),
+            file("ca.crt"),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ];
+        RedisServer::start_with(settings, None, Some(dir))
+    }
+
+    fn start_with(
+        settings: Vec<String>,
+        password: Option<String>,
+        tls: Option<tempfile::TempDir>,
+    ) -> RedisServer {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
             binary: binary(),
+            settings,
+            password,
+            tls,
         };
         server.launch();
         server
     }
 
+    /// The CA that issued a TLS server's certificate (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self.tls
+            .as_ref()
+            .expect("a TLS server")
+            .path()
+            .join("ca.crt")
+    }
+
     fn launch(&mut self) {
-        let child = Command::new(&self.binary)
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+        let port = self.port.to_string();
+        let settings = self
+            .settings
+            .iter()
+            .map(|s| if s == "PORT" { port.clone() } else { s.clone() });
+        let mut command = Command::new(&self.binary);
+        if self.tls.is_none() {
+            command.args(["--port", &port]);
+        }
+        let child = command
+            .args(["--bind", "127.0.0.1"])
+            .args(settings)
             .args([
                 "--save",
                 "",
@@ -89,12 +165,20 @@ impl RedisServer {
         self.child = Some(child);
         // Ready in milliseconds; up to 10 s on a loaded machine.
         for _ in 0..500 {
-            if self.ping() {
+            if self.ready() {
                 return;
             }
             pause(Duration::from_millis(20));
         }
         panic!("redis-server on port {} did not answer", self.port);
+    }
+
+    /// Answers PING; a TLS server (which this client cannot speak to): accepts connections.
+    fn ready(&self) -> bool {
+        if self.tls.is_some() {
+            return std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok();
+        }
+        self.ping()
     }
 
     fn ping(&self) -> bool {
@@ -104,13 +188,23 @@ impl RedisServer {
             .is_ok()
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// `redis://127.0.0.1:PORT` (`rediss://` with TLS), without credentials.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
+    /// The test's own client: the default user, with its password if it has one.
     fn client(&self) -> redis::Client {
-        redis::Client::open(self.url()).unwrap()
+        let url = match &self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
+            None => self.url(),
+        };
+        redis::Client::open(url).unwrap()
     }
 
     /// A connection for the test's own commands (tampering, scanning).
@@ -122,7 +216,16 @@ impl RedisServer {
 
     /// Every key and its value (binary), as an attacker with access to the store sees them.
     pub fn everything(&self) -> Vec<(String, Vec<u8>)> {
+        self.everything_in(0)
+    }
+
+    /// Every key and its value in database `database`.
+    pub fn everything_in(&self, database: u8) -> Vec<(String, Vec<u8>)> {
         let mut connection = self.connection();
+        let _: () = redis::cmd("SELECT")
+            .arg(database)
+            .query(&mut connection)
+            .unwrap();
         let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut connection).unwrap();
         keys.into_iter()
             .filter_map(|key| {
@@ -137,6 +240,16 @@ impl RedisServer {
     pub fn set(&self, key: &str, value: &[u8]) {
         let _: () = redis::cmd("SET")
             .arg(key)
+            .arg(value)
+            .query(&mut self.connection())
+            .unwrap();
+    }
+
+    /// `CONFIG SET name value` (a memory limit, an eviction policy).
+    pub fn config(&self, name: &str, value: &str) {
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
             .arg(value)
             .query(&mut self.connection())
             .unwrap();
@@ -178,4 +291,23 @@ impl RedisServer {
         let sent = Command::new("kill").args([signal, &pid]).status().unwrap();
         assert!(sent.success(), "kill {signal} {pid}");
     }
+}
+
+/// Writes `ca.crt`, `server.crt` and `server.key` (PEM) into `dir`: a CA of its own, and a
+/// certificate for 127.0.0.1 it issued.
+fn write_certificates(dir: &std::path::Path) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &ca_cert, &ca_key)
+        .unwrap();
+    std::fs::write(dir.join("ca.crt"), ca_cert.pem()).unwrap();
+    std::fs::write(dir.join("server.crt"), server.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
 }

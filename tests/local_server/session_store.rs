@@ -25,6 +25,14 @@ fn store(redis: &RedisServer, keys: &[[u8; 32]]) -> SessionStore {
         .unwrap()
 }
 
+/// A store at `url`, sealed with [`KEY`].
+fn store_at(url: &str) -> SessionStore {
+    RedisStoreBuilder::new(url)
+        .sealing_keys([KEY])
+        .build()
+        .unwrap()
+}
+
 /// An instance: a provider of its own (its own STS client and caches) on `store`.
 fn instance(
     moto: &Moto,
@@ -227,8 +235,10 @@ async fn a_new_key_first_reads_the_old_keys_entries_and_then_seals_with_the_new_
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On one thread, so that the trace capture sees every task's lines: one warning per outage.
+#[tokio::test]
 async fn a_store_that_is_down_paused_or_flushed_costs_sts_calls_never_a_failed_request() {
+    let (traces, _guard) = support::capture_traces();
     let moto = Moto::enforcing();
     let proxy = FaultProxy::start(&moto.endpoint).await;
     let mut redis = RedisServer::start();
@@ -273,6 +283,90 @@ async fn a_store_that_is_down_paused_or_flushed_costs_sts_calls_never_a_failed_r
     served("flushed").await;
     served("flushed, written again").await;
     assert_eq!(proxy.sts_requests(), before + 1);
+
+    // Out of memory, refusing every write (`noeviction` at `maxmemory`): no lease, no entry
+    // written, sessions from STS.
+    support::pause(Duration::from_secs(2)).await;
+    redis.flush();
+    redis.config("maxmemory-policy", "noeviction");
+    redis.config("maxmemory", "1");
+    let (before, errors) = (proxy.sts_requests(), shared.counts().errors);
+    served("out of memory").await;
+    assert_eq!(proxy.sts_requests(), before + 1);
+    assert!(shared.counts().errors > errors, "{:?}", shared.counts());
+
+    let text = traces.text();
+    assert_eq!(
+        text.matches("the session store is not usable").count(),
+        3,
+        "one warning for the stop, one for the freeze, one for the memory (a flush is no \
+         failure): {text}"
+    );
+    assert!(text.contains("the session store is back"), "{text}");
+}
+
+/// The store stopped and restarted, frozen past its timeout, and flushed in the middle of a
+/// run: a new instance every 50 ms, each asked once, all along. No request fails, none waits
+/// long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_loses_no_request_while_the_store_stops_freezes_and_empties() {
+    let moto = Moto::enforcing();
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut redis = RedisServer::start();
+    let shared = store(&redis, &[KEY]);
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let load = tokio::spawn({
+        let (running, shared, moto, endpoint) = (
+            running.clone(),
+            shared.clone(),
+            moto.clone(),
+            proxy.endpoint.clone(),
+        );
+        async move {
+            let (mut served, mut failed, mut slowest) = (0, 0, Duration::ZERO);
+            while running.load(std::sync::atomic::Ordering::Relaxed) {
+                let provider = moto
+                    .s3_role_via(&endpoint)
+                    .role_session_name("fleet")
+                    .load_timeout(Duration::from_secs(10))
+                    .session_store(shared.clone())
+                    .build()
+                    .unwrap();
+                let started = support::now();
+                match provider.credentials().await {
+                    Ok(_) => served += 1,
+                    Err(_) => failed += 1,
+                }
+                slowest = slowest.max(support::now().duration_since(started).unwrap_or_default());
+                support::pause(Duration::from_millis(50)).await;
+            }
+            (served, failed, slowest)
+        }
+    });
+
+    for outage in ["stopped", "paused", "flushed"] {
+        support::pause(Duration::from_millis(500)).await;
+        match outage {
+            "stopped" => redis.kill(),
+            "paused" => redis.pause(),
+            _ => redis.flush(),
+        }
+        support::pause(Duration::from_secs(1)).await;
+        match outage {
+            "stopped" => redis.restart(),
+            "paused" => redis.resume(),
+            _ => {}
+        }
+    }
+    support::pause(Duration::from_secs(2)).await;
+    running.store(false, std::sync::atomic::Ordering::Relaxed);
+    let (served, failed, slowest) = load.await.unwrap();
+    assert_eq!(failed, 0, "no request of the run failed ({served} served)");
+    assert!(served >= 20, "{served} requests in the run");
+    assert!(
+        slowest < Duration::from_secs(5),
+        "the slowest took {slowest:?}"
+    );
 }
 
 /// Waits (bounded) until none of `fleet` has a refresh in flight.
@@ -418,4 +512,119 @@ async fn scoped_sessions_on_three_instances_cost_one_sts_call_per_tenant() {
         hits, 10,
         "two of three instances took each tenant's session from the store"
     );
+}
+
+/// What a deployment's URL carries: an ACL user and its password, the default user's
+/// password from a file, a database number, a key prefix of the service's own. A wrong
+/// password is an outage like any other: STS without the store, the password never shown.
+#[tokio::test]
+async fn users_passwords_databases_and_prefixes_reach_the_store_and_a_wrong_password_is_an_outage()
+{
+    let (traces, _guard) = support::capture_traces();
+    let moto = Moto::enforcing();
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let redis = RedisServer::with_passwords("default-Pw-123", ("fleet", "fleet-Pw-456"));
+    let url = redis.url();
+    let host = url.strip_prefix("redis://").unwrap();
+    let on = |url: String| {
+        RedisStoreBuilder::new(url)
+            .sealing_keys([KEY])
+            .key_prefix("reports:")
+    };
+    let acl_user = on(format!("redis://fleet:fleet-Pw-456@{host}/3"))
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, "default-Pw-123\n").unwrap();
+    let mode = |mode| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let refused = on(format!("redis://{host}/3"))
+        .password_file(&password_file)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("others may read it"), "{refused}");
+    assert!(!refused.contains("Pw-123"), "{refused}");
+    mode(0o600);
+    let default_user = on(format!("redis://{host}/3"))
+        .password_file(&password_file)
+        .build()
+        .unwrap();
+    let first = instance(&moto, &proxy, &acl_user)
+        .credentials()
+        .await
+        .unwrap();
+    let second = instance(&moto, &proxy, &default_user)
+        .credentials()
+        .await
+        .unwrap();
+    assert_eq!(first.access_key_id(), second.access_key_id());
+    assert_eq!(proxy.sts_requests(), 1, "both users reach one store");
+    let stored = redis.everything_in(3);
+    assert!(!stored.is_empty(), "written to database 3");
+    for (name, _) in &stored {
+        assert!(name.starts_with("reports:"), "{name}");
+    }
+    assert!(redis.everything().is_empty(), "nothing in database 0");
+
+    let wrong = on(format!("redis://fleet:not-the-Pw@{host}/3"))
+        .build()
+        .unwrap();
+    instance(&moto, &proxy, &wrong).credentials().await.unwrap();
+    assert_eq!(
+        proxy.sts_requests(),
+        2,
+        "a wrong password: STS without the store"
+    );
+    assert!(wrong.counts().errors >= 1, "{:?}", wrong.counts());
+    let shown = format!("{}{acl_user:?}{wrong:?}", traces.text());
+    assert!(shown.contains("the session store is not usable"), "{shown}");
+    for password in ["fleet-Pw-456", "default-Pw-123", "not-the-Pw"] {
+        assert!(!shown.contains(password), "{password} shown: {shown}");
+    }
+}
+
+/// A `rediss://` store on a server with a private CA: shared when the CA is given; not
+/// trusted without it, and not spoken to in plain text — both outages, bounded, never a failed
+/// request.
+#[tokio::test]
+async fn a_tls_store_is_shared_with_its_ca_and_refused_without_it() {
+    let moto = Moto::enforcing();
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let redis = RedisServer::with_tls();
+    let trusted = || {
+        RedisStoreBuilder::new(redis.url())
+            .tls_ca_file(redis.ca_file())
+            .sealing_keys([KEY])
+            .build()
+            .unwrap()
+    };
+    let (writer, reader) = (trusted(), trusted());
+    let first = instance(&moto, &proxy, &writer)
+        .credentials()
+        .await
+        .unwrap();
+    let second = instance(&moto, &proxy, &reader)
+        .credentials()
+        .await
+        .unwrap();
+    assert_eq!(first.access_key_id(), second.access_key_id());
+    assert_eq!(proxy.sts_requests(), 1);
+    assert_eq!(reader.counts().hits, 1);
+
+    let untrusted = store(&redis, &[KEY]);
+    let plain_text = store_at(&redis.url().replace("rediss://", "redis://"));
+    for (what, store) in [("system roots", untrusted), ("plain text", plain_text)] {
+        let started = support::now();
+        let credentials = instance(&moto, &proxy, &store).credentials().await;
+        let took = support::now().duration_since(started).unwrap_or_default();
+        assert!(credentials.is_ok(), "{what}: {credentials:?}");
+        assert!(took < Duration::from_secs(5), "{what}: took {took:?}");
+        let counts = store.counts();
+        assert!(counts.errors >= 1 && counts.hits == 0, "{what}: {counts:?}");
+    }
+    assert_eq!(proxy.sts_requests(), 3);
 }

@@ -1046,6 +1046,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
                     "sts_calls": scoped.sts_calls,
                     "waiting_for_sts": scoped.waiting_for_sts,
                     "refused_by_sts_limit": scoped.refused_by_sts_limit,
+                    "session_store": scoped.store.map(store_counts),
                 }),
             );
         }
@@ -1074,6 +1075,17 @@ fn health_details(
         "last_error": status.last_error,
         "serving_cached_after_failure": status.serving_cached_after_failure,
         "background_refresh_running": status.background_refresh_running,
+        "session_store": status.store.map(store_counts),
+    })
+}
+
+/// The session store's counts (every user of the store together).
+fn store_counts(counts: chainable_credentials::session_store::StoreCounts) -> serde_json::Value {
+    json!({
+        "hits": counts.hits,
+        "misses": counts.misses,
+        "rejected": counts.rejected,
+        "errors": counts.errors,
     })
 }
 

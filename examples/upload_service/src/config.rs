@@ -97,6 +97,17 @@ pub struct Flags {
     /// (env UPLOAD_USER_PREFIX; default users/{user}/; only with --users).
     #[arg(long, value_name = "TEMPLATE")]
     pub user_prefix: Option<String>,
+    /// A Valkey/Redis server (redis://[USER:PASSWORD@]HOST[:PORT][/DB], or rediss:// for TLS)
+    /// where the instances behind one address share their sessions and every user's: one STS
+    /// call per session for all of them (env UPLOAD_SESSION_STORE; needs
+    /// --session-store-key-file).
+    #[arg(long, value_name = "URL")]
+    pub session_store: Option<String>,
+    /// The store's sealing keys: 64 hexadecimal characters (32 bytes) on the first line, older
+    /// keys (still read) on the next; readable by its owner only (env
+    /// UPLOAD_SESSION_STORE_KEY_FILE; only with --session-store).
+    #[arg(long, value_name = "PATH")]
+    pub session_store_key_file: Option<String>,
 }
 
 /// Everything the command line and the environment set.
@@ -113,6 +124,16 @@ pub struct Config {
     pub json_logs: bool,
     /// With `--users`: the users and where their keys live.
     pub users: Option<(Users, UserPrefix)>,
+    /// With `--session-store`: where the instances share their sessions.
+    pub session_store: Option<StoreSetting>,
+}
+
+/// The Valkey/Redis store the instances share, as given.
+pub struct StoreSetting {
+    pub url: String,
+    pub key_file: std::path::PathBuf,
+    /// `--session-store` or `UPLOAD_SESSION_STORE`, whichever gave the URL: for errors.
+    pub named: String,
 }
 
 /// One setting: the flag's value, else its variable's, with where it came from for errors.
@@ -312,8 +333,17 @@ impl Config {
                 Some((users, prefix))
             }
         };
+        let session_store = store_setting(
+            setting("session-store", "UPLOAD_SESSION_STORE", flags.session_store),
+            setting(
+                "session-store-key-file",
+                "UPLOAD_SESSION_STORE_KEY_FILE",
+                flags.session_store_key_file,
+            ),
+        )?;
         Ok(Config {
             users,
+            session_store,
             bind,
             role_arn,
             session_name: setting("session-name", "UPLOAD_SESSION_NAME", flags.session_name)
@@ -333,6 +363,36 @@ impl Config {
             ),
             json_logs,
         })
+    }
+}
+
+/// The store of `url` sealed with the keys in `key_file`: both, or neither.
+fn store_setting(url: Source, key_file: Source) -> Result<Option<StoreSetting>, String> {
+    match (url.value.clone(), key_file.value.clone()) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(format!(
+            "{}: the store needs its sealing key: set --session-store-key-file or \
+             UPLOAD_SESSION_STORE_KEY_FILE",
+            url.name()
+        )),
+        (None, Some(_)) => Err(format!(
+            "{}: a sealing key needs a store: set --session-store or UPLOAD_SESSION_STORE",
+            key_file.name()
+        )),
+        (Some(address), Some(path)) => Ok(Some(StoreSetting {
+            url: address,
+            key_file: path.into(),
+            named: url.name(),
+        })),
+    }
+}
+
+/// Without the URL: it may hold the store's password.
+impl std::fmt::Debug for StoreSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSetting")
+            .field("key_file", &self.key_file)
+            .finish_non_exhaustive()
     }
 }
 

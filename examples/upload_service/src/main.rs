@@ -23,6 +23,10 @@
 //! `ScopedSessions` for all users: one STS call per user per session lifetime), and
 //! `GET /credentials` hands that session to the user's browser for uploads straight to S3.
 //!
+//! With `--session-store URL --session-store-key-file PATH` (Valkey/Redis), the instances
+//! behind one address share the role's session and every user's: one STS call per session for
+//! all of them.
+//!
 //! Settings come from flags, else the environment (flags win); `--help` lists them. The base
 //! credentials (the identity allowed to assume the role), region and endpoint come from the
 //! environment's default chain as in every SDK program (`AWS_ACCESS_KEY_ID`, a profile,
@@ -34,6 +38,8 @@
 use aws_config::BehaviorVersion;
 use aws_types::region::Region;
 use chainable_credentials::ChainableTemporaryCredentials;
+use chainable_credentials::session_store::SessionStore;
+use chainable_credentials::session_store::redis::RedisStoreBuilder;
 use clap::Parser;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -101,69 +107,8 @@ fn usage_error(error: clap::Error) -> Result<(), Fatal> {
 }
 
 async fn serve(config: Config) -> Result<(), Fatal> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(region) = &config.region {
-        loader = loader.region(Region::new(region.clone()));
-    }
-    if let Some(url) = &config.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    let sdk_config = loader.load().await;
-    if sdk_config.region().is_none() {
-        return Err(Fatal(
-            "no AWS region: set --region or AWS_REGION (or a profile's region) (--help lists \
-             the settings)"
-                .into(),
-            2,
-        ));
-    }
-    let provider = ChainableTemporaryCredentials::builder()
-        .configure(&sdk_config)
-        .role_arn(&config.role_arn)
-        .role_session_name(&config.session_name)
-        // The first session is fetched at start, so the first request does not wait for it
-        // and a role that cannot be assumed shows in the log (and /healthz) at once.
-        .prefetch(true)
-        .on_refresh(app::log_refresh)
-        .build()
-        .map_err(|e| Fatal(setting_error(&e), 2))?;
-    let s3 = app::s3_client(&sdk_config, provider.clone());
-    let mut settings = config.settings.clone();
-    settings.region = sdk_config.region().map(|r| r.to_string());
-    settings.s3_endpoint = Some(match sdk_config.endpoint_url() {
-        Some(url) => url.to_owned(),
-        None => format!(
-            "https://s3.{}.amazonaws.com",
-            settings.region.as_deref().unwrap_or_default()
-        ),
-    });
-    settings
-        .validate()
-        .map_err(|e| Fatal(format!("{e} (--help lists the settings)"), 2))?;
-    let users = config.users.as_ref().map(|(users, _)| users.names().len());
-    let state = match config.users {
-        None => app::AppState::new(provider, s3, settings),
-        Some((users, prefix)) => {
-            // One cache of scoped sessions for all users, over the same base and role.
-            let sessions = ChainableTemporaryCredentials::builder()
-                .configure(&sdk_config)
-                .role_arn(&config.role_arn)
-                .role_session_name(&config.session_name)
-                .scoped_sessions()
-                .on_refresh(app::log_user_refresh)
-                .build()
-                .map_err(|e| Fatal(setting_error(&e), 2))?;
-            let access = UserAccess::new(
-                users,
-                &prefix,
-                sessions,
-                &config.settings.buckets,
-                &config.session_name,
-            )
-            .map_err(|e| Fatal(format!("--users: {e}"), 2))?;
-            app::AppState::with_users(provider, s3, settings, access)
-        }
-    };
+    let sdk_config = sdk_config(&config).await?;
+    let (state, users) = app_state(&config, &sdk_config)?;
 
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -183,6 +128,7 @@ async fn serve(config: Config) -> Result<(), Fatal> {
         header_read_timeout_seconds = config.limits.header_read_timeout.as_secs(),
         max_connections = config.limits.max_connections,
         users,
+        session_store = config.session_store.is_some(),
         "upload service started"
     );
     if !address.ip().is_loopback() {
@@ -236,6 +182,105 @@ async fn serve(config: Config) -> Result<(), Fatal> {
             1,
         )),
     }
+}
+
+/// The SDK's configuration: the region and endpoint given, else the environment's; a region
+/// is needed.
+async fn sdk_config(config: &Config) -> Result<aws_types::SdkConfig, Fatal> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &config.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &config.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let sdk_config = loader.load().await;
+    if sdk_config.region().is_none() {
+        return Err(Fatal(
+            "no AWS region: set --region or AWS_REGION (or a profile's region) (--help lists \
+             the settings)"
+                .into(),
+            2,
+        ));
+    }
+    Ok(sdk_config)
+}
+
+/// The service's state: the role's provider, the S3 client on it, the settings, and with
+/// `--users` each user's scoped session; all on one session store with `--session-store`.
+/// Also the number of users, for the start-up log line.
+fn app_state(
+    config: &Config,
+    sdk_config: &aws_types::SdkConfig,
+) -> Result<(app::AppState, Option<usize>), Fatal> {
+    let store = session_store(config)?;
+    let builder = || {
+        let mut builder = ChainableTemporaryCredentials::builder()
+            .configure(sdk_config)
+            .role_arn(&config.role_arn)
+            .role_session_name(&config.session_name);
+        builder.set_session_store(store.clone());
+        builder
+    };
+    let provider = builder()
+        // The first session is fetched at start, so the first request does not wait for it
+        // and a role that cannot be assumed shows in the log (and /healthz) at once.
+        .prefetch(true)
+        .on_refresh(app::log_refresh)
+        .build()
+        .map_err(|e| Fatal(setting_error(&e), 2))?;
+    let s3 = app::s3_client(sdk_config, provider.clone());
+    let mut settings = config.settings.clone();
+    settings.region = sdk_config.region().map(|r| r.to_string());
+    settings.s3_endpoint = Some(match sdk_config.endpoint_url() {
+        Some(url) => url.to_owned(),
+        None => format!(
+            "https://s3.{}.amazonaws.com",
+            settings.region.as_deref().unwrap_or_default()
+        ),
+    });
+    settings
+        .validate()
+        .map_err(|e| Fatal(format!("{e} (--help lists the settings)"), 2))?;
+    let Some((users, prefix)) = &config.users else {
+        return Ok((app::AppState::new(provider, s3, settings), None));
+    };
+    // One cache of scoped sessions for all users, over the same base, role and store.
+    let sessions = builder()
+        .scoped_sessions()
+        .on_refresh(app::log_user_refresh)
+        .build()
+        .map_err(|e| Fatal(setting_error(&e), 2))?;
+    let count = users.names().len();
+    let access = UserAccess::new(
+        users.clone(),
+        prefix,
+        sessions,
+        &config.settings.buckets,
+        &config.session_name,
+    )
+    .map_err(|e| Fatal(format!("--users: {e}"), 2))?;
+    Ok((
+        app::AppState::with_users(provider, s3, settings, access),
+        Some(count),
+    ))
+}
+
+/// The Valkey/Redis store of `--session-store`, sealed with the keys of its key file.
+fn session_store(config: &Config) -> Result<Option<SessionStore>, Fatal> {
+    let Some(setting) = &config.session_store else {
+        return Ok(None);
+    };
+    RedisStoreBuilder::new(&setting.url)
+        .sealing_key_file(&setting.key_file)
+        .build()
+        .map(Some)
+        .map_err(|e| {
+            Fatal(
+                format!("{}: {e} (--help lists the settings)", setting.named),
+                2,
+            )
+        })
 }
 
 /// A setting the provider refused, named as the flag (and variable) that set it, on one line.

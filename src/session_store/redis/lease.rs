@@ -11,9 +11,12 @@ use aws_smithy_async::future::timeout::Timeout;
 use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
 use std::time::Duration;
 
-/// The first pause between tries, and the longest.
+/// The first pause between looks at a held lease, and the longest: a waiter sees the lease go
+/// within 50 ms. 1,000 instances waiting on one key make up to 100,000 `EXISTS` a second in
+/// their first 10 ms and 20,000 from the fourth look on, for the few hundred milliseconds of
+/// an STS call.
 const FIRST_PAUSE: Duration = Duration::from_millis(10);
-const LONGEST_PAUSE: Duration = Duration::from_millis(200);
+const LONGEST_PAUSE: Duration = Duration::from_millis(50);
 
 /// Deletes the lease only if it still holds this holder's token.
 const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
@@ -21,12 +24,12 @@ const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redi
 /// Takes the lease of `key`; when another holds it, waits (polling with a growing pause, for
 /// up to `wait`) until it lets go, and says so ([`Lock::Released`]) rather than taking the
 /// lease in turn: its holder has written the entry, which every waiter then reads at once
-/// instead of queueing for the lease one after the other. The lease lives twice `wait` (the
+/// instead of queueing for the lease one after the other. The lease lives `lease_for` (the
 /// load timeout) unless released first.
 pub(super) async fn acquire(
     store: &RedisStore,
     key: &str,
-    wait: Duration,
+    (wait, lease_for): (Duration, Duration),
     sleep: &SharedAsyncSleep,
 ) -> Lock {
     let name = store.sealer.lease_name(key);
@@ -35,7 +38,7 @@ pub(super) async fn acquire(
         return Lock::Unavailable(format!("no random bytes for a lease: {e}"));
     }
     let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
-    let ttl = u64::try_from((wait * 2).as_millis())
+    let ttl = u64::try_from(lease_for.as_millis())
         .unwrap_or(u64::MAX)
         .max(1_000);
     let set = redis::cmd("SET")

@@ -25,8 +25,9 @@
 //!   store within one trust boundary.
 //! - **One fetch per key for the fleet**: a lease (`SET NX PX`, its own random token, released
 //!   only by its holder with a compare-and-delete script, expiring by itself after the load
-//!   timeout) elects the instance that calls STS; the others poll for its entry with a growing
-//!   pause, at most half the load timeout, then fetch themselves.
+//!   timeout) elects the instance that calls STS; the others poll the lease with a growing
+//!   pause until its holder lets go, then read its entry — at most half the load timeout,
+//!   then they fetch themselves.
 //! - **Entries expire with their session** (`PX`).
 //! - **Never in the way**: every command is bounded by a short timeout (250 ms by default),
 //!   the connection is made again in the background; a store that fails is left alone for a
@@ -34,6 +35,11 @@
 
 mod lease;
 mod seal;
+
+/// How far apart the clocks of a fleet's machines may be: an entry written by a machine whose
+/// clock runs up to this much ahead is still believed. Far below any session's advisory window
+/// (minutes), so a session is never used past its expiry because of it.
+const FLEET_CLOCK_ALLOWANCE: Duration = Duration::from_secs(30);
 
 use crate::error::{BuildError, Field};
 use crate::refresh::BoxFuture;
@@ -63,6 +69,7 @@ pub const DEFAULT_KEY_PREFIX: &str = "chainable-credentials:";
 pub struct RedisStoreBuilder {
     url: String,
     password_file: Option<PathBuf>,
+    tls_ca_file: Option<PathBuf>,
     sealing_keys: Vec<[u8; 32]>,
     sealing_key_file: Option<PathBuf>,
     key_prefix: Option<String>,
@@ -90,7 +97,19 @@ impl RedisStoreBuilder {
         }
     }
 
-    /// A file whose first line is the password (instead of one in the URL).
+    /// For a `rediss://` URL: a PEM file of the certificate authorities to trust instead of
+    /// the system's (a private CA). Without it the system's roots verify the server.
+    ///
+    /// A `rediss://` store's first connection installs rustls's `aws-lc-rs` crypto provider as
+    /// the process's default when none is installed (the Redis client's TLS needs one): a
+    /// program that installs its own does so before.
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_ca_file = Some(path.into());
+        self
+    }
+
+    /// A file whose first line is the password (instead of one in the URL); refused when others
+    /// may read it, or empty.
     pub fn password_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.password_file = Some(path.into());
         self
@@ -147,11 +166,12 @@ impl RedisStoreBuilder {
     /// # Errors
     /// A [`BuildError`] naming [`Field::SessionStore`] for a URL that is not a `redis://` or
     /// `rediss://` URL, no sealing key, a malformed key, a key file others may read, a password
-    /// file that cannot be read, a timeout of zero or over a minute.
+    /// or CA file that cannot be read, a CA file without `rediss://`, a timeout of zero or over
+    /// a minute.
     pub fn build(self) -> Result<SessionStore, BuildError> {
         let invalid = |problem: String| BuildError::invalid(Field::SessionStore, problem);
-        let keys = self.keys().map_err(invalid)?;
         let info = self.connection_info().map_err(invalid)?;
+        let keys = self.keys().map_err(invalid)?;
         let timeouts = [
             (
                 "command_timeout",
@@ -169,12 +189,12 @@ impl RedisStoreBuilder {
                 )));
             }
         }
+        let tls = self.url.starts_with("rediss://");
+        let client = self.client(info, tls).map_err(invalid)?;
         let sleep = self
             .sleep
             .or_else(default_async_sleep)
             .ok_or_else(|| invalid("a sleep implementation is needed without Tokio".into()))?;
-        let tls = self.url.starts_with("rediss://");
-        let client = redis::Client::open(info).map_err(|e| invalid(e.to_string()))?;
         Ok(SessionStore::of(RedisStore {
             client,
             tls,
@@ -187,6 +207,24 @@ impl RedisStoreBuilder {
             connect_timeout: timeouts[1].1,
             sleep,
         }))
+    }
+
+    /// The client of `info`, with the CA file's authorities for TLS if one was given.
+    fn client(&self, info: redis::ConnectionInfo, tls: bool) -> Result<redis::Client, String> {
+        let Some(path) = &self.tls_ca_file else {
+            return redis::Client::open(info).map_err(|e| e.to_string());
+        };
+        if !tls {
+            return Err("`tls_ca_file` is for a rediss:// URL".into());
+        }
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        };
+        redis::Client::build_with_tls(info, certificates)
+            .map_err(|e| format!("the CA file {}: {e}", path.display()))
     }
 
     /// The sealing keys given, and those of the key file.
@@ -211,9 +249,14 @@ impl RedisStoreBuilder {
                 format!("not a usable Redis URL: {}", e.category())
             })?;
         if let Some(path) = &self.password_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?;
+            let text = read_private(path, "password file")?;
             let password = text.lines().next().unwrap_or_default().trim().to_owned();
+            if password.is_empty() {
+                return Err(format!(
+                    "the password file {} has no password on its first line",
+                    path.display()
+                ));
+            }
             let settings = info.redis_settings().clone().set_password(password);
             info = info.set_redis_settings(settings);
         }
@@ -221,26 +264,32 @@ impl RedisStoreBuilder {
     }
 }
 
-/// The sealing keys in a file: one a line (blank lines and `#` comments aside), readable by
-/// its owner only.
-fn read_key_file(path: &std::path::Path) -> Result<Vec<[u8; 32]>, String> {
+/// The text of a secret's file (`what`: "sealing key file", "password file"), refused when
+/// others may read it.
+fn read_private(path: &std::path::Path, what: &str) -> Result<String, String> {
     let metadata = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read the sealing key file {}: {e}", path.display()))?;
+        .map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = metadata.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(format!(
-                "the sealing key file {} is mode {mode:o}: others may read it (chmod 600 it)",
+                "the {what} {} is mode {mode:o}: others may read it (chmod 600 it)",
                 path.display()
             ));
         }
     }
     #[cfg(not(unix))]
     let _ = metadata;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the sealing key file {}: {e}", path.display()))?;
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
+}
+
+/// The sealing keys in a file: one a line (blank lines and `#` comments aside), readable by
+/// its owner only.
+fn read_key_file(path: &std::path::Path) -> Result<Vec<[u8; 32]>, String> {
+    let text = read_private(path, "sealing key file")?;
     text.lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
@@ -324,17 +373,17 @@ impl RedisStore {
                 Ok(values) => values,
                 Err(problem) => return Read::Failed(problem),
             };
-        let Some((index, value)) = values
-            .into_iter()
-            .enumerate()
-            .find_map(|(i, value)| value.map(|v| (i, v)))
-        else {
-            return Read::Absent;
-        };
-        match self.sealer.open(index, &names[index], &value) {
-            Ok(plain) => Read::Found(plain),
-            Err(problem) => Read::Rejected(problem),
+        // The sealing key's entry first; an older key's if that one is missing or does not
+        // open (a rotation under way, or a tampered newer entry).
+        let mut rejected = None;
+        for (index, value) in values.into_iter().enumerate() {
+            let Some(value) = value else { continue };
+            match self.sealer.open(index, &names[index], &value) {
+                Ok(plain) => return Read::Found(plain),
+                Err(problem) => rejected = rejected.or(Some(problem)),
+            }
         }
+        rejected.map_or(Read::Absent, Read::Rejected)
     }
 
     async fn write_entry(&self, key: &str, bytes: Vec<u8>, ttl: Duration) -> Result<(), String> {
@@ -385,8 +434,13 @@ impl Store for RedisStore {
         &'a self,
         key: &'a str,
         wait: Duration,
+        lease_for: Duration,
         sleep: &'a SharedAsyncSleep,
     ) -> BoxFuture<'a, Lock> {
-        Box::pin(lease::acquire(self, key, wait, sleep))
+        Box::pin(lease::acquire(self, key, (wait, lease_for), sleep))
+    }
+
+    fn clock_allowance(&self) -> Duration {
+        FLEET_CLOCK_ALLOWANCE
     }
 }

@@ -23,7 +23,9 @@ const KEY_ID_BYTES: usize = 8;
 /// Bytes of a nonce.
 const NONCE_BYTES: usize = 12;
 
-/// Derives the subkeys: one for names, one for ids, apart from the sealing key itself.
+/// Derives the subkeys from the sealing key, each in a domain of its own (the sealing key
+/// itself keys nothing but these derivations): the cipher's, the names', the id's.
+const CIPHER_DOMAIN: &[u8] = b"chainable-credentials/session-store/aes-256-gcm/v1";
 const NAMES_DOMAIN: &[u8] = b"chainable-credentials/session-store/names/v1";
 const ID_DOMAIN: &[u8] = b"chainable-credentials/session-store/key-id/v1";
 
@@ -67,7 +69,7 @@ impl Sealer {
             .map(|key| {
                 let id = hmac(key, &[ID_DOMAIN]);
                 SealingKey {
-                    cipher: Aes256Gcm::new(key.into()),
+                    cipher: Aes256Gcm::new((&hmac(key, &[CIPHER_DOMAIN])).into()),
                     names: hmac(key, &[NAMES_DOMAIN]),
                     id: id[..KEY_ID_BYTES].try_into().unwrap_or_default(),
                 }

@@ -14,13 +14,13 @@ use aws_smithy_async::rt::sleep::{AsyncSleep, TokioSleep};
 use aws_smithy_async::time::{SystemTimeSource, TimeSource};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use service::{Http, Part, app, random_bytes, unique_prefix};
+use service::{Http, Part, Running, app, binary_command, random_bytes, unique_prefix};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use support::fault_proxy::{Fault, FaultProxy};
 use support::moto::Moto;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn query_value<'a>(url: &'a str, name: &str) -> Option<&'a str> {
     url.split_once('?')?
@@ -822,26 +822,6 @@ async fn the_per_request_pattern_calls_sts_on_every_request() {
 
 // --- the built binary, as a process ---------------------------------------------------------
 
-/// The binary with only the variables given here (and no AWS settings from the machine).
-fn binary_command(vars: &[(&str, &str)]) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(service::example_binary());
-    command
-        .env_clear()
-        .env(
-            "PATH",
-            support::environment::var("PATH").unwrap_or_default(),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .envs(vars.iter().copied())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    command
-}
-
 #[tokio::test]
 async fn the_binary_names_what_is_missing_at_start_up() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -892,6 +872,50 @@ async fn the_binary_names_what_is_missing_at_start_up() {
             "cannot listen on",
         ),
     ];
+    // A store without its key, and a key file others may read.
+    let dir = tempfile::tempdir().unwrap();
+    let open_key = dir.path().join("store.key");
+    std::fs::write(&open_key, "7e".repeat(32)).unwrap();
+    std::fs::set_permissions(
+        &open_key,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let open_key = open_key.display().to_string();
+    let offline = [
+        ("UPLOAD_ROLE_ARN", arn),
+        ("AWS_REGION", "eu-west-1"),
+        bucket,
+    ];
+    let cases = cases.into_iter().chain([
+        (
+            vec!["--session-store", "redis://127.0.0.1:9"],
+            offline.to_vec(),
+            2,
+            "--session-store: the store needs its sealing key",
+        ),
+        (
+            vec![
+                "--session-store",
+                "redis://127.0.0.1:9",
+                "--session-store-key-file",
+                &open_key,
+            ],
+            offline.to_vec(),
+            2,
+            "others may read it (chmod 600 it)",
+        ),
+        (
+            vec!["--session-store", "http://127.0.0.1:9"],
+            [
+                offline.as_slice(),
+                &[("UPLOAD_SESSION_STORE_KEY_FILE", &open_key)],
+            ]
+            .concat(),
+            2,
+            "must start with redis:// or rediss://",
+        ),
+    ]);
     for (args, vars, code, phrase) in cases {
         let output = binary_command(&vars).args(&args).output().await.unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -937,68 +961,6 @@ async fn the_binary_names_what_is_missing_at_start_up() {
     let help = binary_command(&[]).arg("--help").output().await.unwrap();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--max-upload-bytes"));
-}
-
-/// The binary, running: the URL it printed, and its log (standard error) once it has ended.
-struct Running {
-    child: tokio::process::Child,
-    pid: u32,
-    url: String,
-    logs: tokio::task::JoinHandle<String>,
-}
-
-impl Running {
-    /// Starts the binary with `vars` and `args`; returns once it printed its address.
-    async fn start(vars: &[(&str, &str)], args: &[&str]) -> Running {
-        let mut child = binary_command(vars).args(args).spawn().unwrap();
-        let pid = child.id().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let logs = tokio::spawn(async move {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text).await;
-            text
-        });
-        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-            .await
-            .expect("the service starts within 30 s")
-            .unwrap()
-            .expect("a line on stdout");
-        let url = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Running {
-            child,
-            pid,
-            url,
-            logs,
-        }
-    }
-
-    /// The URL to reach it on loopback (it prints the address it is bound to, maybe 0.0.0.0).
-    fn loopback_url(&self) -> String {
-        let port = self.url.rsplit(':').next().unwrap();
-        format!("http://127.0.0.1:{port}")
-    }
-
-    fn send_sigterm(&self) {
-        let killed = std::process::Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-    }
-
-    /// Stops it with SIGTERM; its exit code and log.
-    async fn stop(mut self) -> (Option<i32>, String) {
-        self.send_sigterm();
-        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait())
-            .await
-            .expect("the service exits after SIGTERM")
-            .unwrap();
-        (status.code(), self.logs.await.unwrap())
-    }
 }
 
 /// Settings for a binary that never reaches AWS (STS and S3 at a closed port).

@@ -7,6 +7,7 @@ use test_support as support;
 
 mod api;
 mod browser;
+mod fleet;
 mod limits;
 mod security;
 mod service;

@@ -17,6 +17,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::path::PathBuf;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 
 /// The service running in this test process. Stops when dropped.
 pub struct Service {
@@ -203,7 +205,6 @@ pub async fn read_answer(
     stream: &mut tokio::net::TcpStream,
     within: std::time::Duration,
 ) -> Option<String> {
-    use tokio::io::AsyncReadExt;
     let read = async {
         let mut received = Vec::new();
         let mut buffer = [0u8; 4096];
@@ -435,4 +436,88 @@ pub fn unique_prefix(test: &str) -> String {
 /// The service's binary, which cargo builds before it runs these tests.
 pub fn example_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_upload-service"))
+}
+
+// --- the built binary, as a process ---------------------------------------------------------
+
+/// The binary with only the variables given here (and no AWS settings from the machine).
+pub fn binary_command(vars: &[(&str, &str)]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(example_binary());
+    command
+        .env_clear()
+        .env(
+            "PATH",
+            crate::support::environment::var("PATH").unwrap_or_default(),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .envs(vars.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// The binary, running: the URL it printed, and its log (standard error) once it has ended.
+pub struct Running {
+    pub child: tokio::process::Child,
+    pub pid: u32,
+    pub url: String,
+    pub logs: tokio::task::JoinHandle<String>,
+}
+
+impl Running {
+    /// Starts the binary with `vars` and `args`; returns once it printed its address.
+    pub async fn start(vars: &[(&str, &str)], args: &[&str]) -> Running {
+        let mut child = binary_command(vars).args(args).spawn().unwrap();
+        let pid = child.id().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let logs = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        });
+        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+            .await
+            .expect("the service starts within 30 s")
+            .unwrap()
+            .expect("a line on stdout");
+        let url = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Running {
+            child,
+            pid,
+            url,
+            logs,
+        }
+    }
+
+    /// The URL to reach it on loopback (it prints the address it is bound to, maybe 0.0.0.0).
+    pub fn loopback_url(&self) -> String {
+        let port = self.url.rsplit(':').next().unwrap();
+        format!("http://127.0.0.1:{port}")
+    }
+
+    pub fn send_sigterm(&self) {
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    }
+
+    /// Stops it with SIGTERM; its exit code and log.
+    pub async fn stop(mut self) -> (Option<i32>, String) {
+        self.send_sigterm();
+        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("the service exits after SIGTERM")
+            .unwrap();
+        (status.code(), self.logs.await.unwrap())
+    }
 }
