@@ -3,7 +3,8 @@
 # user allowed only sts:AssumeRole, roles allowed S3 and a bucket, turns on signature and IAM
 # enforcement, then runs the examples with the user's keys: list_buckets (S3 refuses the user
 # and lists the bucket for the assumed role), list_objects, presign, the upload_service web
-# backend (a scripted upload and download with curl), chain, mfa, profile and export_env, and finally
+# backend (a scripted upload and download with curl), chain, object_store and OpenDAL on a
+# chain (examples/s3_clients), mfa, profile and export_env, and finally
 # the AWS CLI with the `chainable-credentials` command as its credential_process.
 # Stops the server on exit.
 set -euo pipefail
@@ -80,6 +81,10 @@ example "upload_service: a web backend on one provider; a scripted upload and do
 )
 example chain: two hops, each hop\'s identity
 cargo run --quiet "${features[@]}" --example chain -- "$DEMO_CHAIN_HOP1_ARN" "$DEMO_CHAIN_HOP2_ARN"
+example "object_store: list a bucket and copy an object, signing with a two-hop chain"
+"$built/object-store-chain" "$DEMO_CHAIN_HOP1_ARN" "$DEMO_CHAIN_HOP2_ARN" "$DEMO_BUCKET"
+example "OpenDAL: write, read and stat an object, signing with a two-hop chain"
+"$built/opendal-chain" "$DEMO_CHAIN_HOP1_ARN" "$DEMO_CHAIN_HOP2_ARN" "$DEMO_BUCKET"
 example "mfa: a code read from stdin (the local server does not check MFA codes)"
 echo 123456 | cargo run --quiet "${features[@]}" --example mfa -- "arn:aws:iam::$DEMO_ACCOUNT:mfa/demo" "$DEMO_ROLE_ARN"
 example "profile: a role chain from a config file, MFA on its first hop (the code is piped in)"

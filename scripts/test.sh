@@ -17,7 +17,8 @@ export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDE
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL
 
 # The workspace: the library, its command (`cli/`), the test support they share, the upload
-# service example, the bench plotter and the peers harness. Built together, the library has the
+# service and the S3 clients examples (object_store, OpenDAL), the bench plotter and the peers
+# harness. Built together, the library has the
 # features its command needs (`file-cache`, `profile`) and its tests' `test-util`; the lints
 # also check the library alone, with each feature and without them.
 # Each section says when it starts, so a slow CI run shows where the time went.
@@ -35,12 +36,14 @@ cargo clippy -p chainable-credentials --lib --no-default-features --features fil
 cargo clippy -p chainable-credentials --lib --no-default-features --features profile -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features --features redis-store -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features --features session-store -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p chainable-credentials --features file-cache,profile,redis-store --quiet
+cargo clippy -p chainable-credentials --lib --no-default-features --features object-store -- -D warnings
+cargo clippy -p chainable-credentials --lib --no-default-features --features opendal -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p chainable-credentials --features file-cache,profile,redis-store,object-store,opendal --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p chainable-credentials-cli --quiet
 # Both packages as crates.io would take them (the command's path dependency on the library is
 # checked against the library as packaged here).
 cargo package --workspace --exclude chainable-credentials-test-support --exclude upload-service \
-    --exclude bench-plots --exclude peers --no-verify --allow-dirty --quiet
+    --exclude s3-clients --exclude bench-plots --exclude peers --no-verify --allow-dirty --quiet
 
 section "local AWS (moto)"
 scripts/moto.sh install

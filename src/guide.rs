@@ -569,6 +569,48 @@
 //! costs one STS call. Under `noeviction` at `maxmemory`, writes fail: an outage like any other
 //! (counted, one warning, the store left alone for 1 to 30 seconds, sessions from STS).
 
+//! # object_store and OpenDAL: DataFusion, delta-rs, lakehouses
+//!
+//! object_store (cargo feature `object-store`) asks its credential provider on every request
+//! and caches nothing a custom provider gives, so a provider that calls STS, or converts
+//! credentials, per request floods STS or slows every request. This crate's providers are
+//! object_store's credential providers themselves: the hit is the cached session as one
+//! shared `Arc<AwsCredential>`, refreshed in the background. A DataFusion user registers the
+//! store for its URL:
+//!
+//! ```no_run
+//! # #[cfg(feature = "object-store")]
+//! # fn example(sdk_config: &aws_types::SdkConfig) -> Result<(), Box<dyn std::error::Error>> {
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//! use object_store::aws::AmazonS3Builder;
+//! use std::sync::Arc;
+//!
+//! let reader = ChainableTemporaryCredentials::builder()
+//!     .configure(sdk_config)
+//!     .role_arn("arn:aws:iam::123456789012:role/lakehouse-reader")
+//!     .build()?;
+//! let store = AmazonS3Builder::new()
+//!     .with_region("eu-west-1")
+//!     .with_bucket_name("lakehouse")
+//!     .with_credentials(Arc::new(reader))
+//!     .build()?;
+//! // datafusion: ctx.register_object_store(&Url::parse("s3://lakehouse")?, Arc::new(store));
+//! # let _ = store;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A multi-tenant query service gives each tenant's store its scoped session
+//! (`sessions.provider(&scope)?` in place of `reader`): one STS call per tenant per session
+//! lifetime, each store confined to its tenant's prefix by the session policy.
+//!
+//! OpenDAL (cargo feature `opendal`) takes the same providers through reqsign:
+//! `services::S3::default().credential_provider_chain(ProvideCredentialChain::new().push(reader))`.
+//! reqsign keeps the credential until it has under 120 s left, then asks again; the provider
+//! has refreshed long before (in its advisory window), so the answer is at once. reqsign's chain
+//! logs a provider's error and goes on, so OpenDAL reports only "failed to load signing
+//! credential": read the reason from `status().last_error`, or the log.
+//!
 //! # Regional and global STS endpoints
 //!
 //! The provider calls the STS endpoint of the region it is given (`sts.REGION.amazonaws.com`),

@@ -81,6 +81,10 @@ mod error;
 mod fetch;
 #[cfg(feature = "file-cache")]
 pub mod file_cache;
+#[cfg(feature = "object-store")]
+mod for_object_store;
+#[cfg(feature = "opendal")]
+mod for_opendal;
 pub mod guide;
 mod mfa;
 #[cfg(feature = "profile")]
@@ -100,6 +104,8 @@ mod session;
 pub mod session_store;
 mod status;
 mod sts;
+#[cfg(all(test, any(feature = "object-store", feature = "opendal")))]
+mod testing;
 mod validation;
 mod web_identity;
 

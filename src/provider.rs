@@ -43,7 +43,7 @@ use std::time::SystemTime;
 /// ```
 #[derive(Clone)]
 pub struct ChainableTemporaryCredentials {
-    engine: RefreshEngine,
+    pub(crate) engine: RefreshEngine,
     hop: Arc<HopSettings>,
 }
 

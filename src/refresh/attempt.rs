@@ -185,10 +185,7 @@ impl RefreshAttempt {
         };
         let received_at = session.received_at.min(now);
         let schedule = RefreshSchedule::new(received_at, session.expires_at, jitter);
-        let cached = Arc::new(CachedSession {
-            credentials: session.credentials,
-            schedule,
-        });
+        let cached = Arc::new(CachedSession::new(session.credentials, schedule));
         span.record(
             "expiry",
             tracing::field::display(DateTime::from(schedule.expires_at)),

@@ -73,23 +73,32 @@ impl RefreshEngine {
     /// Credentials for one caller. Ready at once (no allocation, no lock) whenever a session
     /// outside the mandatory window is cached.
     pub(crate) fn provide(&self) -> future::ProvideCredentials<'_> {
+        match self.cached_now(|session| session.credentials.clone()) {
+            Some(credentials) => future::ProvideCredentials::ready(Ok(credentials)),
+            None => future::ProvideCredentials::new(self.wait_for_session()),
+        }
+    }
+
+    /// What `take` makes of the cached session, if a caller may have it now — before its
+    /// refresh point, or in its advisory window (a refresh is then started in the
+    /// background) — with no lock and no allocation of its own. `None`: the caller waits for
+    /// a session ([`provide`](Self::provide)).
+    pub(crate) fn cached_now<R>(&self, take: impl FnOnce(&CachedSession) -> R) -> Option<R> {
         let state = &*self.state;
         if state.config.background_refresh && !state.background_running.load(Ordering::Acquire) {
             self.ensure_background_refresh();
         }
         let now = state.now();
         let current = state.current.load();
-        let Some(session) = current.as_ref() else {
-            return future::ProvideCredentials::new(self.wait_for_session());
-        };
+        let session = current.as_ref()?;
         if now < session.schedule.refresh_at {
-            return future::ProvideCredentials::ready(Ok(session.credentials.clone()));
+            return Some(take(session));
         }
         if now < session.schedule.mandatory_at {
             self.refresh_in_background(now, session);
-            return future::ProvideCredentials::ready(Ok(session.credentials.clone()));
+            return Some(take(session));
         }
-        future::ProvideCredentials::new(self.wait_for_session())
+        None
     }
 
     /// Starts the background refresh task if it is switched on, not running, and a Tokio

@@ -13,6 +13,8 @@ pub(crate) use backoff::Backoff;
 pub(crate) use engine::RefreshEngine;
 #[cfg(feature = "session-store")]
 pub(crate) use schedule::advisory_window;
+#[cfg(feature = "object-store")]
+pub(crate) use state::CachedSession;
 pub(crate) use state::EngineConfig;
 
 use crate::session::Session;

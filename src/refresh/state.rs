@@ -44,6 +44,21 @@ pub(crate) struct EngineConfig {
 pub(crate) struct CachedSession {
     pub(crate) credentials: Credentials,
     pub(crate) schedule: RefreshSchedule,
+    /// The session as object_store's credential, made on first use: every object_store
+    /// request asks for it, and gets this `Arc` (no conversion, no allocation per request).
+    #[cfg(feature = "object-store")]
+    pub(crate) object_store: std::sync::OnceLock<Arc<object_store::aws::AwsCredential>>,
+}
+
+impl CachedSession {
+    pub(crate) fn new(credentials: Credentials, schedule: RefreshSchedule) -> Self {
+        CachedSession {
+            credentials,
+            schedule,
+            #[cfg(feature = "object-store")]
+            object_store: std::sync::OnceLock::new(),
+        }
+    }
 }
 
 /// How a refresh attempt ended, as told to the callers waiting for it (the listener is told

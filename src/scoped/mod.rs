@@ -19,7 +19,7 @@ pub use scope::{PolicyTemplate, Scope};
 
 use crate::builder::Builder;
 use crate::error::{BuildError, Field};
-use crate::refresh::{Backoff, EngineConfig};
+use crate::refresh::{Backoff, EngineConfig, RefreshEngine};
 use crate::status::{ProviderStatus, RefreshListener, RefreshOutcome};
 use crate::sts::Sts;
 use aws_credential_types::Credentials;
@@ -582,14 +582,21 @@ impl ScopedCredentials {
     }
 }
 
+impl ScopedCredentials {
+    /// The scope's engine, its use noted (the idle expiry counts from here).
+    pub(crate) fn engine_in_use(&self) -> &RefreshEngine {
+        let entry = &self.entry;
+        entry.touch(entry.engine.now());
+        &entry.engine
+    }
+}
+
 impl ProvideCredentials for ScopedCredentials {
     fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
     where
         Self: 'a,
     {
-        let entry = &self.entry;
-        entry.touch(entry.engine.now());
-        entry.engine.provide()
+        self.engine_in_use().provide()
     }
 
     fn fallback_on_interrupt(&self) -> Option<Credentials> {

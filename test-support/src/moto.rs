@@ -48,6 +48,41 @@ fn fixtures() -> &'static HashMap<String, String> {
 /// Installs moto into the checkout's venv (once, ~10 s) and starts the servers for this
 /// process; they stop when it ends and the session script's standard input closes.
 fn start_servers() -> HashMap<String, String> {
+    let (fixtures, session) = start_session();
+    // Held until the process exits: then the pipe closes and the servers stop.
+    static SESSION: OnceLock<Mutex<Child>> = OnceLock::new();
+    let _ = SESSION.set(Mutex::new(session));
+    fixtures
+}
+
+/// Servers of their own for one test, stopped when dropped: for a test that leaves in them
+/// what would disturb the others (moto's `data.json`, which the tests read, fails once it
+/// holds an object made by a multipart upload).
+pub struct PrivateMoto {
+    /// The enforcing server's fixtures.
+    pub moto: Moto,
+    session: Child,
+}
+
+impl PrivateMoto {
+    /// Two new servers (enforcing and open), their fixtures made; several seconds.
+    pub fn start() -> PrivateMoto {
+        let (fixtures, session) = start_session();
+        let moto = Moto::from_fixtures("CC_", |name| fixtures.get(name).cloned());
+        PrivateMoto { moto, session }
+    }
+}
+
+impl Drop for PrivateMoto {
+    fn drop(&mut self) {
+        // Closing its standard input stops the servers.
+        drop(self.session.stdin.take());
+        let _ = self.session.wait();
+    }
+}
+
+/// Starts `scripts/moto_session.py`: the fixtures it printed, and the running script.
+fn start_session() -> (HashMap<String, String>, Child) {
     let root = super::repo_root();
     let installed = Command::new("bash")
         .arg(root.join("scripts/moto.sh"))
@@ -76,10 +111,7 @@ fn start_servers() -> HashMap<String, String> {
     for line in stdout.lines() {
         let line = line.expect("read the fixtures");
         if line == "READY" {
-            // Held until the process exits: then the pipe closes and the servers stop.
-            static SESSION: OnceLock<Mutex<Child>> = OnceLock::new();
-            let _ = SESSION.set(Mutex::new(session));
-            return fixtures;
+            return (fixtures, session);
         }
         if let Some((name, value)) = line
             .strip_prefix("export ")
@@ -95,13 +127,6 @@ fn start_servers() -> HashMap<String, String> {
     panic!("scripts/moto_session.py ended without starting the servers:\n{printed}");
 }
 
-fn var(name: &str) -> String {
-    fixtures()
-        .get(name)
-        .cloned()
-        .unwrap_or_else(|| panic!("the local server's fixtures have no {name}"))
-}
-
 impl Moto {
     /// The enforcing server.
     pub fn enforcing() -> Self {
@@ -115,6 +140,13 @@ impl Moto {
     }
 
     fn with_prefix(p: &str) -> Self {
+        Self::from_fixtures(p, |name| fixtures().get(name).cloned())
+    }
+
+    fn from_fixtures(p: &str, fixture: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |name: &str| {
+            fixture(name).unwrap_or_else(|| panic!("the local server's fixtures have no {name}"))
+        };
         Moto {
             endpoint: var(&format!("{p}ENDPOINT")),
             region: var(&format!("{p}REGION")),
