@@ -604,6 +604,12 @@
 //! (`sessions.provider(&scope)?` in place of `reader`): one STS call per tenant per session
 //! lifetime, each store confined to its tenant's prefix by the session policy.
 //!
+//! On EKS, object_store's own web identity provider (`AWS_WEB_IDENTITY_TOKEN_FILE`,
+//! `AWS_ROLE_ARN`) refreshes on the request that finds its credential within 5 minutes of
+//! expiry, and every request waits on its lock for the STS call; this crate's web identity
+//! provider (`web_identity_token_file`) refreshes in the background and no request waits
+//! (BENCHMARKS.md, "object_store's own web identity provider").
+//!
 //! OpenDAL (cargo feature `opendal`) takes the same providers through reqsign:
 //! `services::S3::default().credential_provider_chain(ProvideCredentialChain::new().push(reader))`.
 //! reqsign keeps the credential until it has under 120 s left, then asks again; the provider

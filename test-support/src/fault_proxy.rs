@@ -1,6 +1,7 @@
 //! A fault-injecting HTTP proxy in front of the local moto server, on 127.0.0.1: every STS
 //! request (a POST whose form body has `Action=`) takes the next scripted [`Fault`], other
-//! requests pass. It serves until dropped.
+//! requests pass. It serves until dropped, on plain HTTP or behind TLS
+//! ([`FaultProxy::start_tls`]).
 
 use aws_smithy_async::time::TimeSource;
 use aws_smithy_types::date_time::{DateTime, Format};
@@ -17,6 +18,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::certificates::LoopbackCertificates;
 
 /// What the proxy does to one STS request.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +70,7 @@ struct State {
 /// The running proxy. Dropping it stops the listener.
 pub struct FaultProxy {
     pub endpoint: String,
+    ca_pem: Option<String>,
     state: Arc<State>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -79,8 +84,24 @@ impl Drop for FaultProxy {
 impl FaultProxy {
     /// Starts a proxy to `upstream` (the moto endpoint) on a free loopback port.
     pub async fn start(upstream: &str) -> Self {
+        Self::start_with(upstream, None).await
+    }
+
+    /// The same proxy behind TLS (`https://127.0.0.1:port`), its certificate issued by a CA of
+    /// its own ([`FaultProxy::ca_pem`]): for clients that refuse an STS endpoint on plain HTTP
+    /// (object_store's web identity provider). Upstream stays plain HTTP.
+    pub async fn start_tls(upstream: &str) -> Self {
+        Self::start_with(upstream, Some(LoopbackCertificates::new())).await
+    }
+
+    async fn start_with(upstream: &str, certificates: Option<LoopbackCertificates>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if certificates.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let endpoint = format!("{scheme}://{}", listener.local_addr().unwrap());
         let state = Arc::new(State {
             script: Mutex::default(),
             default: Mutex::new(Fault::Pass),
@@ -92,29 +113,21 @@ impl FaultProxy {
             sts_bodies: Mutex::default(),
             cors: std::sync::atomic::AtomicBool::new(false),
         });
-        let client: Client<HttpConnector, Full<Bytes>> =
-            Client::builder(TokioExecutor::new()).build_http();
-        let shared = state.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let (state, client) = (shared.clone(), client.clone());
-                tokio::spawn(async move {
-                    let service =
-                        service_fn(move |request| handle(state.clone(), client.clone(), request));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let tls = certificates
+            .as_ref()
+            .map(|c| TlsAcceptor::from(Arc::new(c.server_config())));
+        let task = tokio::spawn(serve(listener, tls, state.clone()));
         FaultProxy {
             endpoint,
+            ca_pem: certificates.map(|c| c.ca_pem),
             state,
             task,
         }
+    }
+
+    /// The CA a TLS proxy's certificate chains to (PEM); `None` for a plain one.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The fault for every STS request not scripted with `then`.
@@ -149,7 +162,7 @@ impl FaultProxy {
         self.state.sts_requests.load(Ordering::SeqCst)
     }
 
-    /// The form body of every STS request so far (what reached STS).
+    /// The form body (object_store: the query) of every STS request so far.
     pub fn sts_bodies(&self) -> Vec<String> {
         self.state.sts_bodies.lock().unwrap().clone()
     }
@@ -157,6 +170,33 @@ impl FaultProxy {
     /// The most STS requests that were in flight at the same time.
     pub fn max_in_flight(&self) -> usize {
         self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+/// Accepts connections until the proxy is dropped (its task aborted), each served on a task
+/// of its own, through TLS when an acceptor is given.
+async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc<State>) {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let (state, client, tls) = (state.clone(), client.clone(), tls.clone());
+        tokio::spawn(async move {
+            let service = service_fn(move |request| handle(state.clone(), client.clone(), request));
+            let http = hyper::server::conn::http1::Builder::new();
+            match tls {
+                Some(tls) => {
+                    if let Ok(stream) = tls.accept(stream).await {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                }
+                None => {
+                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                }
+            }
+        });
     }
 }
 
@@ -199,14 +239,18 @@ async fn handle(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let is_sts = parts.method == hyper::Method::POST && body.starts_with(b"Action=");
+    // The SDKs send STS parameters as a form body; object_store sends them as the query of an
+    // empty POST.
+    let query = parts.uri.query().unwrap_or_default();
+    let is_sts = parts.method == hyper::Method::POST
+        && (body.starts_with(b"Action=") || query.starts_with("Action="));
     let fault = if is_sts {
         state.sts_requests.fetch_add(1, Ordering::SeqCst);
-        state
-            .sts_bodies
-            .lock()
-            .unwrap()
-            .push(String::from_utf8_lossy(&body).into_owned());
+        state.sts_bodies.lock().unwrap().push(if body.is_empty() {
+            query.to_owned()
+        } else {
+            String::from_utf8_lossy(&body).into_owned()
+        });
         let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         state.max_in_flight.fetch_max(now, Ordering::SeqCst);
         let scripted = state.script.lock().unwrap().pop_front();
@@ -240,18 +284,18 @@ async fn handle(
         }
         Fault::Pass | Fault::Mangle(_) => {}
     }
-    let uri = format!(
-        "{}{}",
-        state.upstream,
-        parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-    );
+    let (uri, body) = upstream_request(&state.upstream, &parts, body, is_sts);
     let mut upstream = hyper::Request::builder().method(parts.method).uri(uri);
     for (name, value) in &parts.headers {
-        upstream = upstream.header(name, value);
+        if name != hyper::header::CONTENT_LENGTH {
+            upstream = upstream.header(name, value);
+        }
+    }
+    if is_sts && parts.headers.get(hyper::header::CONTENT_TYPE).is_none() {
+        upstream = upstream.header(
+            hyper::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        );
     }
     let response = match client
         .request(upstream.body(Full::new(body)).unwrap())
@@ -293,6 +337,30 @@ async fn handle(
         head.headers.remove(hyper::header::CONTENT_LENGTH);
     }
     Ok(hyper::Response::from_parts(head, Full::new(bytes)))
+}
+
+/// Where and what to forward. An STS request sent as the query of an empty POST
+/// (object_store's) goes on as a form body, as the SDKs send it: moto 5.2.5 takes an unsigned
+/// POST without a form body for S3 and fails it with a 500.
+fn upstream_request(
+    upstream: &str,
+    parts: &http::request::Parts,
+    body: Bytes,
+    is_sts: bool,
+) -> (String, Bytes) {
+    let query = parts.uri.query().unwrap_or_default();
+    if is_sts && body.is_empty() && !query.is_empty() {
+        return (
+            format!("{upstream}{}", parts.uri.path()),
+            Bytes::from(query.to_owned()),
+        );
+    }
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    (format!("{upstream}{path}"), body)
 }
 
 fn xml_response(status: u16, body: String) -> hyper::Response<Full<Bytes>> {

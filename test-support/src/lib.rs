@@ -6,6 +6,7 @@
 //! helpers.
 
 pub mod bench;
+pub mod certificates;
 pub mod cli;
 pub mod counting;
 pub mod environment;

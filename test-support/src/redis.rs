@@ -90,7 +90,7 @@ impl RedisServer {
     /// own ([`RedisServer::ca_file`]); clients need no certificate. Its URL is `rediss://`.
     pub fn with_tls() -> RedisServer {
         let dir = tempfile::tempdir().unwrap();
-        write_certificates(dir.path());
+        crate::certificates::LoopbackCertificates::new().write_to(dir.path());
         let file = |name: &str| dir.path().join(name).display().to_string();
         let settings = vec![
             "--tls-port".into(),
@@ -291,23 +291,4 @@ impl RedisServer {
         let sent = Command::new("kill").args([signal, &pid]).status().unwrap();
         assert!(sent.success(), "kill {signal} {pid}");
     }
-}
-
-/// Writes `ca.crt`, `server.crt` and `server.key` (PEM) into `dir`: a CA of its own, and a
-/// certificate for 127.0.0.1 it issued.
-fn write_certificates(dir: &std::path::Path) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&server_key, &ca_cert, &ca_key)
-        .unwrap();
-    std::fs::write(dir.join("ca.crt"), ca_cert.pem()).unwrap();
-    std::fs::write(dir.join("server.crt"), server.pem()).unwrap();
-    std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
 }
