@@ -38,7 +38,8 @@ cargo clippy -p chainable-credentials --lib --no-default-features --features red
 cargo clippy -p chainable-credentials --lib --no-default-features --features session-store -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features --features object-store -- -D warnings
 cargo clippy -p chainable-credentials --lib --no-default-features --features opendal -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p chainable-credentials --features file-cache,profile,redis-store,object-store,opendal --quiet
+cargo clippy -p chainable-credentials --lib --no-default-features --features telemetry -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p chainable-credentials --features file-cache,profile,redis-store,object-store,opendal,telemetry --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p chainable-credentials-cli --quiet
 # Both packages as crates.io would take them (the command's path dependency on the library is
 # checked against the library as packaged here).

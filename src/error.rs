@@ -71,6 +71,8 @@ pub enum Field {
     FederationToken,
     /// [`Builder::on_refresh`](crate::Builder::on_refresh)
     OnRefresh,
+    /// `Builder::metrics_name` (feature `telemetry`)
+    MetricsName,
     /// [`Builder::scoped_sessions`](crate::Builder::scoped_sessions): a setting of the
     /// [`ScopedSessionsBuilder`](crate::scoped::ScopedSessionsBuilder)
     ScopedSessions,
@@ -105,6 +107,7 @@ impl Field {
         Field::WebIdentityProviderId,
         Field::SamlAssertion,
         Field::OnRefresh,
+        Field::MetricsName,
         Field::ScopedSessions,
     ];
 
@@ -134,6 +137,7 @@ impl Field {
             Field::SourceProfile => "source_profile",
             Field::FederationToken => "federation_token",
             Field::OnRefresh => "on_refresh",
+            Field::MetricsName => "metrics_name",
             Field::ScopedSessions => "scoped_sessions",
             Field::WebIdentityToken => "web_identity_token",
             Field::WebIdentityProviderId => "web_identity_provider_id",

@@ -100,6 +100,13 @@ impl FetchSession for SessionFetcher {
         }
     }
 
+    #[cfg(all(feature = "telemetry", feature = "session-store"))]
+    fn store_gauges(&self) -> Option<crate::telemetry::StoreGauges> {
+        self.store
+            .as_ref()
+            .map(crate::session_store::ProviderStore::gauges)
+    }
+
     #[cfg(feature = "session-store")]
     fn store_counts(&self) -> Option<crate::session_store::StoreCounts> {
         self.store

@@ -109,6 +109,105 @@
 //! }
 //! ```
 //!
+//! # Metrics in OpenTelemetry (feature `telemetry`)
+//!
+//! With the cargo feature `telemetry`, providers and scoped sessions report through
+//! aws-smithy-observability, the layer the SDK's clients report their own call metrics
+//! through (`smithy.client.call.duration` and the rest). Set the global telemetry provider
+//! once, before building — with aws-smithy-observability-otel's bridge for an OpenTelemetry
+//! meter provider — and this crate's metrics go where the SDK's do; or give a provider its own
+//! with `telemetry_provider`. Name each provider with `metrics_name` when a process has more
+//! than one.
+//!
+//! ```no_run
+//! # #[cfg(feature = "telemetry")]
+//! # fn example(
+//! #     sdk_config: &aws_types::SdkConfig,
+//! #     telemetry: aws_smithy_observability::TelemetryProvider,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! use chainable_credentials::ChainableTemporaryCredentials;
+//!
+//! // `telemetry`: `TelemetryProvider::builder().meter_provider(Arc::new(
+//! //     aws_smithy_observability_otel::meter::OtelMeterProvider::new(otel_meter_provider)))`
+//! aws_smithy_observability::global::set_telemetry_provider(telemetry)?;
+//! let provider = ChainableTemporaryCredentials::builder()
+//!     .configure(sdk_config)
+//!     .role_arn("arn:aws:iam::123456789012:role/uploader")
+//!     .metrics_name("uploader")
+//!     .build()?;
+//! # let _ = provider;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Nothing is recorded on a cached call: the refresh instruments are updated when a refresh
+//! ends, the others are read from status snapshots when the meter provider collects (BENCHMARKS.md,
+//! "Hot path", has the hit with the feature on and off). The instruments (instrumentation scope
+//! `chainable-credentials`):
+//!
+//! | instrument | kind, unit | attributes | what |
+//! |---|---|---|---|
+//! | `aws.credentials.refreshes` | counter, `{refresh}` | provider, `rpc.method`, outcome, trigger, source, scope (opt-in) | refresh attempts that ended (their sum is `status().refreshes_started` once none is in flight) |
+//! | `aws.credentials.refresh.duration` | histogram, `s` | provider, `rpc.method`, outcome | how long each took (base credentials, store, STS) |
+//! | `aws.credentials.sts.calls` | counter, `{call}` | provider, `rpc.method`, outcome | attempts that got an answer from STS or failed on the way (not the load timeout, which may have cut something else) |
+//! | `aws.credentials.session.time_to_expiry` | gauge, `s` | provider | until the cached session expires; 0 without a valid one |
+//! | `aws.credentials.session.stale` | gauge | provider | 1 while refreshes fail and the valid session is served, else 0 |
+//! | `aws.credentials.refresh.failures_in_a_row` | gauge, `{refresh}` | provider | failures since the last success |
+//! | `aws.credentials.scopes.cached` | up-down counter, `{scope}` | provider | scoped sessions: scopes cached |
+//! | `aws.credentials.scopes.evicted` | counter, `{scope}` | provider, reason (`capacity`, `idle`) | scopes dropped |
+//! | `aws.credentials.sts.in_flight` | up-down counter, `{call}` | provider | scoped sessions: STS calls in flight |
+//! | `aws.credentials.sts.waiting` | up-down counter, `{fetch}` | provider | scoped sessions: fetches waiting for the limit |
+//! | `aws.credentials.sts.refused` | counter, `{fetch}` | provider | scoped sessions: fetches the limit refused |
+//! | `aws.credentials.sts.rate_limit` | gauge, `{call}/s` | provider | scoped sessions: the configured calls per second |
+//! | `aws.credentials.store.hits`, `.misses`, `.rejected`, `.errors` | counters | provider | the session store's counts (every user of the store together) |
+//!
+//! The attributes: `aws.credentials.provider` (the `metrics_name`; absent without one),
+//! `rpc.method` (the STS operation, as in the SDK's own metrics; `none` for a profile's own
+//! credentials), `aws.credentials.outcome` (`success`, `sts_refused`, `throttled`, `timeout`,
+//! `unreachable`, `invalid_response`, `base_credentials`, `limit`, `panic`, `invalidated`,
+//! `abandoned`, `other`), `aws.credentials.trigger` (`caller`: a request waited for it,
+//! having started or joined it; `background`: nobody did), `aws.credentials.source` (`sts`,
+//! `store`, `profile`; successes only). Every value comes from a fixed set or from the user's
+//! `metrics_name`: never a secret, a role ARN, a session name or a tenant. A tenant's label
+//! becomes `aws.credentials.scope` on the refresh counter only when asked for with
+//! `ScopedSessionsBuilder::metrics_scope_labels(max)` (at most 100) — time series per tenant
+//! (high cardinality); refreshes of tenants beyond the first `max` carry
+//! `aws.credentials.scope.overflow = true` instead.
+//!
+//! Providers of one name report together: a profile chain's hops (their refreshes and STS
+//! calls counted, the gauges those of the earliest-expiring, stale or failing hop), providers
+//! given the same name, and all unnamed ones — name each provider whose gauges you alert on.
+//! A hop made with `chain()` is a provider of its own: give it a name (and the telemetry
+//! provider, if not the global one). A session store's counts are counted once however many
+//! providers use it.
+//!
+//! What to alert on (PromQL over the Prometheus names: dots as underscores, `_seconds` for
+//! the unit `s`, `_total` on counters; OpenTelemetry's own Prometheus exporter also appends
+//! `_per_second` to `aws.credentials.sts.rate_limit`):
+//!
+//! ```text
+//! # Refreshes fail while the session is still served: minutes to act before requests fail.
+//! max by (aws_credentials_provider) (aws_credentials_session_stale) == 1
+//! # Under 90 s left: every refresh since the advisory window failed, and from the last minute
+//! # (the mandatory window) requests wait for STS; 0: no valid session at all.
+//! min by (aws_credentials_provider) (aws_credentials_session_time_to_expiry_seconds) < 90
+//! # STS calls refused by the scoped sessions' own limit (a tenant storm, or the limit too low).
+//! increase(aws_credentials_sts_refused_total[5m]) > 0
+//! # STS throttles.
+//! increase(aws_credentials_refreshes_total{aws_credentials_outcome="throttled"}[5m]) > 0
+//! # The session store is down: every load falls back to STS.
+//! increase(aws_credentials_store_errors_total[5m]) > 0
+//! ```
+//!
+//! A dropped provider leaves the sources the meter provider reads; OpenTelemetry 0.26 (the
+//! version of the SDK's bridge) still exports the last value of its gauges, so alert on
+//! providers that live as long as the process, and name them.
+//!
+//! `aws.credentials.refresh.duration` (like the SDK's own `smithy.client.call.duration`) is in
+//! seconds, and OpenTelemetry's default histogram bounds (0, 5, 10, ... 10,000) are made for
+//! milliseconds: give the meter provider a view with bounds in seconds, as the upload service
+//! example does (`Instrument::new().name("*duration")`, bounds 0.005 to 30).
+//!
 //! # A role chain
 //!
 //! [`chain`](crate::ChainableTemporaryCredentials::chain) makes the next hop: its base

@@ -76,6 +76,7 @@
 mod arn;
 #[cfg(feature = "default-chain")]
 mod base_credentials;
+mod boxed_future;
 mod builder;
 mod error;
 mod fetch;
@@ -104,6 +105,8 @@ mod session;
 pub mod session_store;
 mod status;
 mod sts;
+#[cfg(feature = "telemetry")]
+mod telemetry;
 #[cfg(all(test, any(feature = "object-store", feature = "opendal")))]
 mod testing;
 mod validation;

@@ -354,6 +354,24 @@ pub(crate) fn load_timeout(d: Duration) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// `metrics_name`: 1 to 64 characters of letters, digits, `_`, `-` and `.` — safe as a metric
+/// attribute in every backend, and short.
+#[cfg(feature = "telemetry")]
+pub(crate) fn metrics_name(name: Option<&str>) -> Result<(), BuildError> {
+    let Some(name) = name else {
+        return Ok(());
+    };
+    check_chars(
+        Field::MetricsName,
+        name,
+        1,
+        crate::telemetry::MAX_NAME_LEN,
+        "[A-Za-z0-9_.-]",
+        |c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'),
+        true,
+    )
+}
+
 /// A value pasted with a space, tab or newline before or after it: said as such, since the
 /// rule it breaks otherwise (a bad role name, a bad region) hides the real mistake.
 fn stray_whitespace(field: Field, value: &str) -> Result<(), BuildError> {

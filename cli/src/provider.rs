@@ -357,9 +357,11 @@ mod tests {
             Field::FederationToken,
             Field::SamlAssertion,
             Field::WebIdentityProviderId,
-            // A listener is code; scoped sessions are for services.
+            // A listener is code; scoped sessions and metrics are for services (a command's
+            // process lives as long as one call).
             Field::OnRefresh,
             Field::ScopedSessions,
+            Field::MetricsName,
         ];
         for field in Field::ALL {
             assert_eq!(

@@ -96,6 +96,8 @@ pub(super) fn provider(parts: Parts) -> ChainableTemporaryCredentials {
         store,
     };
     let engine = RefreshEngine::new(Arc::new(fetcher), engine_config(&refreshing, &runtime));
+    #[cfg(feature = "telemetry")]
+    engine.observe_in_metrics();
     ChainableTemporaryCredentials::new(
         engine,
         request,
@@ -120,6 +122,8 @@ pub(super) fn own_credentials(
         time: runtime.time_source.clone(),
     };
     let engine = RefreshEngine::new(Arc::new(fetcher), engine_config(&refreshing, &runtime));
+    #[cfg(feature = "telemetry")]
+    engine.observe_in_metrics();
     ChainableTemporaryCredentials::new(
         engine,
         SessionRequest::default(),
@@ -141,5 +145,7 @@ fn engine_config(refreshing: &Refreshing, runtime: &Runtime) -> Arc<EngineConfig
         prefetch: refreshing.prefetch,
         spawn_refreshes: true,
         on_refresh: refreshing.on_refresh.clone(),
+        #[cfg(feature = "telemetry")]
+        metrics: refreshing.metrics.instruments(None),
     })
 }

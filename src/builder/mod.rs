@@ -10,6 +10,8 @@ mod profile;
 mod request_setters;
 mod runtime;
 mod runtime_setters;
+#[cfg(feature = "telemetry")]
+mod telemetry_setters;
 
 use crate::error::{BuildError, Field};
 use crate::mfa::{MfaDevice, ProvideMfaToken};
@@ -85,6 +87,9 @@ pub(crate) struct ScopedParts {
         aws_types::region::Region,
         Option<String>,
     )>,
+    /// Where the scopes' metrics go.
+    #[cfg(feature = "telemetry")]
+    pub(crate) metrics: crate::telemetry::MetricsSettings,
 }
 
 /// How the session is cached and refreshed, as set on the builder.
@@ -98,6 +103,8 @@ struct CacheSettings {
     file_cache: Option<std::path::PathBuf>,
     #[cfg(feature = "session-store")]
     session_store: Option<crate::session_store::SessionStore>,
+    #[cfg(feature = "telemetry")]
+    metrics: crate::telemetry::MetricsSettings,
 }
 
 /// The cache settings, checked and defaulted.
@@ -106,6 +113,8 @@ struct Refreshing {
     background_refresh: bool,
     prefetch: bool,
     on_refresh: Option<RefreshListener>,
+    #[cfg(feature = "telemetry")]
+    metrics: crate::telemetry::MetricsSettings,
     /// Where sessions are shared beyond this process: the one set, or the file cache's.
     #[cfg(feature = "session-store")]
     session_store: Option<crate::session_store::SessionStore>,
@@ -228,6 +237,8 @@ impl Builder {
             base: runtime.base,
             #[cfg(feature = "session-store")]
             store,
+            #[cfg(feature = "telemetry")]
+            metrics: refreshing.metrics,
         })
     }
 
@@ -361,11 +372,15 @@ impl CacheSettings {
                 "must not be an empty path",
             ));
         }
+        #[cfg(feature = "telemetry")]
+        crate::validation::metrics_name(self.metrics.name.as_deref())?;
         Ok(Refreshing {
             load_timeout,
             background_refresh,
             prefetch,
             on_refresh: self.on_refresh.clone(),
+            #[cfg(feature = "telemetry")]
+            metrics: self.metrics.clone(),
             #[cfg(feature = "session-store")]
             session_store: self.store()?,
         })
@@ -456,6 +471,7 @@ mod tests {
             include_str!("request_setters.rs"),
             include_str!("runtime_setters.rs"),
             include_str!("cache_setters.rs"),
+            include_str!("telemetry_setters.rs"),
             include_str!("profile.rs"),
             // `scoped_sessions`, which the scoped sessions' module adds to the builder.
             include_str!("../scoped/mod.rs"),

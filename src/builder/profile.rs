@@ -291,8 +291,8 @@ impl Builder {
     }
 
     /// A builder for an inner hop of a profile chain: this one's runtime and cache settings
-    /// on the profile's STS settings, but not its scoping or its listener (those are the
-    /// selected profile's hop's).
+    /// (its metrics' too) on the profile's STS settings, but not its scoping or its listener
+    /// (those are the selected profile's hop's).
     fn for_inner_hop(&self, settings: &SdkConfig) -> Builder {
         let mut builder = Builder {
             mfa_tokens: self.mfa_tokens.clone(),
@@ -309,6 +309,12 @@ impl Builder {
         #[cfg(feature = "session-store")]
         {
             builder.cache.session_store = self.cache.session_store.clone();
+        }
+        // The inner hops report under the chain's name: their refreshes and STS calls count,
+        // their gauges merge with the last hop's (the earliest expiry, any stale hop).
+        #[cfg(feature = "telemetry")]
+        {
+            builder.cache.metrics = self.cache.metrics.clone();
         }
         builder
     }

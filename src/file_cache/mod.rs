@@ -36,9 +36,9 @@ mod blocking;
 mod lock;
 mod secure_fs;
 
+use crate::boxed_future::BoxFuture;
 use crate::operation::MAX_GET_SESSION_TOKEN_DURATION;
-use crate::refresh::BoxFuture;
-use crate::session_store::{Lock, LockGuard, Read, Store};
+use crate::session_store::store::{Lock, LockGuard, Read, Store};
 use aws_smithy_async::rt::sleep::SharedAsyncSleep;
 use aws_types::os_shim_internal::Env;
 use std::path::PathBuf;

@@ -80,6 +80,11 @@ impl FetchSession for OwnCredentials {
     fn operation(&self) -> &'static str {
         OPERATION
     }
+
+    #[cfg(feature = "telemetry")]
+    fn sts_operation(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -36,15 +36,18 @@ pub(crate) enum Join {
 /// refresh begins, for callers and the background task alike. `seen` is the cached session
 /// the caller decided on: the look and this call are not atomic, so a refresh may have
 /// published a new session in between, and starting another then would be a second STS call
-/// for one lifetime.
+/// for one lifetime. `caller_waits`: whoever starts it waits for its outcome (for the
+/// metrics: a refresh on a caller rather than in the background).
 pub(crate) fn join_or_start(
     state: &Arc<State>,
     now: SystemTime,
     seen: Option<&Arc<CachedSession>>,
+    caller_waits: bool,
 ) -> Join {
     let mut control = state.control();
-    if let Some(receiver) = &control.in_flight {
-        return Join::InFlight(receiver.clone());
+    if let Some(receiver) = control.in_flight.clone() {
+        control.waited_on |= caller_waits;
+        return Join::InFlight(receiver);
     }
     // Sessions are published under this lock (`finish`, `invalidate`), so this comparison
     // sees every change made before the in-flight mark was cleared.
@@ -56,6 +59,7 @@ pub(crate) fn join_or_start(
     }
     let (sender, receiver) = watch::channel(None);
     control.in_flight = Some(receiver.clone());
+    control.waited_on = caller_waits;
     state.attempts.fetch_add(1, Ordering::Relaxed);
     Join::Started(
         receiver,
@@ -63,6 +67,10 @@ pub(crate) fn join_or_start(
             state: state.clone(),
             sender: Some(sender),
             generation: control.generation,
+            #[cfg(feature = "telemetry")]
+            started: None,
+            #[cfg(feature = "telemetry")]
+            fetched: None,
         },
     )
 }
@@ -97,6 +105,11 @@ pub(crate) struct RefreshAttempt {
     /// `Control::generation` when it started: if the provider is invalidated meanwhile, what
     /// it fetched is not published (it may come from the credentials being invalidated).
     generation: u64,
+    /// When it started fetching, and where the fetched session came from: for the metrics.
+    #[cfg(feature = "telemetry")]
+    started: Option<SystemTime>,
+    #[cfg(feature = "telemetry")]
+    fetched: Option<crate::session::Origin>,
 }
 
 impl RefreshAttempt {
@@ -105,7 +118,15 @@ impl RefreshAttempt {
         let inner = self.state.clone();
         let span = inner.fetcher.refresh_span();
         let started = inner.now();
+        #[cfg(feature = "telemetry")]
+        {
+            self.started = Some(started);
+        }
         let fetched = self.fetch().instrument(span.clone()).await;
+        #[cfg(feature = "telemetry")]
+        {
+            self.fetched = fetched.as_ref().ok().map(|session| session.origin);
+        }
         let now = inner.now();
         let result = match fetched {
             Ok(session) => self.schedule(session, now, &span),
@@ -142,6 +163,44 @@ impl RefreshAttempt {
             AttemptResult::Abandoned | AttemptResult::Invalidated => return,
         };
         span.in_scope(|| self.tell_listener(&told));
+    }
+
+    /// Updates the refresh instruments, if metrics are on: called under the control lock,
+    /// before the attempt is seen to end, so that a caller who sees it ended (or a status
+    /// that no longer shows it refreshing) sees it counted. `waited_on`: a caller waited for
+    /// it (started it, or joined it).
+    #[cfg(feature = "telemetry")]
+    fn record_metrics(&self, outcome: &AttemptResult, now: SystemTime, waited_on: bool) {
+        use crate::telemetry::{Ended, RefreshRecord, Trigger};
+        let inner = &*self.state;
+        let Some(metrics) = &inner.config.metrics else {
+            return;
+        };
+        let ended = match outcome {
+            AttemptResult::Refreshed(_) => {
+                Ended::Refreshed(self.fetched.unwrap_or(crate::session::Origin::Sts))
+            }
+            AttemptResult::Failed(failure) => Ended::Failed {
+                error: failure.error(),
+                fetched: self.fetched,
+            },
+            AttemptResult::Invalidated => Ended::Invalidated(self.fetched),
+            AttemptResult::Abandoned => Ended::Abandoned,
+        };
+        metrics.record(&RefreshRecord {
+            operation: inner.fetcher.sts_operation(),
+            trigger: if waited_on {
+                Trigger::Caller
+            } else {
+                Trigger::Background
+            },
+            took: self
+                .started
+                .and_then(|started| now.duration_since(started).ok())
+                .unwrap_or_default(),
+            ended,
+            scope_label: inner.fetcher.scope_label(),
+        });
     }
 
     /// One session from the fetcher, within the load timeout. The fetcher contains the
@@ -264,6 +323,8 @@ impl RefreshAttempt {
                 }
                 AttemptResult::Abandoned | AttemptResult::Invalidated => {}
             }
+            #[cfg(feature = "telemetry")]
+            self.record_metrics(&outcome, now, control.waited_on);
             (control.failures, control.retry_not_before)
         };
         // Nobody listening is fine: the result is already in `current`/`control`.

@@ -80,7 +80,7 @@ async fn round(state: &Arc<State>) -> Duration {
         None => inner.config.prefetch,
     };
     if due {
-        match join_or_start(state, now, current.as_ref()) {
+        match join_or_start(state, now, current.as_ref(), false) {
             Join::Started(_, attempt) => attempt.run().await,
             Join::InFlight(receiver) => {
                 wait_for_outcome(receiver).await;

@@ -190,7 +190,7 @@ impl RefreshEngine {
         if !due {
             return false;
         }
-        match join_or_start(state, now, current.as_ref()) {
+        match join_or_start(state, now, current.as_ref(), false) {
             Join::Started(_, attempt) => {
                 attempt.run().await;
                 true
@@ -201,27 +201,18 @@ impl RefreshEngine {
 
     /// A snapshot of the cache and refresh state.
     pub(crate) fn status(&self) -> ProviderStatus {
-        let state = &*self.state;
-        let now = state.now();
-        let current = state.current.load_full();
-        let schedule = current.as_deref().map(|s| s.schedule);
-        let control = state.control();
-        let has_valid_session = schedule.is_some_and(|s| now < s.expires_at);
-        ProviderStatus {
-            has_valid_session,
-            expires_at: schedule.map(|s| s.expires_at),
-            refresh_at: schedule.map(|s| s.refresh_at),
-            refreshing: control.in_flight.is_some(),
-            next_attempt_at: control.retry_not_before.filter(|t| now < *t),
-            refreshes_started: state.attempts.load(Ordering::Relaxed),
-            refreshes_failed: state.failed_attempts.load(Ordering::Relaxed),
-            listener_panics: state.listener_panics.load(Ordering::Relaxed),
-            failures_in_a_row: control.failures,
-            last_error: control.last_failure.as_ref().map(ToString::to_string),
-            serving_cached_after_failure: has_valid_session && control.failures > 0,
-            background_refresh_running: state.background_running.load(Ordering::Acquire),
-            #[cfg(feature = "session-store")]
-            store: state.fetcher.store_counts(),
+        self.state.status()
+    }
+
+    /// Has the meter provider read this engine's state at each collection (its session's
+    /// time to expiry, stale serving, failures, store counts), if metrics are on. For a
+    /// provider's engine, not a scope's: scoped sessions report as a whole.
+    #[cfg(feature = "telemetry")]
+    pub(crate) fn observe_in_metrics(&self) {
+        if let Some(metrics) = &self.state.config.metrics {
+            let state: std::sync::Weak<dyn crate::telemetry::Observe> =
+                Arc::downgrade(&self.state) as _;
+            metrics.observe(state);
         }
     }
 
@@ -235,7 +226,7 @@ impl RefreshEngine {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if let Join::Started(_, attempt) = join_or_start(&self.state, now, Some(seen)) {
+        if let Join::Started(_, attempt) = join_or_start(&self.state, now, Some(seen), false) {
             runtime.spawn(attempt.run());
         }
     }
@@ -255,7 +246,7 @@ impl RefreshEngine {
                     return Ok(session.credentials.clone());
                 }
             }
-            let receiver = match join_or_start(&self.state, now, current.as_ref()) {
+            let receiver = match join_or_start(&self.state, now, current.as_ref(), true) {
                 Join::Changed => continue,
                 Join::InFlight(receiver) => receiver,
                 Join::BackingOff(last_failure) => {
@@ -313,6 +304,66 @@ impl RefreshEngine {
         Err(CredentialsError::provider_error(
             "the session changed under every look (invalidated over and over?); gave up",
         ))
+    }
+}
+
+impl State {
+    /// A snapshot of the cache and refresh state.
+    pub(crate) fn status(&self) -> ProviderStatus {
+        let state = self;
+        let now = state.now();
+        let current = state.current.load_full();
+        let schedule = current.as_deref().map(|s| s.schedule);
+        let control = state.control();
+        let has_valid_session = schedule.is_some_and(|s| now < s.expires_at);
+        ProviderStatus {
+            has_valid_session,
+            expires_at: schedule.map(|s| s.expires_at),
+            refresh_at: schedule.map(|s| s.refresh_at),
+            refreshing: control.in_flight.is_some(),
+            next_attempt_at: control.retry_not_before.filter(|t| now < *t),
+            refreshes_started: state.attempts.load(Ordering::Relaxed),
+            refreshes_failed: state.failed_attempts.load(Ordering::Relaxed),
+            listener_panics: state.listener_panics.load(Ordering::Relaxed),
+            failures_in_a_row: control.failures,
+            last_error: control.last_failure.as_ref().map(ToString::to_string),
+            serving_cached_after_failure: has_valid_session && control.failures > 0,
+            background_refresh_running: state.background_running.load(Ordering::Acquire),
+            #[cfg(feature = "session-store")]
+            store: state.fetcher.store_counts(),
+        }
+    }
+}
+
+/// What the metrics read at each collection: the session's time to expiry, stale serving and
+/// failures — one short lock, nothing formatted (unlike `status`, which renders the last
+/// error).
+#[cfg(feature = "telemetry")]
+impl crate::telemetry::Observe for State {
+    fn snapshot(&self) -> crate::telemetry::Snapshot {
+        use crate::telemetry::{SessionGauges, Snapshot};
+        let now = self.now();
+        let expires_at = self
+            .current
+            .load()
+            .as_deref()
+            .map(|s| s.schedule.expires_at);
+        let time_to_expiry = expires_at
+            .and_then(|expiry| expiry.duration_since(now).ok())
+            .unwrap_or_default();
+        let failures_in_a_row = self.control().failures;
+        Snapshot {
+            session: Some(SessionGauges {
+                time_to_expiry,
+                serving_stale: !time_to_expiry.is_zero() && failures_in_a_row > 0,
+                failures_in_a_row,
+            }),
+            scopes: None,
+            #[cfg(feature = "session-store")]
+            store: self.fetcher.store_gauges(),
+            #[cfg(not(feature = "session-store"))]
+            store: None,
+        }
     }
 }
 
@@ -418,6 +469,8 @@ mod tests {
                 prefetch: false,
                 spawn_refreshes: true,
                 on_refresh: None,
+                #[cfg(feature = "telemetry")]
+                metrics: None,
             }),
         );
         Rig {
@@ -574,12 +627,12 @@ mod tests {
         let now = rig.time.now();
         // Two callers look at the empty cache; the first one's refresh runs to the end
         // before the second reaches the lock.
-        let Join::Started(_, attempt) = join_or_start(state, now, None) else {
+        let Join::Started(_, attempt) = join_or_start(state, now, None, true) else {
             panic!("the first caller starts the refresh");
         };
         attempt.run().await;
         assert!(
-            matches!(join_or_start(state, now, None), Join::Changed),
+            matches!(join_or_start(state, now, None, true), Join::Changed),
             "the second caller is told to look again, not to fetch a second session"
         );
         assert_eq!(rig.fetches(), 1);

@@ -6,26 +6,21 @@ mod attempt;
 mod background;
 mod backoff;
 mod engine;
-mod schedule;
+pub(crate) mod schedule;
 mod state;
 
 pub(crate) use backoff::Backoff;
 pub(crate) use engine::RefreshEngine;
-#[cfg(feature = "session-store")]
-pub(crate) use schedule::advisory_window;
 #[cfg(feature = "object-store")]
 pub(crate) use state::CachedSession;
 pub(crate) use state::EngineConfig;
+
+pub(crate) use crate::boxed_future::BoxFuture;
 
 use crate::session::Session;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-
-/// A boxed, sendable future, as fetchers return them.
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Obtains a new session. Implemented by the fetch pipeline; fakes implement it in tests.
 pub(crate) trait FetchSession: Send + Sync + fmt::Debug + 'static {
@@ -41,6 +36,25 @@ pub(crate) trait FetchSession: Send + Sync + fmt::Debug + 'static {
     /// Told when the provider is invalidated while holding these credentials: a fetcher that
     /// keeps sessions elsewhere (a session store) must not hand them back.
     fn discard(&self, _credentials: &Credentials) {}
+
+    /// The STS operation sessions come from, for the metrics; `None` when they do not come
+    /// from STS (a profile's own credentials).
+    #[cfg(feature = "telemetry")]
+    fn sts_operation(&self) -> Option<&'static str> {
+        Some(self.operation())
+    }
+
+    /// The session store's counts for the metrics, if this fetcher has a store.
+    #[cfg(all(feature = "telemetry", feature = "session-store"))]
+    fn store_gauges(&self) -> Option<crate::telemetry::StoreGauges> {
+        None
+    }
+
+    /// The scope's label, for a scoped session's fetcher (its metrics may carry it).
+    #[cfg(feature = "telemetry")]
+    fn scope_label(&self) -> Option<&str> {
+        None
+    }
 
     /// What the session store did for this fetcher, if it has one.
     #[cfg(feature = "session-store")]

@@ -38,6 +38,9 @@ pub(crate) struct EngineConfig {
     pub(crate) spawn_refreshes: bool,
     /// Told of every refresh's outcome.
     pub(crate) on_refresh: Option<RefreshListener>,
+    /// The instruments each finished refresh updates.
+    #[cfg(feature = "telemetry")]
+    pub(crate) metrics: Option<Arc<crate::telemetry::RefreshMetrics>>,
 }
 
 /// One cached session and its schedule.
@@ -88,6 +91,10 @@ pub(crate) struct Control {
     pub(crate) last_failure: Option<SharedFailure>,
     /// Bumped by each invalidation: an attempt started under an older one publishes nothing.
     pub(crate) generation: u64,
+    /// A caller waits for the refresh in flight (started it or joined it): for the metrics'
+    /// trigger, which the crate reads only with them.
+    #[cfg_attr(not(feature = "telemetry"), allow(dead_code))]
+    pub(crate) waited_on: bool,
 }
 
 /// The shared state of one provider (all its clones).

@@ -195,6 +195,11 @@ impl FetchSession for ScopeFetcher {
         // Scoped sessions assume a role (refused otherwise at build).
         crate::operation::Operation::AssumeRole.name()
     }
+
+    #[cfg(feature = "telemetry")]
+    fn scope_label(&self) -> Option<&str> {
+        self.scope.label.as_deref()
+    }
 }
 
 /// Milliseconds since the Unix epoch (0 before it).

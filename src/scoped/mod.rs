@@ -78,6 +78,9 @@ pub struct ScopedSessionsBuilder {
     limits: Limits,
     sweep_interval: Duration,
     on_refresh: Option<SharedScopeRefreshListener>,
+    /// The most scope labels recorded as a metric attribute (opted in; off by default).
+    #[cfg(feature = "telemetry")]
+    scope_labels: Option<usize>,
 }
 
 impl fmt::Debug for ScopedSessionsBuilder {
@@ -117,6 +120,8 @@ impl ScopedSessionsBuilder {
             },
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             on_refresh: None,
+            #[cfg(feature = "telemetry")]
+            scope_labels: None,
         }
     }
 
@@ -228,6 +233,26 @@ impl ScopedSessionsBuilder {
         self
     }
 
+    /// Records each scope's label as the `aws.credentials.scope` attribute of the
+    /// `aws.credentials.refreshes` counter (cargo feature `telemetry`), for the first
+    /// `max_labels` distinct labels; refreshes of later ones carry
+    /// `aws.credentials.scope.overflow = true` instead. Off by default: a label per tenant makes
+    /// time series per tenant in the metrics backend (high cardinality), and OpenTelemetry
+    /// folds an instrument's series beyond 2,000 into one; at most 100.
+    #[cfg(feature = "telemetry")]
+    pub fn metrics_scope_labels(mut self, max_labels: usize) -> Self {
+        self.set_metrics_scope_labels(Some(max_labels));
+        self
+    }
+
+    /// Sets or clears the cap on scope labels in metrics; see
+    /// [`metrics_scope_labels`](Self::metrics_scope_labels).
+    #[cfg(feature = "telemetry")]
+    pub fn set_metrics_scope_labels(&mut self, max_labels: Option<usize>) -> &mut Self {
+        self.scope_labels = max_labels;
+        self
+    }
+
     /// Validates the builder and these settings. Synchronous: no network.
     ///
     /// # Errors
@@ -255,6 +280,8 @@ impl ScopedSessionsBuilder {
             prefetch: false,
             spawn_refreshes: false,
             on_refresh: None,
+            #[cfg(feature = "telemetry")]
+            metrics: parts.metrics.instruments(self.scope_labels),
         });
         #[cfg(feature = "session-store")]
         let store = scope_store(&mut parts);
@@ -289,6 +316,12 @@ impl ScopedSessionsBuilder {
             },
             scheduler_running: AtomicBool::new(false),
         });
+        #[cfg(feature = "telemetry")]
+        if let Some(metrics) = &inner.settings.engine.metrics {
+            let observed: std::sync::Weak<dyn crate::telemetry::Observe> =
+                Arc::downgrade(&inner) as _;
+            metrics.observe(observed);
+        }
         scheduler::ensure_running(&inner);
         Ok(ScopedSessions { inner })
     }
@@ -319,6 +352,20 @@ impl ScopedSessionsBuilder {
                     "`sts_calls_per_second` must be from {MIN_STS_CALLS_PER_SECOND} (one call \
                      in about 17 minutes) to {MAX_STS_CALLS_PER_SECOND}, or unset (no rate \
                      limit)"
+                ),
+            ));
+        }
+        #[cfg(feature = "telemetry")]
+        if self
+            .scope_labels
+            .is_some_and(|max| max == 0 || max > crate::telemetry::MAX_SCOPE_LABELS)
+        {
+            return Err(BuildError::invalid(
+                Field::ScopedSessions,
+                format!(
+                    "`metrics_scope_labels` must be from 1 to {} labels, or unset (no scope \
+                     labels in metrics)",
+                    crate::telemetry::MAX_SCOPE_LABELS
                 ),
             ));
         }
@@ -494,7 +541,22 @@ impl ScopedSessions {
 
     /// A snapshot of all scopes together. Never holds a secret.
     pub fn status(&self) -> ScopedSessionsStatus {
-        let inner = &self.inner;
+        self.inner.status()
+    }
+
+    /// Runs one sweep of the scheduler now: drops the idle scopes, refreshes the due ones
+    /// (with the background refresh on), as the scheduler does every `sweep_interval`. For
+    /// tests on a manual clock (cargo feature `test-util`).
+    #[cfg(feature = "test-util")]
+    pub async fn sweep(&self) {
+        scheduler::sweep(&self.inner).await;
+    }
+}
+
+impl Inner {
+    /// A snapshot of all scopes together.
+    fn status(&self) -> ScopedSessionsStatus {
+        let inner = self;
         let limiter = &inner.shared.limiter;
         ScopedSessionsStatus {
             scopes_cached: inner.cache.len(),
@@ -514,13 +576,33 @@ impl ScopedSessions {
                 .map(|store| store.shared.counts()),
         }
     }
+}
 
-    /// Runs one sweep of the scheduler now: drops the idle scopes, refreshes the due ones
-    /// (with the background refresh on), as the scheduler does every `sweep_interval`. For
-    /// tests on a manual clock (cargo feature `test-util`).
-    #[cfg(feature = "test-util")]
-    pub async fn sweep(&self) {
-        scheduler::sweep(&self.inner).await;
+#[cfg(feature = "telemetry")]
+impl crate::telemetry::Observe for Inner {
+    fn snapshot(&self) -> crate::telemetry::Snapshot {
+        let status = self.status();
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        crate::telemetry::Snapshot {
+            session: None,
+            scopes: Some(crate::telemetry::ScopeGauges {
+                cached: count(status.scopes_cached),
+                evicted_at_capacity: status.evicted_at_capacity,
+                evicted_idle: status.evicted_idle,
+                sts_calls_in_flight: count(status.sts_calls_in_flight),
+                waiting_for_sts: count(status.waiting_for_sts),
+                refused_by_sts_limit: status.refused_by_sts_limit,
+                sts_calls_per_second_limit: self.settings.limits.per_second,
+            }),
+            #[cfg(feature = "session-store")]
+            store: self
+                .shared
+                .store
+                .as_ref()
+                .map(|store| store.shared.gauges()),
+            #[cfg(not(feature = "session-store"))]
+            store: None,
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 
 use super::{Lock, LockGuard, Read, SessionStore, StoreCounts, entry};
 use crate::mutex::lock;
-use crate::refresh::advisory_window;
+use crate::refresh::schedule::advisory_window;
 use crate::session::Session;
 use crate::sts::EXPIRY_ALLOWANCE;
 use aws_credential_types::provider::error::CredentialsError;
@@ -59,6 +59,20 @@ impl SharedSessions {
     /// The store's counts.
     pub(crate) fn counts(&self) -> StoreCounts {
         self.store.counters.snapshot()
+    }
+
+    /// The store's counts for the metrics, with the store's identity (its counters' address:
+    /// every provider on the same store reports the same counts, counted once).
+    #[cfg(feature = "telemetry")]
+    pub(crate) fn gauges(&self) -> crate::telemetry::StoreGauges {
+        let counts = self.counts();
+        crate::telemetry::StoreGauges {
+            identity: std::sync::Arc::as_ptr(&self.store.counters) as usize,
+            hits: counts.hits,
+            misses: counts.misses,
+            rejected: counts.rejected,
+            errors: counts.errors,
+        }
     }
 
     /// A session for the entry `key` (whose sessions live at most `longest`): a reusable
@@ -356,7 +370,7 @@ fn believable(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::refresh::BoxFuture;
+    use crate::boxed_future::BoxFuture;
     use crate::session::Origin;
     use crate::session_store::Store;
     use aws_credential_types::Credentials;

@@ -15,6 +15,7 @@ pub mod fake_sts;
 pub mod fault_proxy;
 pub mod heap;
 pub mod http_server;
+pub mod metrics;
 pub mod moto;
 pub mod redis;
 pub mod sdk_cache;

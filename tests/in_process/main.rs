@@ -24,4 +24,6 @@ mod scoped_properties;
 mod scoped_sessions;
 mod secrets;
 mod single_flight;
+#[cfg(feature = "telemetry")]
+mod telemetry;
 mod web_identity;

@@ -23,6 +23,8 @@ mod secrets;
 #[cfg(feature = "redis-store")]
 mod session_store;
 mod slow_sts;
+#[cfg(feature = "telemetry")]
+mod telemetry;
 mod throttling;
 mod transport_failures;
 mod web_identity;

@@ -399,7 +399,7 @@ async fn refuse_other_hosts(
 /// The host a request is addressed to: the authority of an absolute-form target (which HTTP/1.1
 /// says wins over `Host`), else the `Host` header. `None` without one, or with user
 /// information in it (`user@host`, which no browser sends).
-fn request_host(request: &Request) -> Option<Authority> {
+pub fn request_host(request: &Request) -> Option<Authority> {
     let authority = match request.uri().authority() {
         Some(authority) => authority.clone(),
         None => request

@@ -108,6 +108,11 @@ pub struct Flags {
     /// UPLOAD_SESSION_STORE_KEY_FILE; only with --session-store).
     #[arg(long, value_name = "PATH")]
     pub session_store_key_file: Option<String>,
+    /// Serve metrics in the Prometheus text format at http://ADDR/metrics, on a listener of
+    /// their own: the credentials' refreshes, STS calls and time to expiry, and the S3
+    /// client's calls (env UPLOAD_METRICS_BIND; default: no metrics). Keep it on loopback.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_bind: Option<String>,
 }
 
 /// Everything the command line and the environment set.
@@ -126,6 +131,8 @@ pub struct Config {
     pub users: Option<(Users, UserPrefix)>,
     /// With `--session-store`: where the instances share their sessions.
     pub session_store: Option<StoreSetting>,
+    /// With `--metrics-bind`: where `/metrics` is served.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// The Valkey/Redis store the instances share, as given.
@@ -207,16 +214,13 @@ impl Config {
             }
             error
         };
-        let bind = setting("bind", "UPLOAD_BIND", flags.bind);
-        let bind = match &bind.value {
-            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-            Some(text) => text.parse().map_err(|_| {
-                format!(
-                    "{}: {text:?} is not an address with a port, e.g. 127.0.0.1:8080",
-                    bind.name()
-                )
-            })?,
-        };
+        let bind = address(setting("bind", "UPLOAD_BIND", flags.bind))?
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let metrics_bind = address(setting(
+            "metrics-bind",
+            "UPLOAD_METRICS_BIND",
+            flags.metrics_bind,
+        ))?;
         let role_arn = setting("role-arn", "UPLOAD_ROLE_ARN", flags.role_arn)
             .value
             .ok_or("no role to assume: set --role-arn or UPLOAD_ROLE_ARN")?;
@@ -344,6 +348,7 @@ impl Config {
         Ok(Config {
             users,
             session_store,
+            metrics_bind,
             bind,
             role_arn,
             session_name: setting("session-name", "UPLOAD_SESSION_NAME", flags.session_name)
@@ -364,6 +369,19 @@ impl Config {
             json_logs,
         })
     }
+}
+
+/// A listening address with a port, if set.
+fn address(source: Source) -> Result<Option<SocketAddr>, String> {
+    let Some(text) = &source.value else {
+        return Ok(None);
+    };
+    text.parse().map(Some).map_err(|_| {
+        format!(
+            "{}: {text:?} is not an address with a port, e.g. 127.0.0.1:8080",
+            source.name()
+        )
+    })
 }
 
 /// The store of `url` sealed with the keys in `key_file`: both, or neither.
@@ -512,6 +530,10 @@ mod tests {
         let cases: &[(&[&str], &str)] = &[
             (&[], "--role-arn or UPLOAD_ROLE_ARN"),
             (&["--role-arn", ARN, "--bind", "localhost"], "--bind"),
+            (
+                &["--role-arn", ARN, "--metrics-bind", "localhost:9100x"],
+                "--metrics-bind",
+            ),
             (
                 &["--role-arn", ARN, "--presign-seconds", "abc"],
                 "--presign-seconds",

@@ -3,10 +3,12 @@
 //! header-read timeout and a connection cap), which the binary (`main.rs`) wires from its
 //! settings ([`config`]) and the tests serve in-process. With `--users`, [`users`] reads who
 //! may call (bearer tokens) and [`access`] gives each user a scoped session under its prefix.
+//! With `--metrics-bind`, [`metrics`] serves the credentials' and the S3 client's metrics.
 #![forbid(unsafe_code)]
 
 pub mod access;
 pub mod app;
 pub mod config;
+pub mod metrics;
 pub mod server;
 pub mod users;

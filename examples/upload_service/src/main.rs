@@ -9,7 +9,9 @@
 //!
 //! Endpoints: `GET /` (a page: upload, list, download), `POST /item` (multipart `file`, `key`,
 //! `bucket`), `GET /item?bucket=&key=` (a presigned download URL), `GET /items?bucket=&prefix=`
-//! (a page of objects), `GET /healthz` (the session's status; 503 without a valid session).
+//! (a page of objects), `GET /healthz` (the session's status; 503 without a valid session);
+//! with `--metrics-bind ADDR`, `GET /metrics` on that address (Prometheus text: the
+//! credentials' metrics and the S3 client's).
 //! Requests may name only the `--bucket`s given; requests for another `Host`, and
 //! state-changing requests from another site's page, are refused (see `app::router`).
 //!
@@ -107,6 +109,11 @@ fn usage_error(error: clap::Error) -> Result<(), Fatal> {
 }
 
 async fn serve(config: Config) -> Result<(), Fatal> {
+    // Before any client or provider is built: they take the global telemetry provider then.
+    let metrics = match config.metrics_bind {
+        Some(bind) => Some(metrics_listener(bind, &config).await?),
+        None => None,
+    };
     let sdk_config = sdk_config(&config).await?;
     let (state, users) = app_state(&config, &sdk_config)?;
 
@@ -116,37 +123,14 @@ async fn serve(config: Config) -> Result<(), Fatal> {
     let address = listener
         .local_addr()
         .map_err(|e| Fatal(format!("cannot read the listening address: {e}"), 1))?;
-    tracing::info!(
-        %address,
-        role_arn = config.role_arn,
-        region = sdk_config.region().map(|r| r.to_string()),
-        endpoint = sdk_config.endpoint_url(),
-        buckets = ?config.settings.buckets,
-        allowed_hosts = ?config.settings.allowed_hosts,
-        presign_seconds = config.settings.presign_lifetime.as_secs(),
-        max_upload_bytes = config.settings.max_upload_bytes,
-        header_read_timeout_seconds = config.limits.header_read_timeout.as_secs(),
-        max_connections = config.limits.max_connections,
-        users,
-        session_store = config.session_store.is_some(),
-        "upload service started"
-    );
-    if !address.ip().is_loopback() {
-        if users.is_none() {
-            warn_unauthenticated(address);
-        } else {
-            tracing::warn!(
-                %address,
-                "listening beyond loopback over plain HTTP: bearer tokens and the credentials \
-                 /credentials hands out cross the network unencrypted; put a proxy that \
-                 terminates TLS in front of this service"
-            );
-        }
-    }
+    log_start(&config, &sdk_config, address, users);
     // The one line scripts and tests read.
     // Installed before the line that tells scripts and tests the service is up.
     let shutdown = shutdown_signal();
     println!("listening on http://{address}");
+    if let Some(metrics) = &metrics {
+        println!("metrics on http://{metrics}/metrics");
+    }
     let _ = std::io::stdout().flush();
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -182,6 +166,71 @@ async fn serve(config: Config) -> Result<(), Fatal> {
             1,
         )),
     }
+}
+
+/// The start-up log line, and the warning a bind beyond loopback deserves.
+fn log_start(
+    config: &Config,
+    sdk_config: &aws_types::SdkConfig,
+    address: SocketAddr,
+    users: Option<usize>,
+) {
+    tracing::info!(
+        %address,
+        role_arn = config.role_arn,
+        region = sdk_config.region().map(|r| r.to_string()),
+        endpoint = sdk_config.endpoint_url(),
+        buckets = ?config.settings.buckets,
+        allowed_hosts = ?config.settings.allowed_hosts,
+        presign_seconds = config.settings.presign_lifetime.as_secs(),
+        max_upload_bytes = config.settings.max_upload_bytes,
+        header_read_timeout_seconds = config.limits.header_read_timeout.as_secs(),
+        max_connections = config.limits.max_connections,
+        users,
+        session_store = config.session_store.is_some(),
+        "upload service started"
+    );
+    if !address.ip().is_loopback() {
+        if users.is_none() {
+            warn_unauthenticated(address);
+        } else {
+            tracing::warn!(
+                %address,
+                "listening beyond loopback over plain HTTP: bearer tokens and the credentials \
+                 /credentials hands out cross the network unencrypted; put a proxy that \
+                 terminates TLS in front of this service"
+            );
+        }
+    }
+}
+
+/// Installs the metrics (the global telemetry provider) and serves `/metrics` on `bind`, with
+/// the service's connection limits; its address.
+async fn metrics_listener(bind: SocketAddr, config: &Config) -> Result<SocketAddr, Fatal> {
+    let metrics =
+        std::sync::Arc::new(upload_service::metrics::Metrics::install().map_err(|e| Fatal(e, 1))?);
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| Fatal(format!("cannot listen on {bind} (--metrics-bind): {e}"), 1))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Fatal(format!("cannot read the metrics address: {e}"), 1))?;
+    if !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "serving metrics beyond loopback: anyone who can reach {address} sees the service's \
+             call rates and errors (no secrets); keep it on loopback or behind a proxy"
+        );
+    }
+    let router = upload_service::metrics::router(metrics, config.settings.allowed_hosts.clone());
+    // Ends with the process.
+    tokio::spawn(server::serve(
+        listener,
+        router,
+        config.limits.clone(),
+        std::future::pending::<()>(),
+    ));
+    Ok(address)
 }
 
 /// The SDK's configuration: the region and endpoint given, else the environment's; a region
@@ -223,6 +272,7 @@ fn app_state(
         builder
     };
     let provider = builder()
+        .metrics_name("role")
         // The first session is fetched at start, so the first request does not wait for it
         // and a role that cannot be assumed shows in the log (and /healthz) at once.
         .prefetch(true)
@@ -247,6 +297,7 @@ fn app_state(
     };
     // One cache of scoped sessions for all users, over the same base, role and store.
     let sessions = builder()
+        .metrics_name("users")
         .scoped_sessions()
         .on_refresh(app::log_user_refresh)
         .build()

@@ -5,7 +5,7 @@
 //! expired and was taken by another is never released by the first.
 
 use super::RedisStore;
-use crate::refresh::BoxFuture;
+use crate::boxed_future::BoxFuture;
 use crate::session_store::{Lock, LockGuard};
 use aws_smithy_async::future::timeout::Timeout;
 use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};

@@ -41,8 +41,8 @@ mod seal;
 /// (minutes), so a session is never used past its expiry because of it.
 const FLEET_CLOCK_ALLOWANCE: Duration = Duration::from_secs(30);
 
+use crate::boxed_future::BoxFuture;
 use crate::error::{BuildError, Field};
-use crate::refresh::BoxFuture;
 use crate::session_store::{Lock, Read, SessionStore, Store};
 use aws_smithy_async::future::timeout::Timeout;
 use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep, default_async_sleep};

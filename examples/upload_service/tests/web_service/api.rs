@@ -1164,17 +1164,7 @@ async fn the_binary_serves_users_from_a_file_and_logs_no_token_or_secret() {
     std::fs::write(&file, USERS).unwrap();
     let prefix = unique_prefix("binary-users");
     let template = format!("{prefix}{{user}}/");
-    let vars = [
-        ("AWS_ACCESS_KEY_ID", moto.base_access_key_id.as_str()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            moto.base_secret_access_key.as_str(),
-        ),
-        ("AWS_REGION", moto.region.as_str()),
-        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-        ("UPLOAD_ROLE_ARN", moto.role_arn.as_str()),
-        ("UPLOAD_BUCKET", moto.bucket.as_str()),
-    ];
+    let vars = crate::service::moto_vars(&moto, &moto.endpoint);
     let running = Running::start(
         &vars,
         &[

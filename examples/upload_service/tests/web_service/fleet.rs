@@ -41,18 +41,8 @@ async fn three_instances_on_one_store_assume_each_users_role_once() {
     let users_file = private_file(dir.path(), "users", &users);
     let key_file = private_file(dir.path(), "store.key", &format!("{}\n", "7e".repeat(32)));
     let redis_url = redis.url();
-    let vars = [
-        ("AWS_ACCESS_KEY_ID", moto.base_access_key_id.as_str()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            moto.base_secret_access_key.as_str(),
-        ),
-        ("AWS_REGION", moto.region.as_str()),
-        ("AWS_ENDPOINT_URL", proxy.endpoint.as_str()),
-        ("UPLOAD_ROLE_ARN", moto.role_arn.as_str()),
-        ("UPLOAD_BUCKET", moto.bucket.as_str()),
-        ("UPLOAD_HEALTHZ_DETAILS", "true"),
-    ];
+    let mut vars = crate::service::moto_vars(&moto, &proxy.endpoint);
+    vars.push(("UPLOAD_HEALTHZ_DETAILS", "true"));
     let args = [
         "--bind",
         "127.0.0.1:0",

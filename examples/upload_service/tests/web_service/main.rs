@@ -9,6 +9,7 @@ mod api;
 mod browser;
 mod fleet;
 mod limits;
+mod metrics;
 mod security;
 mod service;
 mod users;

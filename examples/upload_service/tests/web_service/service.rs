@@ -460,12 +460,30 @@ pub fn binary_command(vars: &[(&str, &str)]) -> tokio::process::Command {
     command
 }
 
+/// The variables that point the binary at the local server: the base user's keys, the region,
+/// `endpoint` for STS and S3 (the server, or a proxy in front of it), its role and bucket.
+pub fn moto_vars<'a>(moto: &'a Moto, endpoint: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", moto.base_access_key_id.as_str()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            moto.base_secret_access_key.as_str(),
+        ),
+        ("AWS_REGION", moto.region.as_str()),
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("UPLOAD_ROLE_ARN", moto.role_arn.as_str()),
+        ("UPLOAD_BUCKET", moto.bucket.as_str()),
+    ]
+}
+
 /// The binary, running: the URL it printed, and its log (standard error) once it has ended.
 pub struct Running {
     pub child: tokio::process::Child,
     pub pid: u32,
     pub url: String,
     pub logs: tokio::task::JoinHandle<String>,
+    /// Standard output after the first line.
+    pub stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
 }
 
 impl Running {
@@ -494,6 +512,7 @@ impl Running {
             pid,
             url,
             logs,
+            stdout,
         }
     }
 
