@@ -11,7 +11,9 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_async::test_util::ManualTimeSource;
 use aws_smithy_async::time::TimeSource;
 use chainable_credentials::scoped::{Scope, ScopedSessions};
-use chainable_credentials::{BuildError, FetchError, Field, fetch_error};
+use chainable_credentials::{
+    BuildError, ChainableTemporaryCredentials, FetchError, Field, fetch_error,
+};
 use std::time::Duration;
 use support::metrics::{InMemoryMetrics, Point, sum, value};
 use support::{FakeSts, Reply, fake_builder, t0};
@@ -62,19 +64,48 @@ impl Rig {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_instrument_agrees_with_status_after_failures_stale_serving_throttling_and_a_panic() {
-    let rig = Rig::new();
-    let provider = rig.builder().metrics_name("orders").build().unwrap();
-    let Rig {
-        metrics,
-        clock,
-        sts,
-    } = rig;
-    let first = provider.provide_credentials().await.unwrap();
+/// The count of `orders`' AssumeRole refreshes with this outcome.
+fn refreshes(points: &[Point], outcome: &str) -> f64 {
+    sum(
+        points,
+        "aws.credentials.refreshes",
+        &[
+            ("aws.credentials.outcome", outcome),
+            ("rpc.method", "AssumeRole"),
+            ("aws.credentials.provider", "orders"),
+        ],
+    )
+}
 
-    // In the advisory window: each refresh fails while the session is served, past each
-    // backoff the next is tried: refused, throttled, a panic in the HTTP client.
+/// The gauges against the provider's status: time to expiry, stale serving, failures.
+fn assert_gauges_agree(
+    points: &[Point],
+    status: &chainable_credentials::ProviderStatus,
+    now: std::time::SystemTime,
+) {
+    let left = status.expires_at.unwrap().duration_since(now).unwrap();
+    let orders = [("aws.credentials.provider", "orders")];
+    assert_eq!(
+        value(points, "aws.credentials.session.time_to_expiry", &orders),
+        Some(left.as_secs_f64())
+    );
+    assert_eq!(
+        value(points, "aws.credentials.session.stale", &orders),
+        Some(f64::from(u8::from(status.serving_cached_after_failure)))
+    );
+    assert_eq!(
+        value(points, "aws.credentials.refresh.failures_in_a_row", &orders),
+        Some(f64::from(status.failures_in_a_row))
+    );
+}
+
+/// In the advisory window, one refresh after another (past each backoff) fails: STS refuses,
+/// throttles, the HTTP client panics. The cached session (returned) is served all along.
+async fn fail_three_ways(
+    provider: &ChainableTemporaryCredentials,
+    rig: &Rig,
+) -> aws_credential_types::Credentials {
+    let first = provider.provide_credentials().await.unwrap();
     let script = [
         Reply::Error {
             status: 503,
@@ -86,107 +117,65 @@ async fn every_instrument_agrees_with_status_after_failures_stale_serving_thrott
         },
         Reply::Panic,
     ];
-    clock.set_time(provider.status().refresh_at.unwrap());
+    rig.clock.set_time(provider.status().refresh_at.unwrap());
     for reply in script {
-        sts.always(reply);
+        rig.sts.always(reply);
         if let Some(next) = provider.status().next_attempt_at {
-            clock.set_time(next);
+            rig.clock.set_time(next);
         }
         let served = provider.provide_credentials().await.unwrap();
         assert_eq!(served.access_key_id(), first.access_key_id());
         support::eventually("the refresh ended", || !provider.status().refreshing).await;
     }
+    first
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instrument_agrees_with_status_after_failures_stale_serving_throttling_and_a_panic() {
+    let rig = Rig::new();
+    let provider = rig.builder().metrics_name("orders").build().unwrap();
+    let first = fail_three_ways(&provider, &rig).await;
     let status = provider.status();
     assert_eq!(status.failures_in_a_row, 3);
     assert!(status.serving_cached_after_failure);
-    let points = metrics.collect();
-    let refreshes = |points: &[Point], outcome: &str| {
-        sum(
-            points,
-            "aws.credentials.refreshes",
-            &[
-                ("aws.credentials.outcome", outcome),
-                ("rpc.method", "AssumeRole"),
-                ("aws.credentials.provider", "orders"),
-            ],
-        )
-    };
-    assert_eq!(refreshes(&points, "success"), 1.0);
-    assert_eq!(refreshes(&points, "sts_refused"), 1.0);
-    assert_eq!(refreshes(&points, "throttled"), 1.0);
-    assert_eq!(refreshes(&points, "panic"), 1.0);
+    let points = rig.metrics.collect();
+    for outcome in ["success", "sts_refused", "throttled", "panic"] {
+        assert_eq!(refreshes(&points, outcome), 1.0, "{outcome}");
+    }
+    let all = sum(&points, "aws.credentials.refreshes", &[]);
+    assert_eq!(all, status.refreshes_started as f64);
     assert_eq!(
-        sum(&points, "aws.credentials.refreshes", &[]),
-        status.refreshes_started as f64
-    );
-    assert_eq!(
-        sum(&points, "aws.credentials.refreshes", &[]) - refreshes(&points, "success"),
+        all - refreshes(&points, "success"),
         status.refreshes_failed as f64
     );
     // The first session: a caller waited; the others started in the advisory window.
-    assert_eq!(
-        sum(
-            &points,
-            "aws.credentials.refreshes",
-            &[("aws.credentials.trigger", "caller")]
-        ),
-        1.0
-    );
+    let by_callers = [("aws.credentials.trigger", "caller")];
+    assert_eq!(sum(&points, "aws.credentials.refreshes", &by_callers), 1.0);
     // A panic is not counted as a call that reached STS.
     assert_eq!(sum(&points, "aws.credentials.sts.calls", &[]), 3.0);
     assert_eq!(sum(&points, "aws.credentials.refresh.duration", &[]), 4.0);
-    let now = clock.now();
-    let left = status.expires_at.unwrap().duration_since(now).unwrap();
-    assert_eq!(
-        value(
-            &points,
-            "aws.credentials.session.time_to_expiry",
-            &[("aws.credentials.provider", "orders")]
-        ),
-        Some(left.as_secs_f64())
-    );
-    assert_eq!(
-        value(&points, "aws.credentials.session.stale", &[]),
-        Some(1.0)
-    );
-    assert_eq!(
-        value(&points, "aws.credentials.refresh.failures_in_a_row", &[]),
-        Some(3.0)
-    );
+    assert_gauges_agree(&points, &status, rig.clock.now());
 
     // STS is back: the next refresh succeeds and the gauges follow.
-    sts.always(Reply::Session(HOUR));
-    clock.set_time(provider.status().next_attempt_at.unwrap());
+    rig.sts.always(Reply::Session(HOUR));
+    rig.clock.set_time(status.next_attempt_at.unwrap());
     provider.provide_credentials().await.unwrap();
     support::eventually("the refresh ended", || !provider.status().refreshing).await;
     let status = provider.status();
-    let points = metrics.collect();
+    let points = rig.metrics.collect();
     assert_eq!(refreshes(&points, "success"), 2.0);
-    assert_eq!(
-        value(&points, "aws.credentials.session.stale", &[]),
-        Some(0.0)
-    );
-    assert_eq!(
-        value(&points, "aws.credentials.refresh.failures_in_a_row", &[]),
-        Some(0.0)
-    );
-    let left = status
-        .expires_at
-        .unwrap()
-        .duration_since(clock.now())
-        .unwrap();
-    assert_eq!(
-        value(&points, "aws.credentials.session.time_to_expiry", &[]),
-        Some(left.as_secs_f64())
-    );
+    assert!(!status.serving_cached_after_failure);
+    assert_gauges_agree(&points, &status, rig.clock.now());
     let current = provider.provide_credentials().await.unwrap();
+    assert_ne!(current.access_key_id(), first.access_key_id());
     assert_no_attribute_holds(
         &points,
         &[
+            first.secret_access_key(),
+            first.session_token().unwrap(),
             current.secret_access_key(),
             current.session_token().unwrap(),
             current.access_key_id(),
-            first.secret_access_key(),
             "base-secret-value",
             "AKIDBASE",
             support::ROLE_ARN,
@@ -206,6 +195,68 @@ async fn credentials_of(
     name: &str,
 ) -> aws_credential_types::Credentials {
     sessions.credentials(&tenant(name)).await.unwrap()
+}
+
+/// Two fetches while STS holds its answers: `hooli`'s call in flight, `umbrella`'s fetch
+/// waiting for the limit (one call at a time, one waiting).
+async fn one_in_flight_one_waiting(
+    sessions: &ScopedSessions,
+) -> (
+    tokio::task::JoinHandle<aws_credential_types::Credentials>,
+    tokio::task::JoinHandle<aws_credential_types::Credentials>,
+) {
+    let spawn = |name: &'static str| {
+        let sessions = sessions.clone();
+        tokio::spawn(async move { credentials_of(&sessions, name).await })
+    };
+    let in_flight = spawn("hooli");
+    support::eventually("a call in flight", || {
+        sessions.status().sts_calls_in_flight == 1
+    })
+    .await;
+    let waiting = spawn("umbrella");
+    support::eventually("a fetch waiting", || sessions.status().waiting_for_sts == 1).await;
+    (in_flight, waiting)
+}
+
+/// The scoped sessions' instruments against their status: scopes, evictions, STS calls.
+fn assert_scope_counts_agree(
+    points: &[Point],
+    status: &chainable_credentials::scoped::ScopedSessionsStatus,
+) {
+    let named = [("aws.credentials.provider", "tenants")];
+    let evicted = |reason| {
+        let having = [("aws.credentials.reason", reason)];
+        value(points, "aws.credentials.scopes.evicted", &having)
+    };
+    assert_eq!(
+        value(points, "aws.credentials.scopes.cached", &named),
+        Some(status.scopes_cached as f64)
+    );
+    assert_eq!(evicted("capacity"), Some(status.evicted_at_capacity as f64));
+    assert_eq!(evicted("idle"), Some(status.evicted_idle as f64));
+    assert_eq!(
+        sum(points, "aws.credentials.sts.calls", &named),
+        status.sts_calls as f64
+    );
+}
+
+/// Scope labels: the first two as they are; the refreshes of the four later tenants only
+/// marked as beyond the cap.
+fn assert_labels_capped(points: &[Point]) {
+    let refreshes = |having: &[(&str, &str)]| sum(points, "aws.credentials.refreshes", having);
+    assert_eq!(refreshes(&[("aws.credentials.scope", "acme")]), 1.0);
+    assert_eq!(refreshes(&[("aws.credentials.scope", "globex")]), 1.0);
+    assert_eq!(
+        refreshes(&[("aws.credentials.scope.overflow", "true")]),
+        4.0
+    );
+    assert!(
+        points
+            .iter()
+            .filter_map(|p| p.attributes.get("aws.credentials.scope"))
+            .all(|label| label == "acme" || label == "globex")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,19 +285,7 @@ async fn scoped_sessions_report_scopes_evictions_and_the_limit_refusing_with_cap
 
     // STS holds its answers: one call in flight, one fetch waiting, the next refused.
     let gate = sts.hold();
-    let in_flight = tokio::spawn({
-        let sessions = sessions.clone();
-        async move { credentials_of(&sessions, "hooli").await }
-    });
-    support::eventually("a call in flight", || {
-        sessions.status().sts_calls_in_flight == 1
-    })
-    .await;
-    let waiting = tokio::spawn({
-        let sessions = sessions.clone();
-        async move { credentials_of(&sessions, "umbrella").await }
-    });
-    support::eventually("a fetch waiting", || sessions.status().waiting_for_sts == 1).await;
+    let (in_flight, waiting) = one_in_flight_one_waiting(&sessions).await;
     let refused = sessions.credentials(&tenant("wayne")).await.unwrap_err();
     assert!(
         matches!(fetch_error(&refused), Some(FetchError::StsLimit { .. })),
@@ -275,48 +314,15 @@ async fn scoped_sessions_report_scopes_evictions_and_the_limit_refusing_with_cap
 
     let points = metrics.collect();
     let status = sessions.status();
-    assert_eq!(
-        value(&points, "aws.credentials.scopes.cached", &named),
-        Some(status.scopes_cached as f64)
-    );
-    assert_eq!(
-        value(
-            &points,
-            "aws.credentials.scopes.evicted",
-            &[("aws.credentials.reason", "capacity")]
-        ),
-        Some(status.evicted_at_capacity as f64)
-    );
-    assert_eq!(
-        value(
-            &points,
-            "aws.credentials.scopes.evicted",
-            &[("aws.credentials.reason", "idle")]
-        ),
-        Some(0.0)
-    );
-    assert_eq!(
-        sum(&points, "aws.credentials.sts.calls", &named),
-        status.sts_calls as f64
-    );
+    assert_scope_counts_agree(&points, &status);
     assert_eq!(status.sts_calls, 5);
-    let refreshes = |having: &[(&str, &str)]| sum(&points, "aws.credentials.refreshes", having);
-    assert_eq!(refreshes(&[("aws.credentials.outcome", "limit")]), 1.0);
-    assert_eq!(refreshes(&[("aws.credentials.outcome", "success")]), 5.0);
-    // The first two labels as they are; the refreshes of the four later tenants only marked
-    // as beyond the cap.
-    assert_eq!(refreshes(&[("aws.credentials.scope", "acme")]), 1.0);
-    assert_eq!(refreshes(&[("aws.credentials.scope", "globex")]), 1.0);
-    assert_eq!(
-        refreshes(&[("aws.credentials.scope.overflow", "true")]),
-        4.0
-    );
-    assert!(
-        points
-            .iter()
-            .filter_map(|p| p.attributes.get("aws.credentials.scope"))
-            .all(|label| label == "acme" || label == "globex")
-    );
+    let outcome = |outcome| {
+        let having = [("aws.credentials.outcome", outcome)];
+        sum(&points, "aws.credentials.refreshes", &having)
+    };
+    assert_eq!(outcome("limit"), 1.0);
+    assert_eq!(outcome("success"), 5.0);
+    assert_labels_capped(&points);
     let mut forbidden: Vec<&str> = vec![support::ROLE_ARN, "tenant-acme", "base-secret-value"];
     for credentials in &secrets {
         forbidden.push(credentials.secret_access_key());

@@ -5,6 +5,7 @@
 use crate::users::{UserPrefix, Users};
 use crate::{app, server};
 use clap::Parser;
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -176,198 +177,253 @@ impl Config {
     /// The configuration the flags give, with `env` (a variable lookup) for what they leave
     /// out. Flags win over the environment.
     pub fn from_flags(
-        flags: Flags,
+        mut flags: Flags,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, String> {
-        // The settings whose values came from a variable: a rule `validate` states under the
-        // flag's name is then reported under the variable's.
-        let from_variables = std::cell::RefCell::new(Vec::new());
-        let setting = |flag: &'static str, var: &'static str, given: Option<String>| {
-            let value = given.clone().or_else(|| env(var));
-            if given.is_none() && value.is_some() {
-                from_variables.borrow_mut().push((flag, var));
-            }
-            Source {
-                flag,
-                var,
-                from_flag: given.is_some(),
-                value: value.filter(|v| !v.trim().is_empty()),
-            }
+        let reader = Reader {
+            env,
+            from_variables: RefCell::default(),
         };
-        let list = |flag: &'static str, var: &'static str, given: Vec<String>| {
-            if given.is_empty() {
-                // A blank variable is unset (as templated deployments leave them).
-                let value = env(var).filter(|v| !v.trim().is_empty());
-                if value.is_some() {
-                    from_variables.borrow_mut().push((flag, var));
-                }
-                split_list(var, value.as_slice())
-            } else {
-                split_list(&format!("--{flag}"), &given)
-            }
-        };
-        let named = |error: String| -> String {
-            for (flag, var) in from_variables.borrow().iter() {
-                if let Some(rule) = error.strip_prefix(&format!("--{flag}:")) {
-                    return format!("{var}:{rule}");
-                }
-            }
-            error
-        };
-        let bind = address(setting("bind", "UPLOAD_BIND", flags.bind))?
+        let bind = address(reader.setting("bind", "UPLOAD_BIND", flags.bind.take()))?
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let metrics_bind = address(setting(
+        let metrics_bind = address(reader.setting(
             "metrics-bind",
             "UPLOAD_METRICS_BIND",
-            flags.metrics_bind,
+            flags.metrics_bind.take(),
         ))?;
-        let role_arn = setting("role-arn", "UPLOAD_ROLE_ARN", flags.role_arn)
+        let role_arn = reader
+            .setting("role-arn", "UPLOAD_ROLE_ARN", flags.role_arn.take())
             .value
             .ok_or("no role to assume: set --role-arn or UPLOAD_ROLE_ARN")?;
-        let buckets = list("bucket", "UPLOAD_BUCKET", flags.buckets)?;
-        if buckets.is_empty() {
-            return Err("no bucket to serve: set --bucket or UPLOAD_BUCKET".into());
-        }
-        let healthz_details = setting(
-            "healthz-details",
-            "UPLOAD_HEALTHZ_DETAILS",
-            flags.healthz_details.then(|| "true".to_owned()),
-        );
-        let healthz_details = match healthz_details.value.as_deref().map(str::trim) {
-            None | Some("false" | "0") => false,
-            Some("true" | "1") => true,
-            Some(other) => {
-                return Err(format!(
-                    "{}: {other:?} is neither true nor false",
-                    healthz_details.name()
-                ));
-            }
-        };
-        let defaults = app::Settings::default();
-        let settings = app::Settings {
-            buckets,
-            allowed_hosts: list("allowed-host", "UPLOAD_ALLOWED_HOSTS", flags.allowed_hosts)?,
-            healthz_details,
-            presign_lifetime: Duration::from_secs(
-                setting(
-                    "presign-seconds",
-                    "UPLOAD_PRESIGN_SECONDS",
-                    flags.presign_seconds,
-                )
-                .number(app::DEFAULT_PRESIGN_LIFETIME.as_secs())?,
-            ),
-            max_upload_bytes: usize_of(
-                setting(
-                    "max-upload-bytes",
-                    "UPLOAD_MAX_UPLOAD_BYTES",
-                    flags.max_upload_bytes,
-                ),
-                defaults.max_upload_bytes,
-            )?,
-            max_concurrent_uploads: usize_of(
-                setting(
-                    "max-concurrent-uploads",
-                    "UPLOAD_MAX_CONCURRENT_UPLOADS",
-                    flags.max_concurrent_uploads,
-                ),
-                defaults.max_concurrent_uploads,
-            )?,
-            request_timeout: Duration::from_secs(
-                setting(
-                    "request-timeout-seconds",
-                    "UPLOAD_REQUEST_TIMEOUT_SECONDS",
-                    flags.request_timeout_seconds,
-                )
-                .number(defaults.request_timeout.as_secs())?,
-            ),
-            // Known once the SDK's configuration is loaded (`main.rs`).
-            s3_endpoint: None,
-            region: None,
-        };
-        settings.validate().map_err(named)?;
-        let default_limits = server::Limits::default();
-        let limits = server::Limits {
-            header_read_timeout: Duration::from_secs(
-                setting(
-                    "header-read-timeout-seconds",
-                    "UPLOAD_HEADER_READ_TIMEOUT_SECONDS",
-                    flags.header_read_timeout_seconds,
-                )
-                .number(default_limits.header_read_timeout.as_secs())?,
-            ),
-            max_connections: usize_of(
-                setting(
-                    "max-connections",
-                    "UPLOAD_MAX_CONNECTIONS",
-                    flags.max_connections,
-                ),
-                default_limits.max_connections,
-            )?,
-        };
-        limits.validate().map_err(named)?;
-        let log_format = setting("log-format", "UPLOAD_LOG_FORMAT", flags.log_format);
-        let json_logs = match log_format.value.as_deref() {
-            None | Some("text") => false,
-            Some("json") => true,
-            Some(other) => {
-                return Err(format!(
-                    "{}: {other:?} is neither text nor json",
-                    log_format.name()
-                ));
-            }
-        };
-        let users_file = setting("users", "UPLOAD_USERS_FILE", flags.users_file);
-        let user_prefix = setting("user-prefix", "UPLOAD_USER_PREFIX", flags.user_prefix);
-        let users = match (&users_file.value, &user_prefix.value) {
-            (None, None) => None,
-            (None, Some(_)) => {
-                return Err(format!(
-                    "{}: a user prefix needs users: set --users or UPLOAD_USERS_FILE",
-                    user_prefix.name()
-                ));
-            }
-            (Some(path), prefix) => {
-                let users = Users::read(std::path::Path::new(path))
-                    .map_err(|e| format!("{}: {e}", users_file.name()))?;
-                let prefix = match prefix {
-                    Some(template) => UserPrefix::parse(template)
-                        .map_err(|e| format!("{}: {e}", user_prefix.name()))?,
-                    None => UserPrefix::default(),
-                };
-                Some((users, prefix))
-            }
-        };
-        let session_store = store_setting(
-            setting("session-store", "UPLOAD_SESSION_STORE", flags.session_store),
-            setting(
-                "session-store-key-file",
-                "UPLOAD_SESSION_STORE_KEY_FILE",
-                flags.session_store_key_file,
+        let settings = reader.app_settings(&mut flags)?;
+        let limits = reader.limits(&mut flags)?;
+        let json_logs =
+            json_logs(reader.setting("log-format", "UPLOAD_LOG_FORMAT", flags.log_format.take()))?;
+        let users = users(
+            reader.setting("users", "UPLOAD_USERS_FILE", flags.users_file.take()),
+            reader.setting(
+                "user-prefix",
+                "UPLOAD_USER_PREFIX",
+                flags.user_prefix.take(),
             ),
         )?;
+        let session_store = store_setting(
+            reader.setting(
+                "session-store",
+                "UPLOAD_SESSION_STORE",
+                flags.session_store.take(),
+            ),
+            reader.setting(
+                "session-store-key-file",
+                "UPLOAD_SESSION_STORE_KEY_FILE",
+                flags.session_store_key_file.take(),
+            ),
+        )?;
+        let shutdown_timeout = reader.setting(
+            "shutdown-timeout-seconds",
+            "UPLOAD_SHUTDOWN_TIMEOUT_SECONDS",
+            flags.shutdown_timeout_seconds.take(),
+        );
         Ok(Config {
             users,
             session_store,
             metrics_bind,
             bind,
             role_arn,
-            session_name: setting("session-name", "UPLOAD_SESSION_NAME", flags.session_name)
+            session_name: reader
+                .setting("session-name", "UPLOAD_SESSION_NAME", flags.session_name)
                 .value
                 .unwrap_or_else(|| "upload-service".into()),
-            region: setting("region", "AWS_REGION", flags.region).value,
-            endpoint_url: setting("endpoint-url", "AWS_ENDPOINT_URL", flags.endpoint_url).value,
+            region: reader.setting("region", "AWS_REGION", flags.region).value,
+            endpoint_url: reader
+                .setting("endpoint-url", "AWS_ENDPOINT_URL", flags.endpoint_url)
+                .value,
             settings,
             limits,
-            shutdown_timeout: Duration::from_secs(
-                setting(
-                    "shutdown-timeout-seconds",
-                    "UPLOAD_SHUTDOWN_TIMEOUT_SECONDS",
-                    flags.shutdown_timeout_seconds,
-                )
-                .number(30)?,
-            ),
+            shutdown_timeout: Duration::from_secs(shutdown_timeout.number(30)?),
             json_logs,
         })
+    }
+}
+
+/// Reads each setting from its flag, else its variable, and remembers the settings whose
+/// values came from a variable: a rule `validate` states under the flag's name is then
+/// reported under the variable's.
+struct Reader<E> {
+    env: E,
+    from_variables: RefCell<Vec<(&'static str, &'static str)>>,
+}
+
+impl<E: Fn(&str) -> Option<String>> Reader<E> {
+    /// One setting: the flag's value if given, else the variable's; blank is unset.
+    fn setting(&self, flag: &'static str, var: &'static str, given: Option<String>) -> Source {
+        let value = given.clone().or_else(|| (self.env)(var));
+        if given.is_none() && value.is_some() {
+            self.from_variables.borrow_mut().push((flag, var));
+        }
+        Source {
+            flag,
+            var,
+            from_flag: given.is_some(),
+            value: value.filter(|v| !v.trim().is_empty()),
+        }
+    }
+
+    /// A list setting: the flags given (repeated or comma-separated), else the variable's.
+    fn list(
+        &self,
+        flag: &'static str,
+        var: &'static str,
+        given: Vec<String>,
+    ) -> Result<Vec<String>, String> {
+        if !given.is_empty() {
+            return split_list(&format!("--{flag}"), &given);
+        }
+        // A blank variable is unset (as templated deployments leave them).
+        let value = (self.env)(var).filter(|v| !v.trim().is_empty());
+        if value.is_some() {
+            self.from_variables.borrow_mut().push((flag, var));
+        }
+        split_list(var, value.as_slice())
+    }
+
+    /// `error` (which names a flag) naming the variable instead, if that is what set it.
+    fn named(&self, error: String) -> String {
+        for (flag, var) in self.from_variables.borrow().iter() {
+            if let Some(rule) = error.strip_prefix(&format!("--{flag}:")) {
+                return format!("{var}:{rule}");
+            }
+        }
+        error
+    }
+
+    /// What the application serves and how (buckets, hosts, presigning, uploads), checked.
+    fn app_settings(&self, flags: &mut Flags) -> Result<app::Settings, String> {
+        let buckets = self.list(
+            "bucket",
+            "UPLOAD_BUCKET",
+            std::mem::take(&mut flags.buckets),
+        )?;
+        if buckets.is_empty() {
+            return Err("no bucket to serve: set --bucket or UPLOAD_BUCKET".into());
+        }
+        let healthz_details = switch(self.setting(
+            "healthz-details",
+            "UPLOAD_HEALTHZ_DETAILS",
+            flags.healthz_details.then(|| "true".to_owned()),
+        ))?;
+        let allowed_hosts = std::mem::take(&mut flags.allowed_hosts);
+        let defaults = app::Settings::default();
+        let number = |flag, var, given: &mut Option<String>, default| {
+            self.setting(flag, var, given.take()).number(default)
+        };
+        let count = |flag, var, given: &mut Option<String>, default| {
+            usize_of(self.setting(flag, var, given.take()), default)
+        };
+        let settings = app::Settings {
+            buckets,
+            allowed_hosts: self.list("allowed-host", "UPLOAD_ALLOWED_HOSTS", allowed_hosts)?,
+            healthz_details,
+            presign_lifetime: Duration::from_secs(number(
+                "presign-seconds",
+                "UPLOAD_PRESIGN_SECONDS",
+                &mut flags.presign_seconds,
+                app::DEFAULT_PRESIGN_LIFETIME.as_secs(),
+            )?),
+            max_upload_bytes: count(
+                "max-upload-bytes",
+                "UPLOAD_MAX_UPLOAD_BYTES",
+                &mut flags.max_upload_bytes,
+                defaults.max_upload_bytes,
+            )?,
+            max_concurrent_uploads: count(
+                "max-concurrent-uploads",
+                "UPLOAD_MAX_CONCURRENT_UPLOADS",
+                &mut flags.max_concurrent_uploads,
+                defaults.max_concurrent_uploads,
+            )?,
+            request_timeout: Duration::from_secs(number(
+                "request-timeout-seconds",
+                "UPLOAD_REQUEST_TIMEOUT_SECONDS",
+                &mut flags.request_timeout_seconds,
+                defaults.request_timeout.as_secs(),
+            )?),
+            // Known once the SDK's configuration is loaded (`main.rs`).
+            s3_endpoint: None,
+            region: None,
+        };
+        settings.validate().map_err(|e| self.named(e))?;
+        Ok(settings)
+    }
+
+    /// The server's limits on clients, checked.
+    fn limits(&self, flags: &mut Flags) -> Result<server::Limits, String> {
+        let defaults = server::Limits::default();
+        let limits = server::Limits {
+            header_read_timeout: Duration::from_secs(
+                self.setting(
+                    "header-read-timeout-seconds",
+                    "UPLOAD_HEADER_READ_TIMEOUT_SECONDS",
+                    flags.header_read_timeout_seconds.take(),
+                )
+                .number(defaults.header_read_timeout.as_secs())?,
+            ),
+            max_connections: usize_of(
+                self.setting(
+                    "max-connections",
+                    "UPLOAD_MAX_CONNECTIONS",
+                    flags.max_connections.take(),
+                ),
+                defaults.max_connections,
+            )?,
+        };
+        limits.validate().map_err(|e| self.named(e))?;
+        Ok(limits)
+    }
+}
+
+/// A yes/no setting: `true`/`1` or `false`/`0`, unset meaning no.
+fn switch(source: Source) -> Result<bool, String> {
+    match source.value.as_deref().map(str::trim) {
+        None | Some("false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(other) => Err(format!(
+            "{}: {other:?} is neither true nor false",
+            source.name()
+        )),
+    }
+}
+
+/// Whether logs are JSON (`json`) rather than text (`text`, the default).
+fn json_logs(log_format: Source) -> Result<bool, String> {
+    match log_format.value.as_deref() {
+        None | Some("text") => Ok(false),
+        Some("json") => Ok(true),
+        Some(other) => Err(format!(
+            "{}: {other:?} is neither text nor json",
+            log_format.name()
+        )),
+    }
+}
+
+/// The users file, read, and the prefix template: both, only the file, or neither.
+fn users(users_file: Source, user_prefix: Source) -> Result<Option<(Users, UserPrefix)>, String> {
+    match (&users_file.value, &user_prefix.value) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(format!(
+            "{}: a user prefix needs users: set --users or UPLOAD_USERS_FILE",
+            user_prefix.name()
+        )),
+        (Some(path), prefix) => {
+            let users = Users::read(std::path::Path::new(path))
+                .map_err(|e| format!("{}: {e}", users_file.name()))?;
+            let prefix = match prefix {
+                Some(template) => UserPrefix::parse(template)
+                    .map_err(|e| format!("{}: {e}", user_prefix.name()))?,
+                None => UserPrefix::default(),
+            };
+            Ok(Some((users, prefix)))
+        }
     }
 }
 

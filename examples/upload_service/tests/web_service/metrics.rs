@@ -20,6 +20,68 @@ fn sample(text: &str, name: &str, having: &[&str]) -> Option<f64> {
         .and_then(|value| value.parse().ok())
 }
 
+/// No key, role ARN or session name in the metrics.
+fn assert_no_secret(text: &str, moto: &Moto) {
+    for secret in [
+        moto.base_secret_access_key.as_str(),
+        moto.base_access_key_id.as_str(),
+        moto.role_arn.as_str(),
+        "upload-service",
+    ] {
+        assert!(!text.contains(secret), "the metrics show {secret}");
+    }
+}
+
+/// A valid exposition: each family's `TYPE` once (the S3 and STS clients report the same
+/// names under two scopes).
+fn assert_valid_exposition(text: &str) {
+    let mut families = std::collections::HashSet::new();
+    for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+        assert!(families.insert(line.to_owned()), "{line} twice");
+    }
+}
+
+/// Only `GET /metrics`, only for the listener's own names (DNS rebinding), as on the
+/// service's listener.
+async fn assert_only_metrics_for_its_own_names(metrics_url: &str) {
+    let base = metrics_url.trim_end_matches("/metrics");
+    let address = base.trim_start_matches("http://");
+    let port = address.rsplit(':').next().unwrap();
+    for (head, expected) in [
+        (
+            format!("GET /metrics HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n"),
+            "200 OK",
+        ),
+        (
+            "GET /metrics HTTP/1.1\r\nHost: rebind.attacker.example\r\n\r\n".to_owned(),
+            "421 Misdirected Request",
+        ),
+        (
+            format!(
+                "GET http://rebind.attacker.example/metrics HTTP/1.1\r\nHost: {address}\r\n\r\n"
+            ),
+            "421 Misdirected Request",
+        ),
+        (
+            format!("POST /metrics HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\n\r\n"),
+            "405 Method Not Allowed",
+        ),
+        (
+            format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\n\r\n"),
+            "404 Not Found",
+        ),
+    ] {
+        let mut stream = crate::service::raw_connection(base, &head).await;
+        let status =
+            crate::service::read_answer(&mut stream, std::time::Duration::from_secs(10)).await;
+        assert_eq!(
+            status.as_deref(),
+            Some(format!("HTTP/1.1 {expected}").as_str()),
+            "{head}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_the_roles_refresh_its_expiry_and_the_s3_calls_without_secrets() {
     let moto = Moto::enforcing();
@@ -49,12 +111,7 @@ async fn metrics_show_the_roles_refresh_its_expiry_and_the_s3_calls_without_secr
             .is_some_and(|t| t.starts_with("text/plain; version=0.0.4"))
     );
     let text = String::from_utf8(answer.body.to_vec()).unwrap();
-    // A valid exposition: each family's TYPE once (the S3 and STS clients report the same
-    // names under two scopes).
-    let mut families = std::collections::HashSet::new();
-    for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
-        assert!(families.insert(line.to_owned()), "{line} twice");
-    }
+    assert_valid_exposition(&text);
     let role = "aws_credentials_provider=\"role\"";
     assert_eq!(
         sample(
@@ -105,52 +162,8 @@ async fn metrics_show_the_roles_refresh_its_expiry_and_the_s3_calls_without_secr
         Some(3.0),
         "{text}"
     );
-    for secret in [
-        moto.base_secret_access_key.as_str(),
-        moto.base_access_key_id.as_str(),
-        moto.role_arn.as_str(),
-        "upload-service",
-    ] {
-        assert!(!text.contains(secret), "the metrics show {secret}");
-    }
-    // Only GET /metrics, only for this listener's own names (DNS rebinding), as on the
-    // service's listener.
-    let base = metrics_url.trim_end_matches("/metrics");
-    let address = base.trim_start_matches("http://");
-    let port = address.rsplit(':').next().unwrap();
-    for (head, expected) in [
-        (
-            format!("GET /metrics HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n"),
-            "200 OK",
-        ),
-        (
-            "GET /metrics HTTP/1.1\r\nHost: rebind.attacker.example\r\n\r\n".to_owned(),
-            "421 Misdirected Request",
-        ),
-        (
-            format!(
-                "GET http://rebind.attacker.example/metrics HTTP/1.1\r\nHost: {address}\r\n\r\n"
-            ),
-            "421 Misdirected Request",
-        ),
-        (
-            format!("POST /metrics HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\n\r\n"),
-            "405 Method Not Allowed",
-        ),
-        (
-            format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\n\r\n"),
-            "404 Not Found",
-        ),
-    ] {
-        let mut stream = crate::service::raw_connection(base, &head).await;
-        let status =
-            crate::service::read_answer(&mut stream, std::time::Duration::from_secs(10)).await;
-        assert_eq!(
-            status.as_deref(),
-            Some(format!("HTTP/1.1 {expected}").as_str()),
-            "{head}"
-        );
-    }
+    assert_no_secret(&text, &moto);
+    assert_only_metrics_for_its_own_names(&metrics_url).await;
     let (code, logs) = running.stop().await;
     assert_eq!(code, Some(0), "{logs}");
 }
